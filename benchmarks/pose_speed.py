@@ -1,0 +1,61 @@
+"""Pose extraction speed, measured in one run: a bare PoseLandmarker loop vs gaitlab's extraction.
+
+    python benchmarks/pose_speed.py [CLIP]
+
+(a) bare loop: PyAV decode + to_ndarray + PoseLandmarker.detect_for_video per frame, default options;
+(b) gaitlab.pipeline.track_video on the same clip (no cache).
+Prints fps of each and the ratio (b)/(a). Ratios, not absolute times, are comparable on a shared machine.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gaitlab.model import resolve_model  # noqa: E402
+from gaitlab.pipeline import track_video  # noqa: E402
+from gaitlab.pose import quiet_native_stderr  # noqa: E402
+
+
+def bare_loop(clip: Path, model_path: Path) -> tuple[int, float]:
+    import mediapipe as mp
+    from mediapipe.tasks.python import BaseOptions, vision
+
+    options = vision.PoseLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(model_path)),
+                                           running_mode=vision.RunningMode.VIDEO)
+    t0 = time.perf_counter()
+    n = 0
+    with quiet_native_stderr(), vision.PoseLandmarker.create_from_options(options) as landmarker, \
+            av.open(str(clip)) as container:
+        stream = container.streams.video[0]
+        for frame in container.decode(stream):
+            rgb = np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
+            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+            landmarker.detect_for_video(image, int(round(float(frame.pts * stream.time_base) * 1000)))
+            n += 1
+    return n, time.perf_counter() - t0
+
+
+def main() -> None:
+    clip = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "sample_videos" / "sample_walk_post_short.mp4"
+    model = resolve_model()
+    n_a, t_a = bare_loop(clip, model.path)
+    t0 = time.perf_counter()
+    tv = track_video(clip, model, use_cache=False)
+    t_b = time.perf_counter() - t0
+    fps_a, fps_b = n_a / t_a, len(tv.track) / t_b
+    print(f"clip: {clip.name} ({tv.info.width}x{tv.info.height}, {n_a} frames, {tv.info.fps:.1f} fps)")
+    print(f"(a) bare PoseLandmarker loop : {fps_a:6.1f} fps")
+    print(f"(b) gaitlab pose extraction  : {fps_b:6.1f} fps, person found in {100 * tv.track.detected.mean():.1f}%")
+    print(f"ratio (b)/(a)                : {fps_b / fps_a:.2f}")
+    print(f"real-time factor of (b)      : {fps_b / tv.info.fps:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

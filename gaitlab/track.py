@@ -1,0 +1,64 @@
+"""The pose track: what pose extraction hands to the analysis core.
+
+Units and conventions, stated once:
+- time in seconds from the container's presentation timestamps;
+- image coordinates in pixels of the upright (rotation-corrected) frame, x to the right, y down;
+  z is MediaPipe's relative depth scaled like x (pixels), smaller = nearer the camera;
+- world coordinates in metres, hip-centred (MediaPipe's world landmarks);
+- landmark indices are MediaPipe's 33-point pose model, with MediaPipe's own left/right labels
+  (which can be mirrored: gaitlab.view decides the anatomical sides);
+- frames where nobody was detected hold NaN coordinates and zero visibility.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# MediaPipe pose landmark indices used by gaitlab.
+NOSE = 0
+LEFT_EYE, RIGHT_EYE = 2, 5
+LEFT_EAR, RIGHT_EAR = 7, 8
+LEFT_SHOULDER, RIGHT_SHOULDER = 11, 12
+LEFT_HIP, RIGHT_HIP = 23, 24
+LEFT_KNEE, RIGHT_KNEE = 25, 26
+LEFT_ANKLE, RIGHT_ANKLE = 27, 28
+LEFT_HEEL, RIGHT_HEEL = 29, 30
+LEFT_FOOT_INDEX, RIGHT_FOOT_INDEX = 31, 32
+NUM_LANDMARKS = 33
+
+
+@dataclass
+class PoseTrack:
+    """Per-frame pose of the main subject over a clip (N frames)."""
+
+    time_s: np.ndarray  # (N,) strictly increasing
+    image_xyz: np.ndarray  # (N, 33, 3) pixels
+    world_xyz: np.ndarray  # (N, 33, 3) metres
+    visibility: np.ndarray  # (N, 33) 0..1
+    presence: np.ndarray  # (N, 33) 0..1
+    width: int  # upright frame size, pixels
+    height: int
+    # Pelvis rotation measured from the pixels of the pelvis band (gaitlab.pelvis_image), degrees,
+    # relative to the band's reference frame, positive = counter-clockwise on screen
+    # (the person's image-right side rising when filmed from behind); NaN where not measured.
+    pelvis_pixel_rotation_deg: np.ndarray = field(default=None)  # type: ignore[assignment]
+    pelvis_pixel_quality: np.ndarray = field(default=None)  # type: ignore[assignment]  # (N,) 0..1
+
+    def __post_init__(self) -> None:
+        n = len(self.time_s)
+        if self.pelvis_pixel_rotation_deg is None:
+            self.pelvis_pixel_rotation_deg = np.full(n, np.nan)
+        if self.pelvis_pixel_quality is None:
+            self.pelvis_pixel_quality = np.zeros(n)
+        for name in ("image_xyz", "world_xyz"):
+            if getattr(self, name).shape != (n, NUM_LANDMARKS, 3):
+                raise ValueError(f"{name} must have shape ({n}, 33, 3)")
+
+    @property
+    def detected(self) -> np.ndarray:
+        """(N,) bool: a person was found in the frame."""
+        return np.isfinite(self.image_xyz[:, LEFT_HIP, 0])
+
+    def __len__(self) -> int:
+        return len(self.time_s)

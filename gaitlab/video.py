@@ -1,0 +1,133 @@
+"""Reading a clip with PyAV: upright RGB frames with the container's own timestamps.
+
+Times are presentation timestamps in seconds from the start of the stream, so variable-frame-rate phone
+clips keep their real timing; rotation side data (portrait phone clips) is applied to every frame.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import av
+import numpy as np
+
+from .errors import VideoError
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    name: str  # basename only: never a full path in anything we export
+    fps: float  # average frame rate from the container
+    frames: int  # from the container, or estimated from duration x fps
+    duration_s: float
+    width: int  # upright (after rotation)
+    height: int
+    rotation_deg: int  # counter-clockwise turn applied to stored frames to show them upright
+    codec: str
+
+
+@dataclass(frozen=True)
+class Frame:
+    index: int  # 0-based among the frames yielded
+    time_s: float  # strictly increasing
+    rgb: np.ndarray  # (H, W, 3) uint8, C-contiguous, upright
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    if not path.exists():
+        raise VideoError(f"no such file: {path.name}")
+    if path.is_dir():
+        raise VideoError(f"{path.name} is a folder, not a video")
+    if path.stat().st_size == 0:
+        raise VideoError(f"{path.name} is empty")
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise VideoError(f"{path.name} is not a video file gaitlab can read ({exc.__class__.__name__})") from None
+    if not container.streams.video:
+        container.close()
+        raise VideoError(f"{path.name} has no video stream (audio only?)")
+    return container
+
+
+def _quarter_turns(rotation: float) -> int:
+    return int(round(rotation / 90.0)) % 4
+
+
+def probe(path: str | Path) -> VideoInfo:
+    """Read the container's metadata and decode the first frame to prove the file is a video."""
+    path = Path(path)
+    container = _open(path)
+    try:
+        stream = container.streams.video[0]
+        first = next(_decode(container, stream), None)
+        if first is None:
+            raise VideoError(f"{path.name} has a video stream but no decodable frame")
+        turns = _quarter_turns(first.rotation or 0)
+        width, height = (first.height, first.width) if turns % 2 else (first.width, first.height)
+        fps = float(stream.average_rate or stream.guessed_rate or 0.0)
+        if stream.duration is not None and stream.time_base is not None:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            duration = container.duration / 1_000_000
+        else:
+            duration = 0.0
+        frames = int(stream.frames or (round(duration * fps) if fps else 0))
+        if not fps and duration and frames:
+            fps = frames / duration
+        return VideoInfo(
+            name=path.name, fps=fps, frames=frames, duration_s=duration, width=width, height=height,
+            rotation_deg=turns * 90, codec=stream.codec_context.name,
+        )
+    finally:
+        container.close()
+
+
+def _decode(container, stream) -> Iterator[av.VideoFrame]:
+    """Decode frames, stopping (not crashing) at corrupt data at the end of a truncated file."""
+    try:
+        for frame in container.decode(stream):
+            yield frame
+    except (av.error.InvalidDataError, av.error.EOFError):
+        return
+
+
+def iter_frames(path: str | Path, start_s: float | None = None, end_s: float | None = None,
+                thread_decode: bool = True) -> Iterator[Frame]:
+    """Yield upright RGB frames with strictly increasing container timestamps in [start_s, end_s)."""
+    path = Path(path)
+    container = _open(path)
+    try:
+        stream = container.streams.video[0]
+        if thread_decode:
+            stream.thread_type = "AUTO"
+        base = stream.start_time if stream.start_time is not None else 0
+        time_base = float(stream.time_base) if stream.time_base else 0.0
+        fallback_step = 1.0 / float(stream.average_rate) if stream.average_rate else 1.0 / 30
+        if start_s and start_s > 0 and time_base:
+            container.seek(int(start_s / time_base) + base, stream=stream, backward=True)
+        last_t = -math.inf
+        index = 0
+        for frame in _decode(container, stream):
+            if frame.pts is not None and time_base:
+                t = (frame.pts - base) * time_base
+            else:  # no timestamp: assume the nominal spacing after the previous frame
+                t = (last_t + fallback_step) if last_t > -math.inf else 0.0
+            if t <= last_t:  # duplicate or out-of-order timestamp: MediaPipe needs strictly increasing times
+                continue
+            if start_s is not None and t < start_s - 1e-6:
+                continue
+            if end_s is not None and t >= end_s:
+                break
+            last_t = t
+            rgb = frame.to_ndarray(format="rgb24")
+            turns = _quarter_turns(frame.rotation or 0)
+            if turns:
+                rgb = np.rot90(rgb, k=turns)
+            # PyAV pads rows and rot90 returns a view; MediaPipe ignores strides, so copy to contiguous.
+            yield Frame(index, t, np.ascontiguousarray(rgb))
+            index += 1
+    finally:
+        container.close()

@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+
+from gaitlab.errors import VideoError
+from gaitlab.video import iter_frames, probe
+from tests.clips import write_audio_only, write_clip
+
+
+def test_constant_rate_clip_metadata_and_times(tmp_path):
+    clip = write_clip(tmp_path / "a.mp4", [i / 30 for i in range(30)])
+    info = probe(clip)
+    assert (info.width, info.height, info.frames) == (64, 48, 30)
+    assert info.fps == pytest.approx(30, abs=0.5)
+    assert info.name == "a.mp4"
+    times = [f.time_s for f in iter_frames(clip)]
+    assert np.allclose(times, np.arange(30) / 30, atol=1e-3)
+
+
+def test_variable_frame_rate_keeps_container_times(tmp_path):
+    # A phone clip that stutters: gaps of 1/30 s and 1/10 s.
+    times = [0.0, 0.0333, 0.0667, 0.1667, 0.2, 0.3, 0.3333, 0.5]
+    clip = write_clip(tmp_path / "vfr.mp4", times)
+    got = [f.time_s for f in iter_frames(clip)]
+    assert np.allclose(got, times, atol=2e-3)
+    assert np.all(np.diff(got) > 0)
+
+
+def test_rotation_metadata_is_applied(tmp_path):
+    clip = write_clip(tmp_path / "rot.mp4", [i / 30 for i in range(3)], width=64, height=48, rotation_deg=90)
+    info = probe(clip)
+    assert (info.width, info.height, info.rotation_deg) == (48, 64, 90)
+    frame = next(iter_frames(clip))
+    assert frame.rgb.shape == (64, 48, 3) and frame.rgb.flags.c_contiguous
+    # Stored frames have a white left edge; a quarter turn counter-clockwise brings it to the bottom.
+    assert frame.rgb[-3:, :, 0].mean() > 240 and frame.rgb[:3, :, 0].mean() < 100
+
+
+def test_one_frame_clip(tmp_path):
+    clip = write_clip(tmp_path / "one.mp4", [0.0])
+    assert [f.index for f in iter_frames(clip)] == [0]
+    assert probe(clip).frames == 1
+
+
+def test_start_end_window(tmp_path):
+    clip = write_clip(tmp_path / "w.mp4", [i / 30 for i in range(90)])
+    times = [f.time_s for f in iter_frames(clip, start_s=1.0, end_s=2.0)]
+    assert times[0] == pytest.approx(1.0, abs=1e-3) and times[-1] < 2.0 and len(times) == 30
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: p.write_bytes(b""), "empty"),
+    (lambda p: p.write_bytes(np.random.default_rng(0).bytes(20000)), "not a video"),
+    (lambda p: p.write_text("hello, I am a text file\n"), "not a video"),
+    (lambda p: write_audio_only(p), "no video stream"),
+])
+def test_unreadable_files_raise_a_clear_error(tmp_path, make, message):
+    path = tmp_path / "bad.mp4"
+    make(path)
+    with pytest.raises(VideoError, match=message):
+        probe(path)
+
+
+def test_truncated_clip_yields_what_it_can(tmp_path):
+    clip = write_clip(tmp_path / "full.mkv", [i / 30 for i in range(60)], width=160, height=120,
+                      frame_fn=lambda i, w, h: np.random.default_rng(i).integers(0, 255, (h, w, 3), np.uint8))
+    data = clip.read_bytes()
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(data[: len(data) // 2])
+    frames = list(iter_frames(cut))
+    assert 0 < len(frames) < 60
+    assert all(np.diff([f.time_s for f in frames]) > 0)
