@@ -66,6 +66,32 @@ def cmd_track(args) -> int:
     return 0
 
 
+def cmd_validate(args) -> int:
+    from .analysis import analyze_track
+    from .model import resolve_model
+    from .pipeline import track_video
+    from .validate import format_table, load_truth, score_clip, truth_clips
+
+    folder = Path(args.folder)
+    clips = truth_clips(folder)
+    if not clips:
+        raise GaitlabError(f"no NAME.mp4 with NAME.truth.json in {folder.name or folder}")
+    model = resolve_model(args.model)
+    scores = []
+    for clip, truth_path in clips:
+        truth = load_truth(truth_path)
+        bar = ProgressBar(clip.name)
+        try:
+            tv = track_video(clip, model, progress=bar)
+        finally:
+            bar.done()
+        analysis = analyze_track(tv.track, tv.info, threshold_deg=truth.get("threshold_deg", 5.0),
+                                 people=tv.people)
+        scores.append(score_clip(analysis, truth))
+    print(format_table(scores))
+    return 0
+
+
 def cmd_demo(args) -> int:
     args.videos = [str(DEMO_CLIP)]
     args.start = args.end = None
@@ -92,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--end", type=float, help="end time, seconds")
     p.add_argument("--no-cache", action="store_true", help="ignore and do not write the track cache")
     p.set_defaults(func=cmd_track)
+
+    p = sub.add_parser("validate", help="compare with ground truth: a folder of NAME.mp4 + NAME.truth.json")
+    p.add_argument("folder")
+    p.add_argument("--model")
+    p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("demo", help="run on the bundled sample clip")
     p.set_defaults(func=cmd_demo)

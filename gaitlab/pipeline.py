@@ -1,4 +1,7 @@
-"""From a video file to a pose track: decode -> pose -> pelvis pixels, streamed, with the track cache."""
+"""From a video file to a pose track: decode -> pose -> pelvis pixels, streamed, with the track cache.
+
+Only landmarks and a few numbers per frame are kept, never the frames themselves.
+"""
 from __future__ import annotations
 
 import time
@@ -6,13 +9,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import cv2
 import numpy as np
 
 from .model import ModelInfo, cache_dir
-from .pose import (PoseExtractor, PoseSettings, TrackBuilder, cache_key, file_digest, iter_poses,
-                   load_track, save_track)
-from .track import PoseTrack
+from .pelvis_image import PelvisBandTracker
+from .pose import FramePose, PoseExtractor, PoseSettings, cache_key, file_digest
+from .track import NUM_LANDMARKS, PoseTrack
 from .video import VideoInfo, iter_frames, probe
+
+PELVIS_METHOD = "band-ecc-1"  # part of the cache key: bump when the pixel measurement changes
 
 
 @dataclass(frozen=True)
@@ -31,33 +37,60 @@ class TrackedVideo:
     from_cache: bool
 
 
+def _build_track(poses: list[FramePose], pelvis: list[tuple[float, float, int]], width: int,
+                 height: int) -> PoseTrack:
+    n = len(poses)
+    p = np.array(pelvis, dtype=float).reshape(n, 3)
+    return PoseTrack(
+        time_s=np.array([x.time_s for x in poses], dtype=float),
+        image_xyz=np.array([x.image_xyz for x in poses], dtype=float).reshape(n, NUM_LANDMARKS, 3),
+        world_xyz=np.array([x.world_xyz for x in poses], dtype=float).reshape(n, NUM_LANDMARKS, 3),
+        visibility=np.array([x.visibility for x in poses], dtype=float).reshape(n, NUM_LANDMARKS),
+        presence=np.array([x.presence for x in poses], dtype=float).reshape(n, NUM_LANDMARKS),
+        width=width, height=height,
+        pelvis_pixel_rotation_deg=p[:, 0], pelvis_pixel_quality=p[:, 1],
+        pelvis_pixel_reference=p[:, 2].astype(int),
+    )
+
+
 def track_video(path: str | Path, model: ModelInfo, *, settings: PoseSettings = PoseSettings(),
                 start_s: float | None = None, end_s: float | None = None, use_cache: bool = True,
                 progress: Callable[[Progress], None] | None = None) -> TrackedVideo:
     path = Path(path)
     info = probe(path)
-    key = cache_key(file_digest(path), model.sha256, settings, start_s, end_s, pelvis_key="none")
+    key = cache_key(file_digest(path), model.sha256, settings, start_s, end_s, pelvis_key=PELVIS_METHOD)
     cached = cache_dir() / "tracks" / f"{key}.npz"
     if use_cache and cached.is_file():
-        track, people = load_track(cached)
-        return TrackedVideo(info, track, people, True)
+        track, extra = PoseTrack.load(cached)
+        return TrackedVideo(info, track, extra["people"], True)
 
     expected = info.frames
     if start_s is not None or end_s is not None:
         span = (end_s if end_s is not None else info.duration_s) - (start_s or 0.0)
         expected = max(int(round(span * info.fps)), 0)
-    builder = TrackBuilder()
+    poses: list[FramePose] = []
+    pelvis: list[tuple[float, float, int]] = []
+    band = PelvisBandTracker()
+    width = height = 0
     t0 = time.perf_counter()
     with PoseExtractor(model.path, settings) as extractor:
-        for frame, pose in iter_poses(extractor, iter_frames(path, start_s, end_s)):
-            builder.add(pose, frame.rgb.shape)
+        for frame in iter_frames(path, start_s, end_s):
+            height, width = frame.rgb.shape[:2]
+            pose = extractor.detect(frame)
+            poses.append(pose)
+            rotation, quality = (np.nan, 0.0)
+            if pose.detected:
+                gray = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY)
+                rotation, quality = band.update(gray, pose.image_xyz, pose.visibility)
+            pelvis.append((rotation, quality, band.reference_id if np.isfinite(rotation) else -1))
             if progress:
                 done = frame.index + 1
                 elapsed = time.perf_counter() - t0
                 fps = done / elapsed if elapsed > 0 else 0.0
                 eta = max(expected - done, 0) / fps if fps > 0 else 0.0
                 progress(Progress(done, expected, fps, eta))
-    track, people = builder.build()
+    track = _build_track(poses, pelvis, width, height)
+    people = np.array([x.people for x in poses], dtype=int)
     if use_cache and len(track):
-        save_track(cached, track, people)
+        track.save(cached, people=people)
     return TrackedVideo(info, track, people, False)

@@ -11,7 +11,9 @@ Units and conventions, stated once:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -44,6 +46,9 @@ class PoseTrack:
     # (the person's image-right side rising when filmed from behind); NaN where not measured.
     pelvis_pixel_rotation_deg: np.ndarray = field(default=None)  # type: ignore[assignment]
     pelvis_pixel_quality: np.ndarray = field(default=None)  # type: ignore[assignment]  # (N,) 0..1
+    # Which rotation reference each frame's rotation is relative to (-1: not measured); rotations under
+    # different references differ by an unknown constant.
+    pelvis_pixel_reference: np.ndarray = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         n = len(self.time_s)
@@ -51,6 +56,8 @@ class PoseTrack:
             self.pelvis_pixel_rotation_deg = np.full(n, np.nan)
         if self.pelvis_pixel_quality is None:
             self.pelvis_pixel_quality = np.zeros(n)
+        if self.pelvis_pixel_reference is None:
+            self.pelvis_pixel_reference = np.where(np.isfinite(self.pelvis_pixel_rotation_deg), 0, -1)
         for name in ("image_xyz", "world_xyz"):
             if getattr(self, name).shape != (n, NUM_LANDMARKS, 3):
                 raise ValueError(f"{name} must have shape ({n}, 33, 3)")
@@ -62,3 +69,18 @@ class PoseTrack:
 
     def __len__(self) -> int:
         return len(self.time_s)
+
+    def save(self, path: Path, **extra: np.ndarray) -> None:
+        """Compressed .npz, written atomically; extra arrays are stored beside the track's."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".part.npz")
+        np.savez_compressed(tmp, **asdict(self), **extra)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> tuple["PoseTrack", dict[str, np.ndarray]]:
+        """The track and any extra arrays saved with it."""
+        names = set(cls.__dataclass_fields__)
+        with np.load(path) as d:
+            track = cls(**{k: (int(d[k]) if k in ("width", "height") else d[k]) for k in names})
+            return track, {k: d[k] for k in d.files if k not in names}

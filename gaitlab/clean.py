@@ -1,0 +1,63 @@
+"""Signal cleaning: drop low-visibility landmarks, fill only short gaps, low-pass without shaving peaks."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from scipy.signal import butter, filtfilt
+
+from .track import PoseTrack
+
+MIN_VISIBILITY = 0.5  # MediaPipe's own cut for "visible"
+MAX_GAP_S = 0.1  # longer gaps are left as gaps: a drop peak can hide in 0.1 s of running
+
+
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[(start, stop_exclusive)] of the True runs of a boolean array."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
+
+
+def fill_short_gaps(x: np.ndarray, time_s: np.ndarray, max_gap_s: float = MAX_GAP_S) -> np.ndarray:
+    """Linearly interpolate NaN runs lasting at most max_gap_s between two measured frames."""
+    x = np.array(x, dtype=float)
+    finite = np.isfinite(x)
+    for a, b in runs(~finite):
+        if a == 0 or b == len(x):
+            continue
+        if time_s[b] - time_s[a - 1] <= max_gap_s + 1e-9:
+            x[a:b] = np.interp(time_s[a:b], [time_s[a - 1], time_s[b]], [x[a - 1], x[b]])
+    return x
+
+
+def lowpass(x: np.ndarray, time_s: np.ndarray, cutoff_hz: float, order: int = 2) -> np.ndarray:
+    """Zero-phase Butterworth low-pass applied to each NaN-free run separately (NaNs stay NaN)."""
+    out = np.array(x, dtype=float)
+    if len(time_s) < 2:
+        return out
+    fs = (len(time_s) - 1) / (time_s[-1] - time_s[0])
+    if cutoff_hz >= 0.45 * fs:
+        return out
+    b, a = butter(order, cutoff_hz / (fs / 2))
+    pad = 3 * max(len(a), len(b))
+    for s, e in runs(np.isfinite(out)):
+        if e - s > pad:
+            out[s:e] = filtfilt(b, a, out[s:e], padlen=pad)
+    return out
+
+
+def clean_track(track: PoseTrack, min_visibility: float = MIN_VISIBILITY,
+                max_gap_s: float = MAX_GAP_S) -> PoseTrack:
+    """Landmarks below min_visibility become NaN; gaps up to max_gap_s are interpolated."""
+    image = track.image_xyz.copy()
+    world = track.world_xyz.copy()
+    hidden = track.visibility < min_visibility
+    image[hidden] = np.nan
+    world[hidden] = np.nan
+    for arr in (image, world):
+        n, k, d = arr.shape
+        flat = arr.reshape(n, k * d)
+        for j in range(k * d):
+            flat[:, j] = fill_short_gaps(flat[:, j], track.time_s, max_gap_s)
+    pixel = fill_short_gaps(track.pelvis_pixel_rotation_deg, track.time_s, max_gap_s)
+    return replace(track, image_xyz=image, world_xyz=world, pelvis_pixel_rotation_deg=pixel)

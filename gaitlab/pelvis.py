@@ -1,0 +1,148 @@
+"""Pelvis metrics: camera roll, pelvic obliquity per frame, and each step's contralateral drop.
+
+Two measures of obliquity are made and both reported:
+- refined: the pelvis band's rotation measured from the pixels (gaitlab.pelvis_image), which has the
+  right size, put on an absolute level (see `pelvis_level`) and corrected for camera roll;
+- baseline: the line through MediaPipe's hip landmarks, corrected for camera roll. It under-reads
+  pelvic drop (it follows only part of the pelvis' tilt) and is shown so the difference is visible.
+Conventions: see gaitlab.result.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .clean import lowpass
+from .events import GaitEvents, StanceWindow
+from .track import (LEFT_ANKLE, LEFT_HIP, LEFT_KNEE, LEFT_SHOULDER, RIGHT_ANKLE, RIGHT_HIP, RIGHT_KNEE,
+                    RIGHT_SHOULDER, PoseTrack)
+
+# Pelvic obliquity in gait has little power above ~5 Hz even in running (a drop lasts >= 0.1 s);
+# 8 Hz removes frame-to-frame jitter without shaving peaks (tested).
+OBLIQUITY_CUTOFF_HZ = 8.0
+# A step whose single-leg stance was measured in fewer frames than this fraction is left out.
+MIN_MEASURED_FRACTION = 0.6
+
+
+def image_line_angle_deg(left_xy: np.ndarray, right_xy: np.ndarray) -> np.ndarray:
+    """Angle of the left->right line from image horizontal, positive = the right point higher."""
+    return np.degrees(np.arctan2(left_xy[..., 1] - right_xy[..., 1], np.abs(right_xy[..., 0] - left_xy[..., 0])))
+
+
+def body_axis_tilt_deg(track: PoseTrack) -> np.ndarray:
+    """Per frame: the shoulder-midpoint -> ankle-midpoint line from image vertical, positive = top
+    toward image right. Over a walk it averages to the camera roll (the body is upright on average)."""
+    im = track.image_xyz
+    top = 0.5 * (im[:, LEFT_SHOULDER, :2] + im[:, RIGHT_SHOULDER, :2])
+    bottom = 0.5 * (im[:, LEFT_ANKLE, :2] + im[:, RIGHT_ANKLE, :2])
+    d = top - bottom
+    return np.degrees(np.arctan2(d[:, 0], -d[:, 1]))
+
+
+def estimate_camera_roll_deg(track: PoseTrack) -> float:
+    """Camera roll, positive = camera turned counter-clockwise as seen from behind it (the scene
+    then appears turned clockwise, tilting the upright body's top toward image right)."""
+    tilt = body_axis_tilt_deg(track)
+    return float(np.nanmedian(tilt)) if np.isfinite(tilt).any() else 0.0
+
+
+def view_sign(view: str) -> float:
+    """+1 when filmed from behind (the person's right is image right), -1 from in front."""
+    return -1.0 if view == "anterior" else 1.0
+
+
+def image_to_world(image_obliquity_deg: np.ndarray, roll_deg: float, view: str) -> np.ndarray:
+    """Undo camera roll: image obliquity = world obliquity - roll from behind, + roll from in front."""
+    return image_obliquity_deg + view_sign(view) * roll_deg
+
+
+def baseline_obliquity_deg(track: PoseTrack, roll_deg: float, view: str) -> np.ndarray:
+    io = image_line_angle_deg(track.image_xyz[:, LEFT_HIP, :2], track.image_xyz[:, RIGHT_HIP, :2])
+    return image_to_world(io, roll_deg, view)
+
+
+def trunk_lean_right_deg(track: PoseTrack, roll_deg: float, view: str) -> np.ndarray:
+    """Hip-midpoint -> shoulder-midpoint line from vertical, positive = toward the person's right."""
+    im = track.image_xyz
+    top = 0.5 * (im[:, LEFT_SHOULDER, :2] + im[:, RIGHT_SHOULDER, :2])
+    hip = 0.5 * (im[:, LEFT_HIP, :2] + im[:, RIGHT_HIP, :2])
+    d = top - hip
+    toward_image_right = np.degrees(np.arctan2(d[:, 0], -d[:, 1])) - roll_deg
+    return view_sign(view) * toward_image_right
+
+
+def knee_bend_2d_deg(track: PoseTrack, side: str) -> np.ndarray:
+    """180° minus the hip-knee-ankle angle in the image. In a frontal view this under-reads the knee's
+    sagittal flexion (foreshortening): a hint of a compensation, not a goniometer."""
+    hip, knee, ankle = ((LEFT_HIP, LEFT_KNEE, LEFT_ANKLE) if side == "left"
+                        else (RIGHT_HIP, RIGHT_KNEE, RIGHT_ANKLE))
+    im = track.image_xyz
+    a = im[:, hip, :2] - im[:, knee, :2]
+    b = im[:, ankle, :2] - im[:, knee, :2]
+    cos = np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    return 180.0 - np.degrees(np.arccos(np.clip(cos, -1, 1)))
+
+
+@dataclass(frozen=True)
+class LevelEstimate:
+    method: str  # how the pelvis' level was found, in words for the report
+    offsets_deg: dict[int, float]  # per rotation reference: the raw obliquity of a level pelvis
+
+
+def pelvis_level(raw_obliquity_deg: np.ndarray, reference: np.ndarray, events: GaitEvents) -> LevelEstimate:
+    """The raw pixel obliquity (relative to an arbitrary reference frame) at which the pelvis is level.
+
+    Running: the pelvis passes through level in every flight phase (no foot on the ground, no drop),
+    so the level is the median during flight. Walking has no such phase; the level is taken as the
+    mean over the clip, which assumes the two sides drop alike and shrinks a real left/right
+    difference (said in the report)."""
+    flight = ~events.left_contact & ~events.right_contact & events.valid
+    running = events.activity == "run"
+    offsets = {}
+    for ref in np.unique(reference[reference >= 0]):
+        in_ref = (reference == ref) & np.isfinite(raw_obliquity_deg)
+        use = in_ref & flight if running and (in_ref & flight).sum() >= 3 else in_ref
+        offsets[int(ref)] = float(np.median(raw_obliquity_deg[use]) if running else np.mean(raw_obliquity_deg[use]))
+    method = ("level = pelvis angle during flight phases" if running
+              else "level = mean pelvis angle over the clip (assumes both sides drop alike)")
+    return LevelEstimate(method, offsets)
+
+
+def refined_obliquity_deg(track: PoseTrack, roll_deg: float, view: str, events: GaitEvents,
+                          cutoff_hz: float = OBLIQUITY_CUTOFF_HZ) -> tuple[np.ndarray, LevelEstimate]:
+    """Pixel-measured obliquity, levelled and roll-corrected, low-passed at cutoff_hz."""
+    raw = image_to_world(view_sign(view) * track.pelvis_pixel_rotation_deg, roll_deg, view)
+    level = pelvis_level(raw, track.pelvis_pixel_reference, events)
+    out = np.full(len(raw), np.nan)
+    for ref, offset in level.offsets_deg.items():
+        sel = track.pelvis_pixel_reference == ref
+        out[sel] = raw[sel] - offset
+    return lowpass(out, track.time_s, cutoff_hz), level
+
+
+def contralateral_drop_deg(obliquity_deg: np.ndarray, stance_side: str) -> np.ndarray:
+    """How far the swing-side hip is below the stance-side hip (positive = Trendelenburg direction)."""
+    return obliquity_deg if stance_side == "right" else -obliquity_deg
+
+
+@dataclass(frozen=True)
+class StepPeak:
+    window: StanceWindow
+    peak_drop_deg: float
+    peak_time_s: float
+    peak_index: int
+
+
+def step_peak(time_s: np.ndarray, obliquity_deg: np.ndarray, window: StanceWindow,
+              min_measured_fraction: float = MIN_MEASURED_FRACTION) -> StepPeak | None:
+    """The peak contralateral drop during one single-leg stance, or None if too little was measured."""
+    idx = np.flatnonzero((time_s >= window.start_s - 1e-9) & (time_s <= window.end_s + 1e-9))
+    if idx.size == 0:
+        return None
+    drop = contralateral_drop_deg(obliquity_deg[idx], window.side)
+    measured = np.isfinite(drop)
+    if measured.mean() < min_measured_fraction:
+        return None
+    k = int(idx[np.nanargmax(drop)])
+    return StepPeak(window, float(np.nanmax(drop)), float(time_s[k]), k)

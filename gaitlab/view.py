@@ -1,0 +1,106 @@
+"""Which way the person faces the camera, and anatomical sides.
+
+The facing comes from MediaPipe's world depth of the nose relative to the ears (+z = away from the
+camera): nose farther than the ears = the person faces away (posterior view). The view's obliqueness
+comes from the shoulder line's yaw in world coordinates: a frontal view sees it nearly parallel to the
+image plane. MediaPipe's left/right labels are checked against the facing: filmed from behind, the
+person's left is on the image left.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .track import (LEFT_EAR, LEFT_HIP, LEFT_SHOULDER, NOSE, NUM_LANDMARKS, RIGHT_EAR, RIGHT_HIP,
+                    RIGHT_SHOULDER, PoseTrack)
+
+# Beyond this yaw the frontal-plane pelvis is foreshortened by cos(yaw) < 0.94 and the pelvis' forward
+# tilt leaks into the image angle by sin(yaw) > 0.34 of it: measure, but warn.
+FRONTAL_MAX_YAW_DEG = 20.0
+# Beyond this, leakage exceeds half the forward tilt: no verdict.
+OBLIQUE_MAX_YAW_DEG = 30.0
+SAGITTAL_MIN_YAW_DEG = 60.0
+
+# Left/right landmark pairs of MediaPipe's 33-point model (face, arms, legs).
+_PAIRS = [(1, 4), (2, 5), (3, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16), (17, 18), (19, 20),
+          (21, 22), (23, 24), (25, 26), (27, 28), (29, 30), (31, 32)]
+_SWAP = np.arange(NUM_LANDMARKS)
+for _a, _b in _PAIRS:
+    _SWAP[_a], _SWAP[_b] = _b, _a
+
+
+@dataclass(frozen=True)
+class ViewEstimate:
+    view: str  # "posterior" | "anterior" | "oblique" | "sagittal" | "unknown"
+    facing: str  # "away" | "toward" | "unknown"
+    shoulder_yaw_deg: float  # median yaw of the shoulder line out of the image plane
+    labels_mirrored: bool  # MediaPipe's left/right disagree with the facing in most frames
+    measurable: bool  # frontal enough to measure frontal-plane pelvic obliquity
+
+    @property
+    def frontal_warning(self) -> str | None:
+        if self.view in ("sagittal", "oblique"):
+            return (f"The camera sees the person from the side ({self.view} view, shoulder line turned "
+                    f"{self.shoulder_yaw_deg:.0f}° from the image plane): frontal-plane pelvic drop cannot be "
+                    "measured from this angle, so no verdict is given. Film from directly behind or in front.")
+        if self.measurable and self.shoulder_yaw_deg > FRONTAL_MAX_YAW_DEG:
+            return (f"The person is turned {self.shoulder_yaw_deg:.0f}° from a straight front/back view: "
+                    "angles may be off by a degree or more.")
+        return None
+
+
+def estimate_view(track: PoseTrack, forced: str | None = None) -> ViewEstimate:
+    """forced: "posterior" or "anterior" from the user (overrides the facing, not the obliqueness)."""
+    det = track.detected
+    if det.sum() == 0:
+        return ViewEstimate("unknown", "unknown", float("nan"), False, False)
+    w = track.world_xyz[det]
+    im = track.image_xyz[det]
+    nose_depth = w[:, NOSE, 2] - 0.5 * (w[:, LEFT_EAR, 2] + w[:, RIGHT_EAR, 2])
+    facing = "away" if np.nanmedian(nose_depth) > 0 else "toward"
+    if forced in ("posterior", "anterior"):
+        facing = "away" if forced == "posterior" else "toward"
+    sh = w[:, RIGHT_SHOULDER] - w[:, LEFT_SHOULDER]
+    yaw = float(np.nanmedian(np.degrees(np.arctan2(np.abs(sh[:, 2]), np.abs(sh[:, 0])))))
+    # From behind the person's left hip is on the image left (smaller x); from in front, on the right.
+    left_is_image_left = np.nanmedian(im[:, LEFT_HIP, 0] - im[:, RIGHT_HIP, 0]) < 0
+    mirrored = bool(left_is_image_left != (facing == "away"))
+    if yaw >= SAGITTAL_MIN_YAW_DEG:
+        view = "sagittal"
+    elif yaw > OBLIQUE_MAX_YAW_DEG:
+        view = "oblique"
+    else:
+        view = "posterior" if facing == "away" else "anterior"
+    return ViewEstimate(view, facing, yaw, mirrored and view in ("posterior", "anterior"),
+                        view in ("posterior", "anterior"))
+
+
+def mirrored_frames(track: PoseTrack, estimate: ViewEstimate) -> np.ndarray:
+    """(N,) bool: frames whose left/right labels disagree with the facing (hips clearly apart)."""
+    if estimate.view not in ("posterior", "anterior"):
+        return np.zeros(len(track), bool)
+    dx = track.image_xyz[:, LEFT_HIP, 0] - track.image_xyz[:, RIGHT_HIP, 0]
+    hip_width = np.abs(dx)
+    apart = hip_width > 0.25 * np.nanmedian(hip_width)  # nearly overlapping hips say nothing
+    with np.errstate(invalid="ignore"):
+        left_is_image_left = dx < 0
+    return apart & (left_is_image_left != (estimate.facing == "away"))
+
+
+def to_anatomical(track: PoseTrack, estimate: ViewEstimate) -> tuple[PoseTrack, int]:
+    """Swap MediaPipe's left/right labels frame by frame where they disagree with the facing.
+
+    Returns the corrected track and how many frames were swapped."""
+    swap = mirrored_frames(track, estimate)
+    if not swap.any():
+        return track, 0
+
+    def fix(a: np.ndarray) -> np.ndarray:
+        a = a.copy()
+        a[swap] = a[swap][:, _SWAP]
+        return a
+
+    fixed = replace(track, image_xyz=fix(track.image_xyz), world_xyz=fix(track.world_xyz),
+                    visibility=fix(track.visibility), presence=fix(track.presence))
+    return fixed, int(swap.sum())

@@ -1,0 +1,110 @@
+"""PelvisBandTracker on constructed frames with known rotations."""
+import cv2
+import numpy as np
+import pytest
+
+from gaitlab.pelvis_image import PelvisBandTracker
+
+H, W = 720, 1280
+TORSO_PX = 200.0  # hip-midpoint to shoulder-midpoint distance at scale 1
+
+
+def _texture(seed: int, size: int = 1400) -> np.ndarray:
+    """Cloth-like random texture: band-limited noise, ~30 grey levels std."""
+    rng = np.random.default_rng(seed)
+    t = cv2.GaussianBlur(rng.normal(0, 1, (size, size)).astype(np.float32), (0, 0), 3.0)
+    return t / t.std() * 30 + 128
+
+
+def _frame(tex, angle_deg, scale, centre, noise, rng, hand=None, size=(H, W)):
+    """Texture rotated CCW on screen by angle_deg and scaled about its centre, which lands on
+    `centre` (the hip midpoint); landmarks follow the same similarity transform."""
+    c = np.array(tex.shape[::-1]) / 2
+    m = cv2.getRotationMatrix2D(tuple(c), angle_deg, scale)
+    m[:, 2] += np.asarray(centre) - c
+    img = cv2.warpAffine(tex, m, size[::-1], flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    xyz = np.full((33, 3), np.nan)
+    body = {23: (-40, 0), 24: (40, 0), 11: (-90, -TORSO_PX), 12: (90, -TORSO_PX)}
+    for k, (dx, dy) in body.items():
+        xyz[k, :2] = m[:, :2] @ (c + (dx, dy)) + m[:, 2]
+        xyz[k, 2] = 0
+    if hand is not None:  # a bright hand over the band, with its landmarks
+        wrist = np.asarray(hand, float)
+        cv2.circle(img, tuple(int(v) for v in wrist + (0, 25)), int(30 * scale), 255.0, -1)
+        xyz[15, :2], xyz[13, :2] = wrist, wrist - (0, 120 * scale)
+        xyz[[17, 19, 21], :2] = wrist + (0, 40 * scale)
+    img = img + rng.normal(0, noise, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8), xyz, np.ones(33)
+
+
+def test_sign_and_magnitude_of_single_rotations():
+    rng = np.random.default_rng(0)
+    tex = _texture(1)
+    for angle in (-8.0, -3.0, 1.0, 5.0, 10.0):
+        trk = PelvisBandTracker()
+        rot0, q0 = trk.update(*_frame(tex, 0.0, 1.0, (640, 380), 2.0, rng))
+        assert rot0 == 0.0 and q0 > 0.5
+        rot, q = trk.update(*_frame(tex, angle, 1.0, (652, 371), 2.0, rng))
+        assert rot == pytest.approx(angle, abs=0.3)  # positive = CCW on screen
+        assert q > 0.5
+
+
+def test_rotation_through_translation_and_shrinking_subject():
+    """Walking away: the subject drifts and shrinks to 55 %, the pelvis rocks ±6 deg."""
+    rng = np.random.default_rng(2)
+    tex = _texture(3)
+    trk = PelvisBandTracker()
+    errors = []
+    n = 120
+    for i in range(n):
+        angle = 6.0 * np.sin(2 * np.pi * i / 30)
+        scale = 1.0 - 0.45 * i / (n - 1)
+        centre = (640 + 80 * np.sin(i / 17), 400 - 60 * i / n)
+        rot, q = trk.update(*_frame(tex, angle, scale, centre, 3.0, rng))
+        assert q > 0.3
+        errors.append(rot - angle)
+    assert np.max(np.abs(errors)) < 0.3
+
+
+def test_4k_frame_and_fine_scale():
+    rng = np.random.default_rng(4)
+    tex = _texture(5, size=2600)
+    trk = PelvisBandTracker()
+    for angle in (0.0, -4.0):
+        rot, _ = trk.update(*_frame(tex, angle, 2.5, (1900, 1100), 2.0, rng, size=(2160, 3840)))
+    assert rot == pytest.approx(-4.0, abs=0.3)
+
+
+def test_hand_over_band_is_masked():
+    rng = np.random.default_rng(6)
+    tex = _texture(7)
+    trk = PelvisBandTracker()
+    trk.update(*_frame(tex, 0.0, 1.0, (640, 380), 2.0, rng, hand=(570, 380)))
+    rot, _ = trk.update(*_frame(tex, 4.0, 1.0, (640, 380), 2.0, rng, hand=(700, 360)))
+    assert rot == pytest.approx(4.0, abs=0.3)
+
+
+def test_no_person_gives_nan_and_zero_quality():
+    trk = PelvisBandTracker()
+    gray = np.full((H, W), 128, np.uint8)
+    rot, q = trk.update(gray, np.full((33, 3), np.nan), np.zeros(33))
+    assert np.isnan(rot) and q == 0.0
+
+
+def test_person_lost_then_found_keeps_measuring():
+    rng = np.random.default_rng(8)
+    tex = _texture(9)
+    trk = PelvisBandTracker()
+    trk.update(*_frame(tex, 0.0, 1.0, (640, 380), 2.0, rng))
+    rot, q = trk.update(np.zeros((H, W), np.uint8), np.full((33, 3), np.nan), np.zeros(33))
+    assert np.isnan(rot) and q == 0.0
+    rot, q = trk.update(*_frame(tex, 3.0, 1.0, (630, 390), 2.0, rng))
+    assert rot == pytest.approx(3.0, abs=0.3) and q > 0.5
+
+
+def test_low_texture_band_has_low_quality():
+    rng = np.random.default_rng(10)
+    flat = np.full((1400, 1400), 128.0, np.float32)
+    trk = PelvisBandTracker()
+    qs = [trk.update(*_frame(flat, a, 1.0, (640, 380), 0.4, rng))[1] for a in (0.0, 2.0, 4.0)]
+    assert max(qs) < 0.25
