@@ -3,64 +3,11 @@ import numpy as np
 import pytest
 
 from gaitlab.events import StanceWindow, detect_gait_events, detect_view
+from tests.synthetic import make_track
 from gaitlab.track import (
     LEFT_EAR, LEFT_FOOT_INDEX, LEFT_HEEL, LEFT_HIP, LEFT_SHOULDER, NOSE, RIGHT_EAR,
     RIGHT_FOOT_INDEX, RIGHT_HEEL, RIGHT_HIP, RIGHT_SHOULDER, PoseTrack,
 )
-
-
-def _phase_signal(phase, duty, amp):
-    """Backward position of a foot (trunk units) and its lift: stance from phase 0 to duty
-    (moving back linearly, -amp -> +amp), swing returns smoothly forward with a lift."""
-    p = np.where(phase < duty, -amp + 2 * amp * phase / duty, 0.0)
-    u = np.clip((phase - duty) / (1 - duty), 0, 1)
-    swing = phase >= duty
-    p[swing] = amp - 2 * amp * (1 - np.cos(np.pi * u[swing])) / 2
-    lift = np.where(swing, 0.25 * amp * np.sin(np.pi * u), 0.0)
-    return p, lift
-
-
-def make_track(view="posterior", fps=30.0, dur_s=10.0, stride_s=1.1, duty=0.62, amp=0.2,
-               noise=0.0, gap=None, scale_growth=0.0, seed=0):
-    """Synthetic track; returns (track, truth contact dict side -> (N,) bool)."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(round(dur_s * fps))) / fps
-    n = t.size
-    img = np.zeros((n, 33, 3))
-    world = np.zeros((n, 33, 3))
-    s = 1.0 if view == "posterior" else -1.0
-    trunk = 150.0 * (1 + scale_growth * t / dur_s)  # px, grows when walking toward the camera
-    hip_y = 500.0 + 40 * scale_growth * t / dur_s + 3 * np.sin(2 * np.pi * 2 * t / stride_s)
-    cx = 640.0
-    truth = {}
-    for side, ph0, hx in (("left", 0.13, -s), ("right", 0.63, s)):
-        phase = ((t - ph0 * stride_s) / stride_s) % 1.0
-        truth[side] = phase < duty
-        p, lift = _phase_signal(phase, duty, amp)
-        y = hip_y + trunk * (2.0 + s * p - lift)
-        heel = LEFT_HEEL if side == "left" else RIGHT_HEEL
-        toe = LEFT_FOOT_INDEX if side == "left" else RIGHT_FOOT_INDEX
-        for idx, dy in ((heel, 0.0), (toe, 0.05)):
-            img[:, idx, 0] = cx + hx * 0.3 * trunk
-            img[:, idx, 1] = y + dy * trunk + noise * trunk * rng.standard_normal(n)
-    for idx, hx in ((LEFT_HIP, -s), (RIGHT_HIP, s)):
-        img[:, idx, 0] = cx + hx * 0.3 * trunk
-        img[:, idx, 1] = hip_y
-    for idx, hx in ((LEFT_SHOULDER, -s), (RIGHT_SHOULDER, s)):
-        img[:, idx, 0] = cx + hx * 0.35 * trunk
-        img[:, idx, 1] = hip_y - trunk
-    # facing: nose farther from the camera than the ears when seen from behind
-    world[:, NOSE, 2] = 0.15 * s
-    world[:, LEFT_EAR, 2] = world[:, RIGHT_EAR, 2] = 0.0
-    vis = np.ones((n, 33))
-    if gap is not None:
-        g = (t >= gap[0]) & (t < gap[1])
-        img[g] = np.nan
-        world[g] = np.nan
-        vis[g] = 0.0
-    track = PoseTrack(time_s=t, image_xyz=img, world_xyz=world, visibility=vis, presence=vis.copy(),
-                      width=1280, height=720)
-    return track, truth
 
 
 def truth_windows(t, truth):

@@ -1,0 +1,136 @@
+"""The analysis core on constructed tracks with known answers: view, cleaning, obliquity, drops, verdicts."""
+import numpy as np
+import pytest
+
+from gaitlab.analysis import analyze_track
+from gaitlab.clean import fill_short_gaps, lowpass
+from gaitlab.events import StanceWindow
+from gaitlab.pelvis import (OBLIQUITY_CUTOFF_HZ, estimate_camera_roll_deg, image_line_angle_deg, image_to_world,
+                            step_peak)
+from gaitlab.track import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER
+from gaitlab.validate import match_windows
+from gaitlab.video import VideoInfo
+from gaitlab.view import estimate_view, to_anatomical
+from tests.synthetic import make_track
+
+INFO = VideoInfo("clip.mp4", 30.0, 300, 10.0, 1280, 720, 0, "h264")
+RUN = dict(stride_s=0.66, duty=0.36, amp=0.25)  # 182 steps/min with flight phases
+
+
+def test_image_line_angle_sign_is_right_hip_higher_in_either_view():
+    left, right_higher = np.array([100.0, 500.0]), np.array([300.0, 480.0])
+    assert image_line_angle_deg(left, right_higher) > 0  # from behind: right hip on image right
+    assert image_line_angle_deg(np.array([300.0, 500.0]), np.array([100.0, 480.0])) > 0  # in front
+    assert image_line_angle_deg(left, np.array([300.0, 500.0])) == pytest.approx(0.0)
+
+
+def test_roll_correction_signs():
+    # Camera turned counter-clockwise by 3° (seen from behind it): image = world - 3 from behind, + 3 in front.
+    assert image_to_world(np.array([-3.0]), 3.0, "posterior")[0] == pytest.approx(0.0)
+    assert image_to_world(np.array([3.0]), 3.0, "anterior")[0] == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("roll", [-3.0, 0.0, 2.5])
+def test_camera_roll_from_body_axis(roll):
+    track, _ = make_track(roll_deg=roll, drops={"left": 4, "right": 4})
+    assert estimate_camera_roll_deg(track) == pytest.approx(roll, abs=0.3)
+
+
+def test_view_facing_and_frontal():
+    post, _ = make_track(view="posterior")
+    ant, _ = make_track(view="anterior")
+    assert estimate_view(post).view == "posterior" and estimate_view(ant).view == "anterior"
+    assert estimate_view(post).measurable
+
+
+def test_sagittal_view_gets_no_verdict_and_a_warning():
+    track, _ = make_track(drops={"left": 8, "right": 8})
+    w = track.world_xyz
+    w[:, LEFT_SHOULDER, :] = [0.02, 0, -0.18]  # shoulder line pointing at the camera
+    w[:, RIGHT_SHOULDER, :] = [-0.02, 0, 0.18]
+    analysis = analyze_track(track, INFO)
+    assert analysis.view == "sagittal"
+    assert not any(v.flagged or v.measurable for v in analysis.sides.values())
+    assert any("side" in w and "no verdict" in w for w in analysis.warnings)
+
+
+def test_mirrored_labels_are_swapped_back_frame_by_frame():
+    n = 300
+    mirror = np.zeros(n, bool)
+    mirror[40:60] = True
+    track, _ = make_track(mirror=mirror)
+    fixed, swapped = to_anatomical(track, estimate_view(track))
+    assert swapped == 20
+    # From behind, the person's left hip is on the image left in every frame again.
+    assert np.all(fixed.image_xyz[:, LEFT_HIP, 0] < fixed.image_xyz[:, RIGHT_HIP, 0])
+    assert np.all(fixed.image_xyz[:, LEFT_SHOULDER, 0] < fixed.image_xyz[:, RIGHT_SHOULDER, 0])
+
+
+def test_short_gaps_are_filled_and_long_gaps_are_not():
+    t = np.arange(60) / 30
+    x = np.sin(t)
+    short, long_ = x.copy(), x.copy()
+    short[10:12] = np.nan  # 0.1 s from the last to the next measured frame
+    long_[10:20] = np.nan
+    assert np.allclose(fill_short_gaps(short, t), x, atol=2e-3)
+    assert np.isnan(fill_short_gaps(long_, t)[10:20]).all()
+
+
+@pytest.mark.parametrize("fps, bump_s", [(30.0, 0.2), (60.0, 0.12), (60.0, 0.15), (30.0, 0.4)])
+def test_lowpass_does_not_shave_drop_peaks(fps, bump_s):
+    t = np.arange(int(3 * fps)) / fps
+    x = np.where(np.abs(t - 1.5) < bump_s / 2, 7.0 * np.cos(np.pi * (t - 1.5) / bump_s), 0.0)
+    y = lowpass(x, t, cutoff_hz=OBLIQUITY_CUTOFF_HZ)
+    assert y.max() == pytest.approx(7.0, rel=0.03)
+
+
+def test_step_peak_finds_the_swing_side_fall_and_its_time():
+    t = np.arange(30) / 30
+    obliquity = -6.0 * np.sin(np.pi * t)  # right hip low = left stance drop
+    peak = step_peak(t, obliquity, StanceWindow("left", 0.1, 0.9))
+    assert peak.peak_drop_deg == pytest.approx(6.0, abs=0.05) and peak.peak_time_s == pytest.approx(0.5, abs=0.04)
+    assert step_peak(t, np.full(30, np.nan), StanceWindow("left", 0.1, 0.9)) is None
+
+
+@pytest.mark.parametrize("view", ["posterior", "anterior"])
+def test_running_drops_recovered_with_roll_noise_gaps_and_mirroring(view):
+    # Left hip falls 7.0° in every right stance, right hip 3.0° in every left stance; 3° camera roll.
+    n = 300
+    mirror = np.zeros(n, bool)
+    mirror[100:104] = True
+    track, _ = make_track(view=view, drops={"left": 3.0, "right": 7.0}, roll_deg=3.0, noise=0.003,
+                          gap=(5.0, 5.05), mirror=mirror, **RUN)
+    a = analyze_track(track, INFO)
+    assert a.activity == "run"
+    assert a.camera_roll_deg == pytest.approx(3.0, abs=0.3)
+    right, left = a.sides["right"], a.sides["left"]
+    assert right.steps >= 10 and left.steps >= 10
+    assert right.mean_drop_deg == pytest.approx(7.0, abs=0.5) and right.flagged
+    assert left.mean_drop_deg == pytest.approx(3.0, abs=0.5) and not left.flagged
+    assert right.steps_over_threshold == right.steps and left.steps_over_threshold == 0
+
+
+def test_symmetric_walking_drop_flags_both_sides():
+    track, _ = make_track(drops={"left": 7.0, "right": 7.0})
+    a = analyze_track(track, INFO)
+    assert a.activity == "walk"
+    for side in ("left", "right"):
+        assert a.sides[side].mean_drop_deg == pytest.approx(7.0, abs=0.7)
+        assert a.sides[side].flagged
+
+
+def test_threshold_is_respected():
+    track, _ = make_track(drops={"left": 3.0, "right": 7.0}, **RUN)
+    assert analyze_track(track, INFO, threshold_deg=8.0).sides["right"].flagged is False
+
+
+def test_few_steps_warn():
+    track, _ = make_track(dur_s=3.0, drops={"left": 3.0, "right": 7.0})
+    a = analyze_track(track, INFO)
+    assert any("at least 7" in w for w in a.warnings)
+
+
+def test_window_matching_is_one_to_one_within_tolerance():
+    truth = [("left", 1.0, 1.4), ("right", 1.5, 1.9)]
+    found = [("left", 1.05, 1.45), ("left", 1.02, 1.41), ("right", 1.5, 2.1)]
+    assert match_windows(found, truth) == [(1, 0)]
