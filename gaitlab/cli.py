@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -66,6 +67,82 @@ def cmd_track(args) -> int:
     return 0
 
 
+def _verdict_table(analysis) -> str:
+    lines = [f"{'stance side':12s} {'steps':>5s} {'mean drop':>10s} {'SD':>6s} {'max':>6s}  verdict"]
+    for side in ("left", "right"):
+        v = analysis.sides[side]
+        if not v.measurable:
+            verdict = "no verdict"
+        else:
+            verdict = f"FLAGGED (> {analysis.threshold_deg:g}°)" if v.flagged else "within threshold"
+        lines.append(f"{side:12s} {v.steps:5d} {v.mean_drop_deg:9.1f}° {v.sd_drop_deg:5.1f}° {v.max_drop_deg:5.1f}°  {verdict}")
+    return "\n".join(lines)
+
+
+def analyze_one(video: Path, args, model) -> Path:
+    """Analyse one clip into OUTDIR, built in a temporary folder and renamed when complete."""
+    import shutil
+    import tempfile
+
+    from .analysis import analyze_track
+    from .annotate import worst_step_stills, write_annotated_video
+    from .exports import write_exports
+    from .pipeline import track_video
+    from .report import write_report
+
+    outdir = Path(args.output) if args.output else video.with_name(f"{video.stem}_gaitlab")
+    if outdir.exists() and not args.force:
+        raise GaitlabError(f"{outdir.name} already exists: pass --force to replace it")
+    parent = outdir.parent if str(outdir.parent) else Path(".")
+    if not parent.is_dir():
+        raise GaitlabError(f"output folder's parent does not exist: {parent}")
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=parent))
+    except OSError as exc:
+        raise GaitlabError(f"cannot write into {parent}: {exc.strerror}") from None
+    try:
+        bar = ProgressBar(video.name)
+        try:
+            tv = track_video(video, model, start_s=args.start, end_s=args.end, progress=bar)
+        finally:
+            bar.done()
+        if not tv.track.detected.any():
+            raise GaitlabError(f"no person found in {video.name}")
+        analysis = analyze_track(tv.track, tv.info, threshold_deg=args.threshold, view=args.view,
+                                 people=tv.people)
+        blur = not args.no_blur
+        write_exports(analysis, tmp)
+        write_report(analysis, tmp, worst_step_stills(video, analysis, blur=blur))
+        if not args.no_video:
+            write_annotated_video(video, analysis, tmp / "annotated.mp4", blur=blur)
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the finished folder gets the usual mode
+        if outdir.exists():
+            shutil.rmtree(outdir)
+        tmp.rename(outdir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    print(f"\n{video.name}: {analysis.view} view, {analysis.activity}, camera roll {analysis.camera_roll_deg:+.1f}°")
+    print(_verdict_table(analysis))
+    for w in analysis.warnings:
+        print(f"  warning: {w}")
+    print(f"report: {outdir / 'report.html'}")
+    return outdir
+
+
+def cmd_analyze(args) -> int:
+    from .model import resolve_model
+
+    if args.output and len(args.videos) > 1:
+        raise GaitlabError("-o names one output folder: give one video, or leave -o out")
+    model = resolve_model(args.model)
+    for video in args.videos:
+        analyze_one(Path(video), args, model)
+    return 0
+
+
 def cmd_validate(args) -> int:
     from .analysis import analyze_track
     from .model import resolve_model
@@ -93,11 +170,8 @@ def cmd_validate(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    args.videos = [str(DEMO_CLIP)]
-    args.start = args.end = None
-    args.no_cache = False
-    args.model = None
-    return cmd_track(args)
+    args = build_parser().parse_args(["analyze", str(DEMO_CLIP), "-o", args.output, "--force"])
+    return cmd_analyze(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,17 +193,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true", help="ignore and do not write the track cache")
     p.set_defaults(func=cmd_track)
 
+    p = sub.add_parser("analyze", help="measure pelvic drop and write the report")
+    p.add_argument("videos", nargs="+", metavar="VIDEO")
+    p.add_argument("-o", "--output", help="output folder (default: <video stem>_gaitlab beside the video)")
+    p.add_argument("--threshold", type=float, default=5.0, help="flag a mean drop above this, degrees")
+    p.add_argument("--view", choices=("auto", "posterior", "anterior"), default="auto")
+    p.add_argument("--start", type=float, help="start time, seconds")
+    p.add_argument("--end", type=float, help="end time, seconds")
+    p.add_argument("--model", help="path to pose_landmarker_full.task")
+    p.add_argument("--no-video", action="store_true", help="skip the annotated video")
+    p.add_argument("--no-blur", action="store_true", help="keep faces unblurred in stills and video")
+    p.add_argument("--force", action="store_true", help="replace an existing output folder")
+    p.set_defaults(func=cmd_analyze)
+
     p = sub.add_parser("validate", help="compare with ground truth: a folder of NAME.mp4 + NAME.truth.json")
     p.add_argument("folder")
     p.add_argument("--model")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("demo", help="run on the bundled sample clip")
+    p = sub.add_parser("demo", help="analyse the bundled sample clip")
+    p.add_argument("-o", "--output", default="demo_gaitlab", help="output folder (default: demo_gaitlab)")
     p.set_defaults(func=cmd_demo)
     return parser
 
 
+def _terminate(signum, frame):
+    raise KeyboardInterrupt  # unwinds like Ctrl-C, so temporary output is removed
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

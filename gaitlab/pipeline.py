@@ -4,10 +4,14 @@ Only landmarks and a few numbers per frame are kept, never the frames themselves
 """
 from __future__ import annotations
 
+import queue
+import threading
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator, TypeVar
 
 import cv2
 import numpy as np
@@ -19,6 +23,45 @@ from .track import NUM_LANDMARKS, PoseTrack
 from .video import VideoInfo, iter_frames, probe
 
 PELVIS_METHOD = "band-ecc-1"  # part of the cache key: bump when the pixel measurement changes
+PREFETCH_FRAMES = 4  # decoded frames waiting for the landmarker: enough to absorb jitter, little memory
+PENDING_BAND_FRAMES = 8  # grey frames waiting for the pelvis band measurement
+T = TypeVar("T")
+_DONE = object()
+
+
+def prefetch(items: Iterable[T], depth: int = PREFETCH_FRAMES) -> Iterator[T]:
+    """Produce items in a background thread (decoding overlaps inference); errors re-raise here."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(_DONE)
+        except BaseException as exc:  # handed to the consumer
+            q.put(exc)
+
+    worker = threading.Thread(target=produce, name="gaitlab-decode", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5)
 
 
 @dataclass(frozen=True)
@@ -71,24 +114,37 @@ def track_video(path: str | Path, model: ModelInfo, *, settings: PoseSettings = 
     poses: list[FramePose] = []
     pelvis: list[tuple[float, float, int]] = []
     band = PelvisBandTracker()
+
+    def measure_band(gray: np.ndarray | None, pose: FramePose) -> tuple[float, float, int]:
+        if gray is None:
+            return (np.nan, 0.0, -1)
+        rotation, quality = band.update(gray, pose.image_xyz, pose.visibility)
+        return (rotation, quality, band.reference_id if np.isfinite(rotation) else -1)
+
+    def decoded():
+        for frame in iter_frames(path, start_s, end_s):
+            yield frame, cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY)
+
     width = height = 0
     t0 = time.perf_counter()
-    with PoseExtractor(model.path, settings) as extractor:
-        for frame in iter_frames(path, start_s, end_s):
+    pending: deque[Future] = deque()
+    # Decoding, pose inference and the pelvis band run in three threads (OpenCV, PyAV and MediaPipe
+    # release the GIL); the band keeps frame order because it has a single worker.
+    with PoseExtractor(model.path, settings) as extractor, ThreadPoolExecutor(1, "gaitlab-band") as pool:
+        for frame, gray in prefetch(decoded()):
             height, width = frame.rgb.shape[:2]
             pose = extractor.detect(frame)
             poses.append(pose)
-            rotation, quality = (np.nan, 0.0)
-            if pose.detected:
-                gray = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY)
-                rotation, quality = band.update(gray, pose.image_xyz, pose.visibility)
-            pelvis.append((rotation, quality, band.reference_id if np.isfinite(rotation) else -1))
+            pending.append(pool.submit(measure_band, gray if pose.detected else None, pose))
+            while len(pending) > PENDING_BAND_FRAMES:
+                pelvis.append(pending.popleft().result())
             if progress:
                 done = frame.index + 1
                 elapsed = time.perf_counter() - t0
                 fps = done / elapsed if elapsed > 0 else 0.0
                 eta = max(expected - done, 0) / fps if fps > 0 else 0.0
                 progress(Progress(done, expected, fps, eta))
+        pelvis.extend(f.result() for f in pending)
     track = _build_track(poses, pelvis, width, height)
     people = np.array([x.people for x in poses], dtype=int)
     if use_cache and len(track):

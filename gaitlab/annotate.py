@@ -1,0 +1,268 @@
+"""Drawing on video frames: face blur, the pelvis overlay, report stills and the annotated MP4.
+
+Image coordinates follow gaitlab.track (pixels of the upright frame, x right, y down); frames are RGB uint8.
+Colours are shared with the report's plots so a side looks the same everywhere.
+"""
+from __future__ import annotations
+
+import math
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from . import track as lm
+from .result import SIDES, Analysis
+from .video import iter_frames
+
+# RGB; the report uses the same colours (tab10: blue/orange for sides, green/red for the threshold)
+PALETTE = {"left": (31, 119, 180), "right": (255, 127, 14), "ok": (44, 160, 44), "over": (214, 39, 40),
+           "neutral": (190, 190, 190), "trunk": (235, 235, 235)}
+
+FACE = range(0, 11)  # MediaPipe face landmarks: nose, eyes, ears, mouth
+_LIMBS = {
+    "left": ((11, 13), (13, 15), (23, 25), (25, 27), (27, 29), (29, 31), (27, 31)),
+    "right": ((12, 14), (14, 16), (24, 26), (26, 28), (28, 30), (30, 32), (28, 32)),
+    "trunk": ((11, 12), (11, 23), (12, 24)),
+}
+_TIME_BASE = Fraction(1, 90000)
+
+
+def _finite(p: np.ndarray) -> bool:
+    return bool(np.all(np.isfinite(p)))
+
+
+def _span(xyz: np.ndarray, a: int, b: int) -> float:
+    d = xyz[a, :2] - xyz[b, :2]
+    return float(np.hypot(*d)) if _finite(d) else 0.0
+
+
+def blur_faces(rgb: np.ndarray, image_xyz: np.ndarray, visibility: np.ndarray) -> np.ndarray:
+    """Return a copy with the head region pixelated and blurred beyond recognition.
+
+    Every face landmark with a position counts, even at low visibility: a face half-turned away is still
+    a face. The square is sized by the largest of several head-size cues, because each one collapses in
+    some view (ear-to-ear seen from the side, shoulder width seen from the side, trunk length when bent).
+    """
+    out = rgb.copy()
+    face = image_xyz[list(FACE), :2]
+    face = face[np.isfinite(face).all(axis=1) & (visibility[list(FACE)] > 0)]
+    if not len(face):
+        return out  # nobody detected in this frame
+    shoulders = (image_xyz[lm.LEFT_SHOULDER, :2] + image_xyz[lm.RIGHT_SHOULDER, :2]) / 2
+    hips = (image_xyz[lm.LEFT_HIP, :2] + image_xyz[lm.RIGHT_HIP, :2]) / 2
+    trunk = float(np.hypot(*(shoulders - hips))) if _finite(shoulders - hips) else 0.0
+    spread = float(np.ptp(face, axis=0).max())
+    size = max(2.4 * _span(image_xyz, lm.LEFT_EAR, lm.RIGHT_EAR), 0.7 * _span(image_xyz, lm.LEFT_SHOULDER,
+               lm.RIGHT_SHOULDER), 0.55 * trunk, 1.8 * spread, 12.0)
+    cx, cy = face.mean(axis=0)
+    cy -= 0.1 * size  # landmarks sit at eye/ear level; the skull extends further up than the chin down
+    h, w = rgb.shape[:2]
+    x0, x1 = int(max(cx - size / 2, 0)), int(min(cx + size / 2, w))
+    y0, y1 = int(max(cy - size / 2, 0)), int(min(cy + size / 2, h))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return out
+    region = out[y0:y1, x0:x1]
+    # pixelate to ~6 blocks across the head (destroys identity), then blur the block edges
+    small = cv2.resize(region, (max((x1 - x0) * 6 // int(size), 1), max((y1 - y0) * 6 // int(size), 1)),
+                       interpolation=cv2.INTER_AREA)
+    blocky = cv2.resize(small, (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST)
+    k = int(size / 6) | 1
+    out[y0:y1, x0:x1] = cv2.GaussianBlur(blocky, (k, k), 0)
+    return out
+
+
+def _pt(p) -> tuple[int, int]:
+    return int(round(p[0])), int(round(p[1]))
+
+
+def _dashed(img, p0, p1, color, thickness, dash: float) -> None:
+    length = float(np.hypot(*(p1 - p0)))
+    for s in np.arange(0, length, 2 * dash):
+        a, b = p0 + (p1 - p0) * s / length, p0 + (p1 - p0) * min(s + dash, length) / length
+        cv2.line(img, _pt(a), _pt(b), color, thickness, cv2.LINE_AA)
+
+
+def _text_panel(img, lines: list[tuple[str, tuple[int, int, int]]], scale: float) -> None:
+    """Lines of text on a dark translucent panel in the top-left corner (readable on any background)."""
+    font, th = cv2.FONT_HERSHEY_SIMPLEX, max(1, int(round(2 * scale)))
+    sizes = [cv2.getTextSize(t, font, scale, th)[0] for t, _ in lines]
+    pad, gap = int(12 * scale), int(14 * scale)
+    w = max(s[0] for s in sizes) + 2 * pad
+    h = sum(s[1] for s in sizes) + gap * (len(lines) - 1) + 2 * pad
+    x0 = y0 = int(10 * scale)
+    roi = img[y0:y0 + h, x0:x0 + w]
+    roi[:] = (roi * 0.35).astype(np.uint8)
+    y = y0 + pad
+    for (text, color), (_, th_px) in zip(lines, sizes):
+        y += th_px
+        cv2.putText(img, text, (x0 + pad, y), font, scale, color, th, cv2.LINE_AA)
+        y += gap
+
+
+def draw_overlay(rgb: np.ndarray, image_xyz: np.ndarray, obliquity_deg: float, stance_label: str,
+                 threshold_deg: float, flagged: bool, camera_roll_deg: float = 0.0) -> np.ndarray:
+    """Return a copy with the skeleton, the pelvis line and a text panel drawn on.
+
+    stance_label: the frame's stance phase ("left", "right", "double", "flight" or "").
+    flagged: the stance side's verdict is flagged (marked in the label).
+    The pelvis line is green while the live contralateral drop is at or below the threshold, red above it,
+    grey outside single-leg stance (where no drop is measured); it is drawn through the hip midpoint at the
+    measured obliquity, against a dashed line showing level as the camera sees it (tilted by the camera roll).
+    """
+    out = rgb.copy()
+    h, w = out.shape[:2]
+    scale = max(h, w) / 1280
+    th = max(2, int(round(3 * scale)))
+    for group, pairs in _LIMBS.items():
+        color = PALETTE[group] if group in SIDES else PALETTE["trunk"]
+        for a, b in pairs:
+            if _finite(image_xyz[[a, b], :2]):
+                cv2.line(out, _pt(image_xyz[a]), _pt(image_xyz[b]), color, th, cv2.LINE_AA)
+
+    drop = float("nan")
+    if stance_label in SIDES and math.isfinite(obliquity_deg):
+        drop = obliquity_deg if stance_label == "right" else -obliquity_deg
+    left_hip, right_hip = image_xyz[lm.LEFT_HIP, :2], image_xyz[lm.RIGHT_HIP, :2]
+    if _finite(left_hip) and _finite(right_hip):
+        mid, reach = (left_hip + right_hip) / 2, 0.9 * float(np.hypot(*(right_hip - left_hip)))
+        roll = math.radians(camera_roll_deg)
+        # level ground in the image is tilted by the camera roll; the pelvis line is drawn at the measured
+        # obliquity from it (not along the hip landmarks, which under-read the tilt), raising the person's
+        # right hip, on whichever side of the image that hip is
+        facing = 1.0 if right_hip[0] >= left_hip[0] else -1.0
+        tilt = roll - facing * math.radians(np.nan_to_num(obliquity_deg))
+        level = np.array([math.cos(roll), math.sin(roll)]) * reach
+        pelvis = np.array([math.cos(tilt), math.sin(tilt)]) * reach
+        _dashed(out, mid - level, mid + level, PALETTE["trunk"], max(1, th // 2), dash=6 * scale)
+        color = PALETTE["neutral"] if math.isnan(drop) else PALETTE["over" if drop > threshold_deg else "ok"]
+        cv2.line(out, _pt(mid - pelvis), _pt(mid + pelvis), color, 2 * th, cv2.LINE_AA)
+        for p in (mid - pelvis, mid + pelvis):
+            cv2.circle(out, _pt(p), 2 * th, color, -1, cv2.LINE_AA)
+
+    if stance_label in SIDES:
+        stance = (f"{stance_label.upper()}-LEG STANCE" + (" (flagged side)" if flagged else ""),
+                  PALETTE[stance_label])
+    else:
+        stance = ({"double": "double support", "flight": "flight"}.get(stance_label, "no single-leg stance"),
+                  PALETTE["neutral"])
+    lines = [stance]
+    if math.isfinite(obliquity_deg):
+        higher = "level" if abs(obliquity_deg) < 0.05 else f"{'right' if obliquity_deg > 0 else 'left'} hip higher"
+        lines.append((f"pelvic obliquity {obliquity_deg:+.1f} deg ({higher})", PALETTE["trunk"]))
+    if math.isfinite(drop):
+        over = drop > threshold_deg
+        lines.append((f"contralateral drop {drop:.1f} deg ({'above' if over else 'within'} {threshold_deg:g} deg)",
+                      PALETTE["over" if over else "ok"]))
+    _text_panel(out, lines, 0.7 * min(h, w) / 720)
+    return out
+
+
+def _nearest(times: np.ndarray, t: float) -> int | None:
+    """Index of the sample at time t (within half a frame), or None."""
+    if not len(times):
+        return None
+    i = int(np.clip(np.searchsorted(times, t), 1, len(times) - 1)) if len(times) > 1 else 0
+    if i > 0 and abs(times[i - 1] - t) <= abs(times[i] - t):
+        i -= 1
+    tol = 0.5 * float(np.median(np.diff(times))) if len(times) > 1 else 0.02
+    return i if abs(times[i] - t) <= tol + 1e-6 else None
+
+
+STILL_HEIGHT = 720  # report stills are scaled to one height so their text and lines match
+
+
+def _person_crop(rgb: np.ndarray, image_xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Crop to the person plus a margin, at least as wide as high (room for the text panel), scaled to
+    STILL_HEIGHT; returns the crop and the landmarks moved into it."""
+    pts = image_xyz[:, :2][np.isfinite(image_xyz[:, :2]).all(axis=1)]
+    h, w = rgb.shape[:2]
+    if not len(pts):
+        return rgb, image_xyz
+    (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
+    side = 1.3 * max(y1 - y0, x1 - x0)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    ch = int(min(side, h))
+    cw = int(min(max(side, ch), w))
+    x0 = int(np.clip(cx - cw / 2, 0, w - cw))
+    y0 = int(np.clip(cy - ch / 2, 0, h - ch))
+    zoom = STILL_HEIGHT / ch
+    crop = cv2.resize(rgb[y0:y0 + ch, x0:x0 + cw], (int(round(cw * zoom)), STILL_HEIGHT),
+                      interpolation=cv2.INTER_AREA if zoom < 1 else cv2.INTER_LINEAR)
+    xyz = image_xyz.copy()
+    xyz[:, :2] = (xyz[:, :2] - [x0, y0]) * zoom
+    return crop, xyz
+
+
+def _annotate(rgb: np.ndarray, time_s: float, analysis: Analysis, blur: bool, crop: bool = False) -> np.ndarray:
+    """Blur and overlay one decoded frame using the analysis sample at its time (untouched if none)."""
+    track = analysis.track
+    k = _nearest(track.time_s, time_s) if track is not None else None
+    if k is None:
+        return rgb
+    xyz, vis = track.image_xyz[k], track.visibility[k]
+    if crop:
+        rgb, xyz = _person_crop(rgb, xyz)
+    if blur:
+        rgb = blur_faces(rgb, xyz, vis)
+    f = analysis.frames
+    j = _nearest(f.time_s, time_s)
+    obliquity = float(f.obliquity_deg[j]) if j is not None else float("nan")
+    stance = str(f.stance_phase[j]) if j is not None else ""
+    verdict = analysis.sides.get(stance)
+    return draw_overlay(rgb, xyz, obliquity, stance, analysis.threshold_deg, bool(verdict and verdict.flagged),
+                        analysis.camera_roll_deg)
+
+
+def render_still(video_path: str | Path, analysis: Analysis, time_s: float, blur: bool = True) -> np.ndarray:
+    """The annotated frame nearest `time_s` (blurred by default), cropped to the person, for the report."""
+    best = None
+    for frame in iter_frames(video_path, start_s=max(time_s - 0.25, 0.0), end_s=time_s + 0.25):
+        if best is None or abs(frame.time_s - time_s) < abs(best.time_s - time_s):
+            best = frame
+    if best is None:
+        raise ValueError(f"no frame near {time_s:.2f} s in {Path(video_path).name}")
+    return _annotate(best.rgb, best.time_s, analysis, blur, crop=True)
+
+
+def worst_step_stills(video_path: str | Path, analysis: Analysis, blur: bool = True) -> dict[str, np.ndarray]:
+    """side -> the annotated frame at the peak of that stance side's largest drop (sides without steps omitted)."""
+    stills = {}
+    for side in SIDES:
+        own = [s for s in analysis.steps if s.stance_side == side and math.isfinite(s.peak_drop_deg)]
+        if own:
+            worst = max(own, key=lambda s: s.peak_drop_deg)
+            stills[side] = render_still(video_path, analysis, worst.peak_time_s, blur)
+    return stills
+
+
+def write_annotated_video(video_path: str | Path, analysis: Analysis, out_path: str | Path,
+                          blur: bool = True) -> None:
+    """Re-encode the clip with the overlay: H.264/yuv420p MP4 (faststart), one output frame per input frame,
+    the input's timestamps. Frames are streamed, so memory stays flat whatever the clip length."""
+    out_path = Path(out_path)
+    tmp = out_path.with_name(out_path.name + ".part")
+    fps = Fraction(analysis.video.fps or 30).limit_denominator(1001)
+    try:
+        with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as out:
+            stream = None
+            for frame in iter_frames(video_path):
+                rgb = _annotate(frame.rgb, frame.time_s, analysis, blur)
+                if stream is None:
+                    stream = out.add_stream("libx264", rate=fps, options={"crf": "23", "preset": "veryfast"})
+                    # yuv420p needs even sizes: drop a last odd row/column rather than rescale
+                    stream.height, stream.width = rgb.shape[0] & ~1, rgb.shape[1] & ~1
+                    stream.pix_fmt = "yuv420p"
+                    stream.time_base = stream.codec_context.time_base = _TIME_BASE
+                vf = av.VideoFrame.from_ndarray(
+                    np.ascontiguousarray(rgb[:stream.height, :stream.width]), format="rgb24")
+                vf.pts, vf.time_base = int(round(frame.time_s / _TIME_BASE)), _TIME_BASE
+                out.mux(stream.encode(vf))
+            if stream is not None:
+                out.mux(stream.encode())
+        os.replace(tmp, out_path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,133 @@
+"""Data exports of an analysis: summary.json (contract: gaitlab/summary.schema.json), steps.csv, frames.csv
+and landmarks.npz. Units and sign conventions are those of gaitlab.result; NaN is written as JSON null and
+as an empty CSV cell.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .result import (MIN_STEPS_PER_SIDE, SIDES, SMALLEST_DETECTABLE_DIFFERENCE_DEG, Analysis, SideVerdict,
+                     StepDrop)
+from .wording import DEFINITIONS, side_difference, side_verdict
+
+SCHEMA_PATH = Path(__file__).with_name("summary.schema.json")
+STEP_COLUMNS = ("stance_side", "start_s", "end_s", "peak_drop_deg", "peak_time_s", "baseline_peak_drop_deg",
+                "trunk_lean_deg", "knee_flexion_deg", "flagged")
+FRAME_COLUMNS = ("time_s", "obliquity_deg", "baseline_obliquity_deg", "stance_phase", "trunk_lean_deg",
+                 "hip_visibility")
+# MediaPipe's 33 pose landmark names, in index order (written into landmarks.npz so it is self-describing)
+LANDMARK_NAMES = (
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye", "right_eye_outer",
+    "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder", "right_shoulder", "left_elbow",
+    "right_elbow", "left_wrist", "right_wrist", "left_pinky", "right_pinky", "left_index", "right_index",
+    "left_thumb", "right_thumb", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
+    "right_ankle", "left_heel", "right_heel", "left_foot_index", "right_foot_index",
+)
+
+
+def _num(x) -> float | None:
+    """A finite float rounded to 4 decimals (far below the measurement's precision), or None for NaN/inf."""
+    if x is None:
+        return None
+    x = float(x)
+    return round(x, 4) if math.isfinite(x) else None
+
+
+def _mean(values: list[float]) -> float | None:
+    finite = [v for v in values if math.isfinite(v)]
+    return _num(np.mean(finite)) if finite else None
+
+
+def side_or_empty(analysis: Analysis, side: str) -> SideVerdict:
+    """The side's verdict; a side the core left out is reported as not measurable rather than omitted."""
+    nan = float("nan")
+    return analysis.sides.get(side) or SideVerdict(side, 0, nan, nan, nan, 0, False, False, nan)
+
+
+def _step_dict(s: StepDrop) -> dict:
+    return {
+        "stance_side": s.stance_side, "start_s": _num(s.start_s), "end_s": _num(s.end_s),
+        "peak_drop_deg": _num(s.peak_drop_deg), "peak_time_s": _num(s.peak_time_s), "flagged": bool(s.flagged),
+        "baseline_peak_drop_deg": _num(s.baseline_peak_drop_deg), "trunk_lean_deg": _num(s.trunk_lean_deg),
+        "knee_flexion_deg": _num(s.knee_flexion_deg),
+    }
+
+
+def summary_dict(analysis: Analysis, generated_at: datetime | None = None) -> dict:
+    """The summary.json content (JSON-ready: NaN already turned into None)."""
+    v = analysis.video
+    sides = {}
+    for side in SIDES:
+        sv = side_or_empty(analysis, side)
+        own = [s for s in analysis.steps if s.stance_side == side]
+        sides[side] = {
+            "steps": int(sv.steps), "mean_drop_deg": _num(sv.mean_drop_deg), "sd_drop_deg": _num(sv.sd_drop_deg),
+            "max_drop_deg": _num(sv.max_drop_deg), "steps_over_threshold": int(sv.steps_over_threshold),
+            "flagged": bool(sv.flagged), "measurable": bool(sv.measurable),
+            "enough_steps": sv.steps >= MIN_STEPS_PER_SIDE,
+            "baseline_mean_drop_deg": _num(sv.baseline_mean_drop_deg),
+            "mean_trunk_lean_deg": _mean([s.trunk_lean_deg for s in own]),
+            "verdict": side_verdict(analysis, sv),
+        }
+    return {
+        "gaitlab_version": __version__,
+        "generated_at": (generated_at or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
+        "video": {"name": Path(v.name).name, "fps": _num(v.fps), "frames": int(v.frames),
+                  "duration_s": _num(v.duration_s), "width": int(v.width), "height": int(v.height),
+                  "rotation_deg": int(v.rotation_deg), "codec": v.codec},
+        "view": analysis.view,
+        "activity": analysis.activity,
+        "camera_roll_deg": _num(analysis.camera_roll_deg),
+        "threshold_deg": _num(analysis.threshold_deg),
+        "smallest_detectable_difference_deg": SMALLEST_DETECTABLE_DIFFERENCE_DEG,
+        "min_steps_per_side": MIN_STEPS_PER_SIDE,
+        "sides": sides,
+        "side_difference": side_difference(analysis),
+        "steps": [_step_dict(s) for s in sorted(analysis.steps, key=lambda s: s.start_s)],
+        "warnings": [str(w) for w in analysis.warnings],
+        "definitions": {key: text for key, (_, text) in DEFINITIONS.items()},
+    }
+
+
+def _cell(x) -> str:
+    """CSV cell: NaN empty, floats to 4 decimals (well below the measurement's precision), bools as true/false."""
+    if isinstance(x, (bool, np.bool_)):
+        return "true" if x else "false"
+    if isinstance(x, (float, np.floating)):
+        return "" if not math.isfinite(x) else f"{x:.4f}"
+    return str(x)
+
+
+def _write_csv(path: Path, columns: tuple[str, ...], rows) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(columns)
+        w.writerows([_cell(x) for x in row] for row in rows)
+
+
+def write_exports(analysis: Analysis, outdir: str | Path) -> None:
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(summary_dict(analysis), indent=2, ensure_ascii=False, allow_nan=False)
+    (outdir / "summary.json").write_text(text + "\n", encoding="utf-8")
+
+    steps = sorted(analysis.steps, key=lambda s: s.start_s)
+    _write_csv(outdir / "steps.csv", STEP_COLUMNS, ([getattr(s, c) for c in STEP_COLUMNS] for s in steps))
+    f = analysis.frames
+    _write_csv(outdir / "frames.csv", FRAME_COLUMNS, zip(*(getattr(f, c) for c in FRAME_COLUMNS)))
+
+    t = analysis.track
+    if t is not None:
+        np.savez_compressed(
+            outdir / "landmarks.npz", time_s=t.time_s, image_xyz=t.image_xyz, world_xyz=t.world_xyz,
+            visibility=t.visibility, presence=t.presence, width=t.width, height=t.height,
+            pelvis_pixel_rotation_deg=t.pelvis_pixel_rotation_deg, pelvis_pixel_quality=t.pelvis_pixel_quality,
+            landmark_names=np.array(LANDMARK_NAMES),
+        )

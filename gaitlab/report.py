@@ -1,0 +1,365 @@
+"""The plotted report: one self-contained report.html (plots as inline SVG, stills as inline JPEG; responsive
+and print CSS) and report.pdf (A4) printed from the same HTML by headless Chromium, or, without Chromium,
+a plainer PDF from matplotlib so a PDF is always written.
+
+Every string that comes from the user or the clip (file name, warnings, labels) goes through html.escape.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+import textwrap
+from datetime import datetime
+from html import escape
+from pathlib import Path
+
+import cv2
+import numpy as np
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+
+from . import __version__
+from .annotate import PALETTE
+from .exports import side_or_empty
+from .result import MIN_STEPS_PER_SIDE, SIDES, SMALLEST_DETECTABLE_DIFFERENCE_DEG, Analysis
+from .wording import DEFINITIONS, fmt_deg, side_difference, side_verdict
+
+CSS_PATH = Path(__file__).with_name("templates") / "report.css"
+VIEW_WORDS = {"posterior": "from behind (posterior)", "anterior": "from the front (anterior)",
+              "sagittal": "from the side (sagittal)", "oblique": "at an angle (oblique)"}
+ACTIVITY_WORDS = {"walk": "walking", "run": "running", "unknown": "not determined"}
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable",
+                  "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome")
+
+
+def _hex(side_or_key: str) -> str:
+    return "#%02x%02x%02x" % PALETTE[side_or_key]
+
+
+# ---- plots -------------------------------------------------------------------------------------------
+
+def obliquity_figure(analysis: Analysis) -> Figure:
+    """Pelvic obliquity over time: counted single-leg stances shaded per side, each step's peak marked."""
+    f, thr = analysis.frames, analysis.threshold_deg
+    fig = Figure(figsize=(9.5, 3.8))
+    ax = fig.add_subplot()
+    for s in analysis.steps:
+        ax.axvspan(s.start_s, s.end_s, color=_hex(s.stance_side), alpha=0.13, lw=0)
+    ax.plot(f.time_s, f.baseline_obliquity_deg, color="0.55", lw=0.9, alpha=0.6, ls="--",
+            label="hip-landmark line (comparison)")
+    ax.plot(f.time_s, f.obliquity_deg, color="0.1", lw=1.5, label="pelvic obliquity (reported)")
+    ax.axhline(0, color="0.6", lw=0.6)
+    # drop = +obliquity in right stance, -obliquity in left stance: one threshold line per side
+    ax.axhline(thr, color=_hex("right"), lw=1.1, ls=":", label=f"right-stance threshold (+{thr:g}°)")
+    ax.axhline(-thr, color=_hex("left"), lw=1.1, ls=":", label=f"left-stance threshold (−{thr:g}°)")
+    for side in SIDES:
+        sign = 1 if side == "right" else -1
+        own = [s for s in analysis.steps if s.stance_side == side]
+        if own:
+            t = [s.peak_time_s for s in own]
+            y = [sign * s.peak_drop_deg for s in own]
+            edge = [_hex("over") if s.flagged else "white" for s in own]
+            ax.scatter(t, y, s=46, color=_hex(side), edgecolors=edge, linewidths=1.6, zorder=3,
+                       label=f"{side}-stance peak")
+    ax.scatter([], [], s=46, color="white", edgecolors=_hex("over"), linewidths=1.6, label="red ring: above threshold")
+    lim = max(thr + 2, float(np.nanmax(np.abs(f.obliquity_deg), initial=0)) + 1.5)
+    ax.set_ylim(-lim, lim)
+    ax.set_xlim(f.time_s[0] if len(f.time_s) else 0, analysis.video.duration_s or None)
+    ax.text(0.005, 0.98, "↑ right hip higher", transform=ax.transAxes, va="top", fontsize=9, color="0.35")
+    ax.text(0.005, 0.02, "↓ left hip higher", transform=ax.transAxes, va="bottom", fontsize=9, color="0.35")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("pelvic obliquity (°)")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=8.5, frameon=False)
+    return fig
+
+
+def drops_figure(analysis: Analysis) -> Figure:
+    """Per-step contralateral drop, left vs right stance, with mean ± SD, the threshold and the SDD."""
+    thr = analysis.threshold_deg
+    fig = Figure(figsize=(5.2, 4.0))
+    ax = fig.add_subplot()
+    means = {}
+    for x, side in enumerate(SIDES):
+        d = np.array([s.peak_drop_deg for s in analysis.steps if s.stance_side == side], dtype=float)
+        if not len(d):
+            continue
+        offsets = np.linspace(-0.16, 0.16, len(d)) if len(d) > 1 else np.zeros(1)
+        edge = [_hex("over") if v > thr else "white" for v in d]
+        ax.scatter(x + offsets, d, s=40, color=_hex(side), edgecolors=edge, linewidths=1.4, zorder=3)
+        sv = side_or_empty(analysis, side)
+        if sv.measurable:
+            means[x] = sv.mean_drop_deg
+            ax.errorbar(x + 0.3, sv.mean_drop_deg, yerr=np.nan_to_num(sv.sd_drop_deg), fmt="D", color="0.15",
+                        ms=6, capsize=4, zorder=4)
+    ax.axhline(thr, color=_hex("over"), lw=1.1, ls="--")
+    ax.text(-0.45, thr, f"threshold {thr:g}°", color=_hex("over"), va="bottom", fontsize=8.5)
+    ax.axhline(0, color="0.6", lw=0.6)
+    if len(means) == 2:
+        ax.text(0.02, 0.98, f"right − left: {means[1] - means[0]:+.1f}°\n(smallest detectable difference "
+                f"{SMALLEST_DETECTABLE_DIFFERENCE_DEG:g}°)", transform=ax.transAxes, va="top", fontsize=8.5,
+                color="0.25")
+    ax.set_xticks([0, 1], [f"{s}-leg stance\n({side_or_empty(analysis, s).steps} steps)" for s in SIDES])
+    ax.set_xlim(-0.5, 1.6)
+    vals = [s.peak_drop_deg for s in analysis.steps if math.isfinite(s.peak_drop_deg)]
+    ax.set_ylim(min(min(vals, default=0), 0) - 1, max(max(vals, default=0), thr) + 3.5)
+    ax.set_ylabel("contralateral drop per step (°)")
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+def _svg_data_uri(fig: Figure) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _jpeg_data_uri(rgb: np.ndarray) -> str:
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
+    if not ok:
+        raise ValueError("could not encode a still as JPEG")
+    return "data:image/jpeg;base64," + base64.b64encode(data.tobytes()).decode()
+
+
+# ---- HTML --------------------------------------------------------------------------------------------
+
+def _card(analysis: Analysis, side: str) -> str:
+    v = side_or_empty(analysis, side)
+    cls, badge = ("none", "no verdict") if not v.measurable else \
+        (("over", f"above {analysis.threshold_deg:g}°") if v.flagged else ("ok", f"not above {analysis.threshold_deg:g}°"))
+    details = ""
+    if v.measurable:
+        leans = [s.trunk_lean_deg for s in analysis.steps if s.stance_side == side and math.isfinite(s.trunk_lean_deg)]
+        parts = [f"{v.steps_over_threshold} of {v.steps} steps above {analysis.threshold_deg:g}°",
+                 f"largest {fmt_deg(v.max_drop_deg)}",
+                 f"hip-landmark line alone {fmt_deg(v.baseline_mean_drop_deg)}"]
+        if leans:
+            parts.append(f"trunk lean toward the stance side {fmt_deg(float(np.mean(leans)), signed=True)}")
+        details = f'<p class="details">{escape(" · ".join(parts))}</p>'
+    big = fmt_deg(v.mean_drop_deg) if v.measurable else "–"
+    return (f'<div class="card {cls}"><h3><span class="dot {escape(side)}"></span>{escape(side.capitalize())}-leg '
+            f'stance</h3><div class="big">{escape(big)}<span class="badge">{escape(badge)}</span></div>'
+            f'<p class="sentence">{escape(side_verdict(analysis, v, lead=False))}</p>{details}</div>')
+
+
+def _meaning(analysis: Analysis) -> str:
+    flagged = [s for s in SIDES if side_or_empty(analysis, s).flagged]
+    advice = "".join(
+        f'<p class="advice">{escape(s.capitalize())}-leg stance is above the threshold: strengthening of the '
+        f'{escape(s)} hip abductors (gluteus medius) is the usual advice, and a physiotherapist should assess it '
+        f'first.</p>' for s in flagged)
+    return f"""{advice}
+<p>While you stand on one leg, the hip abductors of that leg (mainly gluteus medius) keep the pelvis level.
+If they are weak or inhibited, the pelvis drops on the other side: the Trendelenburg sign. gaitlab measures
+that drop at every single-leg stance and averages it per stance leg; a mean above {analysis.threshold_deg:g}°
+is flagged.</p>
+<ul>
+<li><b>A screening aid, not a diagnosis.</b> It is measured from 2D video, which under- or over-reads the
+true 3D angle when the camera is not square to the person; hip pain, leg-length difference or habit can also
+tilt the pelvis.</li>
+<li><b>At least {MIN_STEPS_PER_SIDE} steps per side</b> are needed for a stable mean; differences smaller than
+{SMALLEST_DETECTABLE_DIFFERENCE_DEG:g}° (between sides or between sessions) are within measurement error.</li>
+<li><b>Filming:</b> from straight behind (or in front), camera at hip height and level, the whole body in view,
+tight or short clothing around the hips, 10 s or more of steady walking or running.</li>
+</ul>"""
+
+
+def _step_table(analysis: Analysis) -> str:
+    rows = []
+    for i, s in enumerate(sorted(analysis.steps, key=lambda s: s.start_s), 1):
+        cells = [str(i), s.stance_side, f"{s.start_s:.2f}", f"{s.end_s:.2f}", f"{s.peak_time_s:.2f}",
+                 fmt_deg(s.peak_drop_deg), fmt_deg(s.baseline_peak_drop_deg),
+                 fmt_deg(s.trunk_lean_deg, signed=True), fmt_deg(s.knee_flexion_deg)]
+        tds = "".join(f"<td>{escape(c)}</td>" for c in cells)
+        rows.append(f'<tr class="{"over" if s.flagged else ""}">{tds}'
+                    f'<td class="flag">{"yes" if s.flagged else "no"}</td></tr>')
+    if not rows:
+        return '<p class="muted">No complete single-leg stance was found.</p>'
+    head = ("#", "stance leg", "start (s)", "end (s)", "peak at (s)", "drop", "hip-landmark line",
+            "trunk lean (toward stance)", "stance knee flexion", f"above {analysis.threshold_deg:g}°")
+    ths = "".join(f'<th{" class=flag" if h.startswith("above") else ""}>{escape(h)}</th>' for h in head)
+    return f'<div class="table-wrap"><table><thead><tr>{ths}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+
+
+def _stills(analysis: Analysis, stills: dict[str, np.ndarray]) -> str:
+    figs = []
+    for side in SIDES:
+        if side not in stills:
+            continue
+        own = [s for s in analysis.steps if s.stance_side == side and math.isfinite(s.peak_drop_deg)]
+        caption = f"{side.capitalize()}-leg stance"
+        if own:
+            worst = max(own, key=lambda s: s.peak_drop_deg)
+            caption += f", largest drop: {fmt_deg(worst.peak_drop_deg)} at {worst.peak_time_s:.2f} s"
+        figs.append(f'<figure><img src="{_jpeg_data_uri(stills[side])}" alt="{escape(caption)}">'
+                    f'<figcaption>{escape(caption)}</figcaption></figure>')
+    if not figs:
+        return '<p class="muted">No stills were provided with this report.</p>'
+    return (f'<div class="stills">{"".join(figs)}</div><p class="muted">Faces are blurred. The coloured bar is the '
+            f'pelvis at the measured angle (green: drop within {analysis.threshold_deg:g}°, red: above), the dashed '
+            'line is level.</p>')
+
+
+def report_html(analysis: Analysis, stills: dict[str, np.ndarray], generated: datetime | None = None) -> str:
+    v, e = analysis.video, escape
+    generated = generated or datetime.now().astimezone()
+    name = Path(v.name).name
+    meta = {
+        "duration": f"{v.duration_s:.1f} s ({v.frames} frames, {v.fps:.0f} fps)",
+        "view": VIEW_WORDS.get(analysis.view, analysis.view),
+        "activity": ACTIVITY_WORDS.get(analysis.activity, analysis.activity),
+        "camera roll": f"{fmt_deg(analysis.camera_roll_deg, signed=True)} (corrected)",
+        "threshold": f"{analysis.threshold_deg:g}° mean drop",
+        "date": generated.strftime("%Y-%m-%d %H:%M"),
+        "gaitlab": __version__,
+        "video size": f"{v.width} × {v.height}",
+    }
+    meta_html = "".join(f"<div><dt>{e(k)}</dt><dd>{e(str(val))}</dd></div>" for k, val in meta.items())
+    diff = side_difference(analysis)
+    warnings = "".join(f"<li>{e(str(w))}</li>" for w in analysis.warnings)
+    defs = "".join(f"<dt>{e(title)}</dt><dd>{e(text)}</dd>" for title, text in DEFINITIONS.values())
+    obliquity_uri = _svg_data_uri(obliquity_figure(analysis))
+    drops_uri = _svg_data_uri(drops_figure(analysis))
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Pelvic drop report – {e(name)}</title>
+<style>
+{CSS_PATH.read_text(encoding="utf-8")}
+</style>
+</head>
+<body>
+<main>
+<header>
+<h1>Pelvic drop (Trendelenburg) gait report</h1>
+<p class="clip">{e(name)}</p>
+<dl class="meta">{meta_html}</dl>
+</header>
+
+<section>
+<h2>Result</h2>
+<div class="cards">{_card(analysis, "left")}{_card(analysis, "right")}</div>
+{f'<p class="difference">{e(diff)}</p>' if diff else ""}
+</section>
+
+{f'<section><h2>Warnings</h2><ul class="warnings">{warnings}</ul></section>' if warnings else ""}
+
+<section>
+<h2>What this means and its limits</h2>
+{_meaning(analysis)}
+</section>
+
+<section>
+<h2>Pelvis over time</h2>
+<figure><div class="scroll-x"><img src="{obliquity_uri}" alt="Pelvic obliquity over time"></div>
+<figcaption>Pelvic obliquity (positive = right hip higher). Shaded: single-leg stances counted as steps
+(blue = left leg, orange = right leg). In right-leg stance a drop shows as a peak upward, in left-leg stance
+downward; dotted lines are the threshold for each. Faint dashed: the hip-landmark line alone, for
+comparison.</figcaption></figure>
+</section>
+
+<section>
+<h2>Drop per step</h2>
+<figure class="narrow"><img src="{drops_uri}" alt="Contralateral drop per step, left vs right stance">
+<figcaption>Each dot is one step; diamond and bar: mean ± SD. Red ring: step above {analysis.threshold_deg:g}°.
+Differences under {SMALLEST_DETECTABLE_DIFFERENCE_DEG:g}° are within measurement error.</figcaption></figure>
+</section>
+
+<section>
+<h2>Largest drop of each side</h2>
+{_stills(analysis, stills)}
+</section>
+
+<section>
+<h2>Steps</h2>
+{_step_table(analysis)}
+<p class="muted">Angles in degrees, times in seconds from the start of the clip. “–” = not measured.</p>
+</section>
+
+<section>
+<h2>Definitions and sign conventions</h2>
+<dl class="defs">{defs}</dl>
+</section>
+
+<footer>gaitlab {e(__version__)} · {e(name)} · generated {e(generated.strftime("%Y-%m-%d %H:%M %Z"))} ·
+a screening aid, not a diagnosis.</footer>
+</main>
+</body>
+</html>
+"""
+
+
+# ---- PDF ---------------------------------------------------------------------------------------------
+
+def find_chromium() -> str | None:
+    """Chromium/Chrome for printing: $GAITLAB_CHROMIUM, then the usual names."""
+    for name in (os.environ.get("GAITLAB_CHROMIUM"), *CHROMIUM_NAMES):
+        if name and (path := shutil.which(name)):
+            return path
+    return None
+
+
+def _print_with_chromium(chromium: str, html_path: Path, pdf_path: Path) -> bool:
+    with tempfile.TemporaryDirectory() as profile:
+        cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--no-first-run", f"--user-data-dir={profile}",
+               "--no-pdf-header-footer", "--print-to-pdf-no-header", f"--print-to-pdf={pdf_path}",
+               html_path.resolve().as_uri()]
+        try:
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+    return pdf_path.is_file() and pdf_path.stat().st_size > 0
+
+
+def _text_page(analysis: Analysis) -> Figure:
+    """Fallback PDF page 1: the header, verdicts, warnings and limits as wrapped text on A4."""
+    v = analysis.video
+    lines = ["Pelvic drop (Trendelenburg) gait report", "", f"Clip: {Path(v.name).name}",
+             f"{v.duration_s:.1f} s, view {VIEW_WORDS.get(analysis.view, analysis.view)}, "
+             f"{ACTIVITY_WORDS.get(analysis.activity, analysis.activity)}, camera roll "
+             f"{fmt_deg(analysis.camera_roll_deg, signed=True)}, threshold {analysis.threshold_deg:g}°, "
+             f"gaitlab {__version__}, {datetime.now().astimezone():%Y-%m-%d %H:%M}", ""]
+    lines += [side_verdict(analysis, side_or_empty(analysis, s)) for s in SIDES]
+    lines += [d for d in [side_difference(analysis)] if d]
+    lines += ["", "Warnings:"] + [f"- {w}" for w in analysis.warnings] if analysis.warnings else []
+    lines += ["", "A screening aid from 2D video, not a diagnosis; at least 7 steps per side; film from behind at "
+              "hip height with a level camera, whole body in view. A flagged side: strengthening of the hip "
+              "abductors (gluteus medius) is the usual advice; a physiotherapist should assess it."]
+    fig = Figure(figsize=(8.27, 11.69))
+    wrapped = "\n".join(textwrap.fill(line, 95) if line else "" for line in lines)
+    fig.text(0.07, 0.95, wrapped, va="top", fontsize=9.5, family="DejaVu Sans", wrap=True)
+    return fig
+
+
+def _print_with_matplotlib(analysis: Analysis, stills: dict[str, np.ndarray], pdf_path: Path) -> None:
+    with PdfPages(pdf_path) as pdf:
+        pdf.savefig(_text_page(analysis))  # a whole A4 page, not trimmed to the text
+        for fig in (obliquity_figure(analysis), drops_figure(analysis)):
+            pdf.savefig(fig, bbox_inches="tight")
+        for side, rgb in stills.items():
+            fig = Figure(figsize=(6, 6))
+            ax = fig.add_subplot()
+            ax.imshow(rgb)
+            ax.set_title(f"{side.capitalize()}-leg stance, worst step")
+            ax.axis("off")
+            pdf.savefig(fig, bbox_inches="tight")
+
+
+def write_report(analysis: Analysis, outdir: str | Path, stills: dict[str, np.ndarray]) -> None:
+    """Write report.html and report.pdf (A4) into outdir; `stills` maps side -> annotated RGB image."""
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    html_path, pdf_path = outdir / "report.html", outdir / "report.pdf"
+    html_path.write_text(report_html(analysis, stills), encoding="utf-8")
+    pdf_path.unlink(missing_ok=True)
+    chromium = find_chromium()
+    if not (chromium and _print_with_chromium(chromium, html_path, pdf_path)):
+        _print_with_matplotlib(analysis, stills, pdf_path)

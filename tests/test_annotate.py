@@ -1,0 +1,120 @@
+from dataclasses import replace
+
+import av
+import numpy as np
+import pytest
+
+from gaitlab import track as lm
+from gaitlab.annotate import FACE, PALETTE, blur_faces, draw_overlay, write_annotated_video
+from gaitlab.errors import GaitlabError
+from gaitlab.video import iter_frames
+from tests.analysis_fixture import make_analysis, stick_figure_track
+from tests.clips import write_clip
+from tests.conftest import SAMPLES
+
+
+def _person(width=640, height=480):
+    t = stick_figure_track(np.array([0.0]), np.array([0.0]), width, height)
+    return t.image_xyz[0], t.visibility[0]
+
+
+def _texture(height=480, width=640):
+    return np.random.default_rng(1).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def test_blur_changes_the_face_region_and_nothing_else():
+    xyz, vis = _person()
+    img = _texture()
+    out = blur_faces(img, xyz, vis)
+    changed = np.any(out != img, axis=2)
+    (x0, y0), (x1, y1) = xyz[list(FACE), :2].min(axis=0), xyz[list(FACE), :2].max(axis=0)
+    face = (slice(int(y0), int(y1) + 1), slice(int(x0), int(x1) + 1))
+    assert changed[face].mean() > 0.95  # every face pixel is rewritten...
+    assert out[face].astype(float).std() < 0.3 * img[face].astype(float).std()  # ...and detail is gone
+    below_shoulders = int(xyz[lm.LEFT_SHOULDER, 1]) + 5
+    assert not changed[below_shoulders:].any()
+    assert changed.mean() < 0.1
+
+
+def test_blur_covers_the_head_when_seen_from_the_side():
+    xyz, vis = _person()
+    side_on = xyz.copy()
+    side_on[:, 0] = np.where(np.arange(33) < 23, xyz[0, 0], side_on[:, 0])  # ears, shoulders on one line
+    out = blur_faces(_texture(), side_on, vis)
+    head_height = xyz[lm.LEFT_SHOULDER, 1] - xyz[0, 1]
+    changed_rows = np.flatnonzero(np.any(out != _texture(), axis=(1, 2)))
+    assert np.ptp(changed_rows) > 0.8 * head_height  # sized from the trunk, not the collapsed ear span
+
+
+def test_blur_without_a_person_is_a_no_op():
+    img = _texture()
+    out = blur_faces(img, np.full((33, 3), np.nan), np.zeros(33))
+    assert np.array_equal(out, img) and out is not img
+
+
+@pytest.mark.parametrize("obliquity, expected", [(8.0, "over"), (2.0, "ok")])
+def test_pelvis_line_colour_follows_the_threshold(obliquity, expected):
+    xyz, _ = _person()
+    out = draw_overlay(np.zeros((480, 640, 3), np.uint8), xyz, obliquity, "right", 5.0, flagged=True)
+    mid = ((xyz[lm.LEFT_HIP] + xyz[lm.RIGHT_HIP]) / 2).astype(int)
+    patch = out[mid[1] - 6:mid[1] + 7, mid[0] - 30:mid[0] + 31].reshape(-1, 3)
+    assert (patch == PALETTE[expected]).all(axis=1).sum() > 20
+    other = "ok" if expected == "over" else "over"
+    assert not (patch == PALETTE[other]).all(axis=1).any()
+
+
+def test_pelvis_line_is_grey_outside_single_leg_stance():
+    xyz, _ = _person()
+    out = draw_overlay(np.zeros((480, 640, 3), np.uint8), xyz, 8.0, "double", 5.0, flagged=False)
+    mid = ((xyz[lm.LEFT_HIP] + xyz[lm.RIGHT_HIP]) / 2).astype(int)
+    patch = out[mid[1] - 6:mid[1] + 7, mid[0] - 30:mid[0] + 31].reshape(-1, 3)
+    assert (patch == PALETTE["neutral"]).all(axis=1).sum() > 20
+
+
+@pytest.fixture(scope="module")
+def one_second_clip(tmp_path_factory):
+    """The first second of the sample walk, re-encoded (30 frames, 1280x720)."""
+    frames = list(iter_frames(SAMPLES / "sample_walk_post_short.mp4", end_s=1.0))
+    path = tmp_path_factory.mktemp("clip") / "walk 1s.mp4"
+    h, w = frames[0].rgb.shape[:2]
+    return write_clip(path, [f.time_s for f in frames], w, h, frame_fn=lambda i, *_: frames[i].rgb)
+
+
+def _analysis_for(clip):
+    """The lead's real pose track when the model is set up, otherwise the stick figure over the clip's times."""
+    times = np.array([f.time_s for f in iter_frames(clip)])
+    a = make_analysis(clip.name, time_s=times, width=1280, height=720)
+    try:
+        from gaitlab.model import resolve_model
+        from gaitlab.pipeline import track_video
+
+        return replace(a, track=track_video(clip, resolve_model(), use_cache=False).track)
+    except GaitlabError:
+        return a
+
+
+def test_annotated_video_is_browser_playable_h264_with_every_frame(one_second_clip, tmp_path):
+    a = _analysis_for(one_second_clip)
+    out = tmp_path / "annotated.mp4"
+    write_annotated_video(one_second_clip, a, out)
+    times_in = [f.time_s for f in iter_frames(one_second_clip)]
+    with av.open(str(out)) as c:
+        s = c.streams.video[0]
+        assert s.codec_context.name == "h264"
+        assert s.codec_context.pix_fmt == "yuv420p"
+        assert s.width % 2 == 0 and s.height % 2 == 0
+        times_out = [float(f.pts * f.time_base) for f in c.decode(s)]
+    assert len(times_out) == len(times_in) == 30
+    assert np.allclose(times_out, times_in, atol=1e-3)
+    data = out.read_bytes()
+    assert data.index(b"moov") < data.index(b"mdat")  # faststart: playable while downloading
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_annotated_video_draws_on_the_frames(one_second_clip, tmp_path):
+    a = _analysis_for(one_second_clip)
+    write_annotated_video(one_second_clip, a, tmp_path / "on.mp4", blur=False)
+    first_in = next(iter_frames(one_second_clip)).rgb.astype(int)
+    first_out = next(iter_frames(tmp_path / "on.mp4")).rgb.astype(int)
+    drawn = np.abs(first_out - first_in).max(axis=2) > 60  # well above H.264 re-encoding noise
+    assert drawn.mean() > 0.002

@@ -1,0 +1,112 @@
+import shutil
+import subprocess
+import tempfile
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+
+from gaitlab import report
+from gaitlab.annotate import draw_overlay
+from gaitlab.report import find_chromium, report_html, write_report
+from gaitlab.wording import side_verdict
+from tests.analysis_fixture import make_analysis
+
+NASTY_NAME = "<script>alert('x')</script> walk ünï.mp4".replace("/", "")  # a file name cannot hold '/'
+
+
+def _stills(a):
+    """Annotated stills on a plain frame (no video needed)."""
+    frame = np.full((a.video.height, a.video.width, 3), 120, np.uint8)
+    out = {}
+    for side in ("left", "right"):
+        k = max((s for s in a.steps if s.stance_side == side), key=lambda s: s.peak_drop_deg)
+        i = int(np.argmin(abs(a.frames.time_s - k.peak_time_s)))
+        out[side] = draw_overlay(frame, a.track.image_xyz[i], float(a.frames.obliquity_deg[i]), side,
+                                 a.threshold_deg, a.sides[side].flagged)
+    return out
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    outdir = tmp_path_factory.mktemp("report")
+    a = make_analysis(NASTY_NAME, warnings=["<b>not bold</b> & hips hidden"])
+    write_report(a, outdir, _stills(a))
+    return outdir
+
+
+def _not_blank(png) -> None:
+    img = cv2.imread(str(png))
+    assert img is not None, f"{png} is not an image"
+    assert img.std() > 20, "page is (nearly) uniform"
+    colours = np.unique(img.reshape(-1, 3) // 16, axis=0)
+    assert len(colours) > 30, "too few colours: plots or cards missing"
+
+
+def test_html_escapes_user_strings(written):
+    html = (written / "report.html").read_text(encoding="utf-8")
+    assert "<script>" not in html and "<b>not bold" not in html
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;script&gt; walk ünï.mp4" in html
+    assert "&lt;b&gt;not bold&lt;/b&gt; &amp; hips hidden" in html
+
+
+def test_html_is_self_contained_and_says_what_matters(written):
+    html = (written / "report.html").read_text(encoding="utf-8")
+    assert "src=\"http" not in html and "href=\"http" not in html  # nothing fetched when opened
+    assert html.count("data:image/svg+xml;base64,") == 2 and html.count("data:image/jpeg;base64,") == 2
+    for text in ("Right-leg stance", "consistent with a positive Trendelenburg sign", "gluteus medius",
+                 "physiotherapist", "not a diagnosis", "2.7°", "positive = the right hip higher",
+                 "@media print", "max-width: 760px"):
+        assert text in html, text
+
+
+def test_verdict_wording():
+    a = make_analysis()
+    right = side_verdict(a, a.sides["right"])
+    assert right.startswith("Right-leg stance: mean contralateral drop 7.2° ± 0.7° over 10 steps — above 5°, ")
+    assert "weak right hip abductors" in right
+    assert "no Trendelenburg sign" in side_verdict(a, a.sides["left"])
+    side_view = replace(a, view="sagittal", sides={s: replace(v, measurable=False, flagged=False)
+                                                   for s, v in a.sides.items()})
+    assert "no verdict — the clip was filmed from the side" in side_verdict(side_view, side_view.sides["left"])
+    few = replace(a.sides["left"], steps=4)
+    assert "Only 4 steps" in side_verdict(a, few)
+
+
+def test_report_without_stills_or_steps_still_renders():
+    a = make_analysis()
+    a = replace(a, steps=[], sides={s: replace(v, steps=0, measurable=False, flagged=False)
+                                    for s, v in a.sides.items()})
+    html = report_html(a, {})
+    assert "No stills were provided" in html and "No complete single-leg stance" in html
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="no Chromium/Chrome on this machine to render the HTML")
+def test_html_renders_in_chromium(written, tmp_path):
+    png = tmp_path / "shot.png"
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run([find_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                        "--disable-background-networking", "--no-first-run", f"--user-data-dir={profile}",
+                        f"--screenshot={png}", "--window-size=1000,2400", (written / "report.html").as_uri()],
+                       capture_output=True, timeout=120)
+    _not_blank(png)
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) is not installed")
+def test_pdf_pages_are_not_blank(written, tmp_path):
+    pdf = written / "report.pdf"
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True, timeout=60)
+    pages = sorted(tmp_path.glob("page*.png"))
+    assert len(pages) >= 2
+    _not_blank(pages[0])
+    _not_blank(pages[1])
+
+
+def test_pdf_is_written_without_chromium(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "find_chromium", lambda: None)
+    a = make_analysis()
+    write_report(a, tmp_path, _stills(a))
+    assert (tmp_path / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    assert (tmp_path / "report.html").is_file()
