@@ -15,6 +15,7 @@ from .video import VideoInfo
 from .view import estimate_view, to_anatomical
 
 MAX_ROLL_DEG = 10.0  # beyond this the roll correction itself becomes the largest error
+SIDEWAYS_ROLL_DEG = 45.0  # the body axis nearer horizontal than vertical: the video is turned on its side
 MIN_PERSON_HEIGHT_FRACTION = 0.2  # a person shorter than a fifth of the frame: pelvis ~ few dozen px
 MIN_HIP_VISIBILITY = 0.5
 MIN_PIXEL_QUALITY = 0.3  # median band registration quality below which the pelvis is poorly measured
@@ -74,7 +75,12 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
     clean = clean_track(track)
     measure_view = estimate.view if estimate.measurable else ("posterior" if estimate.facing == "away" else "anterior")
     roll = estimate_camera_roll_deg(clean)
-    if abs(roll) > MAX_ROLL_DEG:
+    measurable = estimate.measurable
+    if abs(roll) > SIDEWAYS_ROLL_DEG:
+        measurable = False
+        warnings.append(f"The person appears turned by about {abs(roll):.0f}° (the video is on its side and "
+                        "has no rotation tag): no verdict. Re-export the clip upright.")
+    elif abs(roll) > MAX_ROLL_DEG:
         warnings.append(f"The camera is tilted by {roll:.0f}°: level the phone for a reliable measure.")
     events = detect_gait_events(clean, view=measure_view)
     obliquity, level = refined_obliquity_deg(clean, roll, measure_view, events)
@@ -104,8 +110,8 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
     if skipped:
         warnings.append(f"{skipped} step{'s' if skipped != 1 else ''} left out: the pelvis was not measured "
                         "through enough of the stance.")
-    verdicts = side_verdicts(steps, threshold_deg, estimate.measurable)
-    warnings += step_count_warnings(verdicts)
+    verdicts = side_verdicts(steps, threshold_deg, measurable)
+    warnings += step_count_warnings(verdicts, measurable)
     hip_vis = track.visibility[:, [LEFT_HIP, RIGHT_HIP]].mean(axis=1)
     frames = FrameSeries(
         time_s=track.time_s, obliquity_deg=obliquity, baseline_obliquity_deg=baseline,

@@ -11,6 +11,7 @@ from .errors import GaitlabError
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_videos"
 DEMO_CLIP = SAMPLE_DIR / "sample_walk_post_short.mp4"
+MIN_CLIP_S = 1.0  # about one stride of slow walking: shorter clips hold no complete step
 
 
 def _say(msg: str) -> None:
@@ -23,9 +24,10 @@ class ProgressBar:
     def __init__(self, label: str):
         self.label = label
         self._shown = False
+        self._enabled = sys.stderr.isatty()  # logs and pipes get only the final lines
 
     def __call__(self, p) -> None:
-        if p.frames_done % 5 and p.frames_done != p.frames_total:
+        if not self._enabled or (p.frames_done % 5 and p.frames_done != p.frames_total):
             return
         total = f"/{p.frames_total}" if p.frames_total else ""
         pct = f" {100 * p.frames_done / p.frames_total:3.0f}%" if p.frames_total else ""
@@ -89,13 +91,19 @@ def analyze_one(video: Path, args, model) -> Path:
     from .exports import write_exports
     from .pipeline import track_video
     from .report import write_report
+    from .video import probe
 
+    info = probe(video)
+    span = (args.end if args.end is not None else info.duration_s) - (args.start or 0.0)
+    if info.frames < 2 or span < MIN_CLIP_S:
+        raise GaitlabError(f"{video.name} is too short ({max(span, 0):.1f} s): film at least {MIN_CLIP_S:g} s, "
+                           "ideally 10 s or more of steady walking or running")
     outdir = Path(args.output) if args.output else video.with_name(f"{video.stem}_gaitlab")
     if outdir.exists() and not args.force:
         raise GaitlabError(f"{outdir.name} already exists: pass --force to replace it")
-    parent = outdir.parent if str(outdir.parent) else Path(".")
+    parent = outdir.parent
     if not parent.is_dir():
-        raise GaitlabError(f"output folder's parent does not exist: {parent}")
+        raise GaitlabError(f"cannot write {outdir.name}: {parent} is not an existing folder")
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=parent))
     except OSError as exc:

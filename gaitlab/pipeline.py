@@ -16,9 +16,9 @@ from typing import Callable, Iterable, Iterator, TypeVar
 import cv2
 import numpy as np
 
-from .model import ModelInfo, cache_dir
+from .model import ModelInfo, cache_dir, file_sha256
 from .pelvis_image import PelvisBandTracker
-from .pose import FramePose, PoseExtractor, PoseSettings, cache_key, file_digest
+from .pose import FramePose, PoseExtractor, PoseSettings, cache_key
 from .track import NUM_LANDMARKS, PoseTrack
 from .video import VideoInfo, iter_frames, probe
 
@@ -101,7 +101,7 @@ def track_video(path: str | Path, model: ModelInfo, *, settings: PoseSettings = 
                 progress: Callable[[Progress], None] | None = None) -> TrackedVideo:
     path = Path(path)
     info = probe(path)
-    key = cache_key(file_digest(path), model.sha256, settings, start_s, end_s, pelvis_key=PELVIS_METHOD)
+    key = cache_key(file_sha256(path), model.sha256, settings, start_s, end_s, pelvis_key=PELVIS_METHOD)
     cached = cache_dir() / "tracks" / f"{key}.npz"
     if use_cache and cached.is_file():
         track, extra = PoseTrack.load(cached)

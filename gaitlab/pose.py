@@ -10,14 +10,13 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
-from .track import LEFT_HIP, LEFT_SHOULDER, NUM_LANDMARKS, RIGHT_HIP, RIGHT_SHOULDER, PoseTrack
+from .track import LEFT_HIP, LEFT_SHOULDER, NUM_LANDMARKS, RIGHT_HIP, RIGHT_SHOULDER
 from .video import Frame
 
-TRACK_FORMAT = 1  # bump when the cached track's content or meaning changes
+TRACK_FORMAT = 2  # bump when the cached track's content or meaning changes
 
 
 @contextlib.contextmanager
@@ -82,25 +81,128 @@ def _subject_score(xy: np.ndarray, width: int, height: int, previous_centre: np.
     return score
 
 
-class PoseExtractor:
-    """Wraps a PoseLandmarker in VIDEO mode; use as a context manager so it is always closed."""
+# ---- crops: following a small or far subject ------------------------------------------------------
+# MediaPipe letterboxes whatever image it gets into the pose detector's 224x224 input, so a person 100 px
+# tall in a 1280-px-wide frame is ~17 px there and often not found (nor re-found once tracking drops).
+# Giving the landmarker a crop around the person makes them large in its input; the landmarks are
+# mapped back to full-frame pixels. A crop costs the same inference as the full frame.
 
-    def __init__(self, model_path: str | Path, settings: PoseSettings = PoseSettings()):
+CROP_SCALE = 2.2  # crop side in subject extents (room for the next frame's motion and limbs)
+CROP_ENTER = 0.6  # follow the subject on a crop when its side would be below this fraction of the
+CROP_EXIT = 0.75  # frame's long side (a gain of >= 1.67 in the model's input); back to the full frame above
+CROP_RESIZE = 0.2  # keep the crop side until the wanted side differs by more than this fraction
+MIN_CROP_SIDE = 96  # pixels
+MIN_TILE_SIDE = 192  # pixels: smaller search tiles only add false detections
+SEARCH_EVERY = 2  # while nobody is found: try one search tile on every SEARCH_EVERY-th frame
+RECHECK_EVERY = 15  # while following on a crop: look at the whole frame for a more likely main subject
+
+
+@dataclass(frozen=True)
+class Crop:
+    """An axis-aligned window of the full frame, in integer pixels."""
+
+    x0: int
+    y0: int
+    w: int
+    h: int
+
+    def take(self, rgb: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(rgb[self.y0:self.y0 + self.h, self.x0:self.x0 + self.w])
+
+    def to_full(self, normalised: np.ndarray) -> np.ndarray:
+        """MediaPipe's landmarks normalised to this crop (x by its width, y by its height, z like x)
+        -> full-frame pixels (z in pixels, scaled like x)."""
+        n = np.asarray(normalised, dtype=float)
+        return np.column_stack([self.x0 + n[:, 0] * self.w, self.y0 + n[:, 1] * self.h, n[:, 2] * self.w])
+
+    @property
+    def side(self) -> int:
+        return max(self.w, self.h)
+
+
+def subject_extent(xy: np.ndarray, width: int, height: int) -> tuple[np.ndarray, float]:
+    """Centre of the landmarks' bounding box clipped to the frame, and the body's extent (larger side
+    of the unclipped box, pixels: MediaPipe places landmarks outside the frame too, so a big person
+    half out of the picture still counts as big)."""
+    pts = np.asarray(xy, dtype=float)[:, :2]
+    pts = pts[np.all(np.isfinite(pts), axis=1)]
+    extent = float(np.max(pts.max(axis=0) - pts.min(axis=0)))
+    inside = np.clip(pts, [0.0, 0.0], [width - 1.0, height - 1.0])
+    return (inside.min(axis=0) + inside.max(axis=0)) / 2, extent
+
+
+def square_crop(centre: np.ndarray, side: float, width: int, height: int) -> Crop:
+    """A square of `side` pixels centred on `centre`, shifted to lie inside the frame; where the frame
+    is narrower than the square, that dimension is the whole frame (the crop is then not square)."""
+    side = int(round(max(side, MIN_CROP_SIDE)))
+    w, h = min(side, width), min(side, height)
+    x0 = int(round(centre[0] - w / 2))
+    y0 = int(round(centre[1] - h / 2))
+    x0 = min(max(x0, 0), width - w)
+    y0 = min(max(y0, 0), height - h)
+    return Crop(x0, y0, w, h)
+
+
+def search_tiles(width: int, height: int) -> list[Crop]:
+    """Overlapping square tiles for finding a far subject nobody has found yet: tiles of the frame's
+    short side and of half of it (50% overlap), the most central first (the subject usually is)."""
+    tiles: list[Crop] = []
+    for side in (min(width, height), min(width, height) // 2):
+        if side < MIN_TILE_SIDE or side > CROP_ENTER * max(width, height):
+            continue  # too few pixels, or too little gain over the full frame
+        step = side // 2
+        xs = list(range(0, max(width - side, 0) + 1, step))
+        ys = list(range(0, max(height - side, 0) + 1, step))
+        if xs[-1] != width - side:
+            xs.append(width - side)
+        if ys[-1] != height - side:
+            ys.append(height - side)
+        tiles += [Crop(x, y, side, side) for y in ys for x in xs]
+    tiles = [t for t in tiles if not (t.w == width and t.h == height)]  # the full frame was tried
+    # Most central first; at equal distance the smaller tile (larger gain) first. Stable sort.
+    return sorted(tiles, key=lambda t: (round(float(np.hypot(t.x0 + t.w / 2 - width / 2,
+                                                              t.y0 + t.h / 2 - height / 2))), t.w))
+
+
+class PoseExtractor:
+    """Wraps PoseLandmarkers in VIDEO mode; use as a context manager so they are always closed.
+
+    The full-frame landmarker is used while the subject is large or not found. Once the subject is small
+    (a crop of CROP_SCALE body extents is < CROP_ENTER of the frame's long side) a second landmarker
+    follows them on that square crop around their last landmarks. When nobody is found, an IMAGE-mode landmarker looks at one search tile
+    every SEARCH_EVERY frames (bounded extra cost), and a hit starts crop tracking.
+    """
+
+    def __init__(self, model_path: str | Path, settings: PoseSettings = PoseSettings(),
+                 follow_small: bool = True):
         from mediapipe.tasks.python import BaseOptions, vision
 
-        options = vision.PoseLandmarkerOptions(
-            base_options=BaseOptions(model_asset_path=str(model_path)),
-            running_mode=vision.RunningMode.VIDEO,
-            num_poses=settings.num_poses,
-            min_pose_detection_confidence=settings.min_detection_confidence,
-            min_pose_presence_confidence=settings.min_presence_confidence,
-            min_tracking_confidence=settings.min_tracking_confidence,
-        )
+        def options(mode):
+            return vision.PoseLandmarkerOptions(
+                base_options=BaseOptions(model_asset_path=str(model_path)),
+                running_mode=mode,
+                num_poses=settings.num_poses,
+                min_pose_detection_confidence=settings.min_detection_confidence,
+                min_pose_presence_confidence=settings.min_presence_confidence,
+                min_tracking_confidence=settings.min_tracking_confidence,
+            )
+
+        self._options = options
+        self._vision = vision
         with quiet_native_stderr():
-            self._landmarker = vision.PoseLandmarker.create_from_options(options)
+            self._landmarker = vision.PoseLandmarker.create_from_options(options(vision.RunningMode.VIDEO))
+        self._crop_landmarker = None  # created on first need
+        self._search_landmarker = None
+        self._follow_small = follow_small
         self._last_ms = -1
         self._previous_centre: np.ndarray | None = None
         self._first_call = True
+        self._crop: Crop | None = None  # following the subject on this crop when set
+        self._tiles: list[Crop] = []
+        self._tile_index = 0
+        self._misses = 0  # consecutive frames with nobody found
+        self._crop_frames = 0  # consecutive frames followed on a crop
+        self.source = ""  # where the last detection came from: "full", "crop", "search" or ""
 
     def __enter__(self) -> "PoseExtractor":
         return self
@@ -109,36 +211,39 @@ class PoseExtractor:
         self.close()
 
     def close(self) -> None:
-        if self._landmarker is not None:
-            with quiet_native_stderr():
-                self._landmarker.close()
-            self._landmarker = None
+        for name in ("_landmarker", "_crop_landmarker", "_search_landmarker"):
+            landmarker = getattr(self, name, None)
+            if landmarker is not None:
+                with quiet_native_stderr():
+                    landmarker.close()
+                setattr(self, name, None)
 
-    def detect(self, frame: Frame) -> FramePose:
+    def _create(self, mode):
+        with quiet_native_stderr():
+            return self._vision.PoseLandmarker.create_from_options(self._options(mode))
+
+    def _run(self, landmarker, rgb: np.ndarray, ms: int | None):
         import mediapipe as mp
 
-        height, width = frame.rgb.shape[:2]
-        # VIDEO mode wants strictly increasing integer milliseconds.
-        ms = max(int(round(frame.time_s * 1000)), self._last_ms + 1)
-        self._last_ms = ms
-        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame.rgb))
-        if self._first_call:
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        if self._first_call:  # the first inference prints the runtime's start-up lines
             with quiet_native_stderr():
-                result = self._landmarker.detect_for_video(image, ms)
+                result = landmarker.detect_for_video(image, ms) if ms is not None else landmarker.detect(image)
             self._first_call = False
-        else:
-            result = self._landmarker.detect_for_video(image, ms)
+            return result
+        return landmarker.detect_for_video(image, ms) if ms is not None else landmarker.detect(image)
+
+    def _choose(self, result, crop: Crop, time_s: float, width: int, height: int) -> FramePose | None:
         if not result.pose_landmarks:
-            return _empty_pose(frame.time_s)
-        poses = [np.array([[p.x * width, p.y * height, p.z * width] for p in lm]) for lm in result.pose_landmarks]
+            return None
+        poses = [crop.to_full(np.array([[p.x, p.y, p.z] for p in lm])) for lm in result.pose_landmarks]
         scores = [_subject_score(p[:, :2], width, height, self._previous_centre) for p in poses]
         best = int(np.argmax(scores))
         chosen = poses[best]
-        self._previous_centre = np.nanmean(chosen[[LEFT_HIP, RIGHT_HIP, LEFT_SHOULDER, RIGHT_SHOULDER], :2], axis=0)
         marks = result.pose_landmarks[best]
         world = result.pose_world_landmarks[best]
         return FramePose(
-            time_s=frame.time_s,
+            time_s=time_s,
             image_xyz=chosen,
             world_xyz=np.array([[p.x, p.y, p.z] for p in world]),
             visibility=np.array([p.visibility or 0.0 for p in marks]),
@@ -146,78 +251,91 @@ class PoseExtractor:
             people=len(poses),
         )
 
+    def detect(self, frame: Frame) -> FramePose:
+        rgb = frame.rgb
+        height, width = rgb.shape[:2]
+        whole = Crop(0, 0, width, height)
+        # VIDEO mode wants strictly increasing integer milliseconds (per landmarker).
+        ms = max(int(round(frame.time_s * 1000)), self._last_ms + 1)
+        self._last_ms = ms
+        pose, source = None, ""
+        if self._crop is not None:
+            if self._crop_landmarker is None:
+                self._crop_landmarker = self._create(self._vision.RunningMode.VIDEO)
+            pose = self._choose(self._run(self._crop_landmarker, self._crop.take(rgb), ms),
+                                self._crop, frame.time_s, width, height)
+            source = "crop"
+        if pose is None:
+            pose = self._choose(self._run(self._landmarker, rgb, ms), whole, frame.time_s, width, height)
+            source = "full"
+        elif self._crop is not None:
+            self._crop_frames += 1
+            if self._crop_frames % RECHECK_EVERY == 0:
+                checked = self._recheck(pose, rgb, frame.time_s, width, height)
+                pose, source = checked, (source if checked is pose else "full")
+        if pose is None and self._follow_small:
+            pose = self._search(rgb, frame.time_s, width, height)
+            source = "search"
+        if pose is None:
+            self._misses += 1
+            self._crop = None
+            self._crop_frames = 0
+            self.source = ""
+            return _empty_pose(frame.time_s)
+        self._misses = 0
+        self.source = source
+        self._previous_centre = np.nanmean(
+            pose.image_xyz[[LEFT_HIP, RIGHT_HIP, LEFT_SHOULDER, RIGHT_SHOULDER], :2], axis=0)
+        if self._follow_small:
+            self._update_crop(pose.image_xyz, width, height)
+        return pose
 
-class TrackBuilder:
-    """Collects per-frame results into a PoseTrack (only landmarks are kept, never frames)."""
+    def _update_crop(self, xyz: np.ndarray, width: int, height: int) -> None:
+        centre, extent = subject_extent(xyz, width, height)
+        side = CROP_SCALE * extent
+        limit = CROP_EXIT if self._crop is not None else CROP_ENTER
+        if side >= limit * max(width, height):
+            self._crop = None
+            return
+        if self._crop is not None and abs(side / self._crop.side - 1) <= CROP_RESIZE:
+            side = self._crop.side
+        self._crop = square_crop(centre, side, width, height)
 
-    def __init__(self) -> None:
-        self._poses: list[FramePose] = []
-        self._pelvis: list[tuple[float, float]] = []
-        self.width = 0
-        self.height = 0
+    def _recheck(self, followed: FramePose, rgb: np.ndarray, time_s: float, width: int,
+                 height: int) -> FramePose:
+        """A small subject followed on a crop may be a bystander or a reflection while the main subject
+        walks in: look at the whole frame (IMAGE mode, fresh detection) and keep the more likely one."""
+        if self._search_landmarker is None:
+            self._search_landmarker = self._create(self._vision.RunningMode.IMAGE)
+        other = self._choose(self._run(self._search_landmarker, rgb, None), Crop(0, 0, width, height),
+                             time_s, width, height)
+        if other is None:
+            return followed
+        score = lambda p: _subject_score(p.image_xyz[:, :2], width, height, None)  # noqa: E731
+        if score(other) > score(followed) + 0.1:
+            self._crop = None  # re-aimed below from the new subject's landmarks
+            return other
+        return followed
 
-    def add(self, pose: FramePose, frame_shape: tuple[int, ...],
-            pelvis_rotation: tuple[float, float] = (np.nan, 0.0)) -> None:
-        self.height, self.width = frame_shape[:2]
-        self._poses.append(pose)
-        self._pelvis.append(pelvis_rotation)
-
-    def build(self) -> tuple[PoseTrack, np.ndarray]:
-        """Return the track and the per-frame count of people found."""
-        p = self._poses
-        pelvis = np.array(self._pelvis, dtype=float).reshape(-1, 2)
-        n = len(p)
-        track = PoseTrack(
-            time_s=np.array([x.time_s for x in p], dtype=float),
-            image_xyz=np.array([x.image_xyz for x in p], dtype=float).reshape(n, NUM_LANDMARKS, 3),
-            world_xyz=np.array([x.world_xyz for x in p], dtype=float).reshape(n, NUM_LANDMARKS, 3),
-            visibility=np.array([x.visibility for x in p], dtype=float).reshape(n, NUM_LANDMARKS),
-            presence=np.array([x.presence for x in p], dtype=float).reshape(n, NUM_LANDMARKS),
-            width=self.width, height=self.height,
-            pelvis_pixel_rotation_deg=pelvis[:, 0], pelvis_pixel_quality=pelvis[:, 1],
-        )
-        return track, np.array([x.people for x in p], dtype=int)
+    def _search(self, rgb: np.ndarray, time_s: float, width: int, height: int) -> FramePose | None:
+        if self._misses % SEARCH_EVERY:
+            return None
+        if not self._tiles or (self._tiles[0].x0 + self._tiles[0].w > width) or \
+                (self._tiles[0].y0 + self._tiles[0].h > height):
+            self._tiles = search_tiles(width, height)
+            self._tile_index = 0
+        if not self._tiles:
+            return None
+        if self._search_landmarker is None:
+            self._search_landmarker = self._create(self._vision.RunningMode.IMAGE)
+        tile = self._tiles[self._tile_index % len(self._tiles)]
+        self._tile_index += 1
+        return self._choose(self._run(self._search_landmarker, tile.take(rgb), None), tile, time_s, width, height)
 
 
 # ---- cache -------------------------------------------------------------------------------------------
-
-def file_digest(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def cache_key(video_sha: str, model_sha: str, settings: PoseSettings, start_s: float | None,
               end_s: float | None, pelvis_key: str) -> str:
     text = f"{TRACK_FORMAT}|{video_sha}|{model_sha}|{settings.key()}|{start_s}|{end_s}|{pelvis_key}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def save_track(path: Path, track: PoseTrack, people: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part.npz")
-    np.savez_compressed(
-        tmp, time_s=track.time_s, image_xyz=track.image_xyz, world_xyz=track.world_xyz,
-        visibility=track.visibility, presence=track.presence, width=track.width, height=track.height,
-        pelvis_pixel_rotation_deg=track.pelvis_pixel_rotation_deg,
-        pelvis_pixel_quality=track.pelvis_pixel_quality, people=people,
-    )
-    os.replace(tmp, path)
-
-
-def load_track(path: Path) -> tuple[PoseTrack, np.ndarray]:
-    with np.load(path) as d:
-        track = PoseTrack(
-            time_s=d["time_s"], image_xyz=d["image_xyz"], world_xyz=d["world_xyz"],
-            visibility=d["visibility"], presence=d["presence"], width=int(d["width"]),
-            height=int(d["height"]), pelvis_pixel_rotation_deg=d["pelvis_pixel_rotation_deg"],
-            pelvis_pixel_quality=d["pelvis_pixel_quality"],
-        )
-        return track, d["people"]
-
-
-def iter_poses(extractor: PoseExtractor, frames: Iterator[Frame]) -> Iterator[tuple[Frame, FramePose]]:
-    for frame in frames:
-        yield frame, extractor.detect(frame)

@@ -27,10 +27,13 @@ def side_verdicts(steps: list[StepDrop], threshold_deg: float, measurable: bool)
     return out
 
 
-def step_count_warnings(verdicts: dict[str, SideVerdict]) -> list[str]:
+def step_count_warnings(verdicts: dict[str, SideVerdict], view_measurable: bool) -> list[str]:
     out = []
     for side, v in verdicts.items():
-        if v.measurable and v.steps < MIN_STEPS_PER_SIDE:
+        if view_measurable and v.steps == 0:
+            out.append(f"No complete {side}-leg single-leg stance was found, so that side has no verdict: "
+                       f"film at least {MIN_STEPS_PER_SIDE} steps per side with the feet in view.")
+        elif v.measurable and v.steps < MIN_STEPS_PER_SIDE:
             out.append(f"Only {v.steps} {side}-leg stance step{'s' if v.steps != 1 else ''} measured: at least "
                        f"{MIN_STEPS_PER_SIDE} per side are needed for a stable mean (film a longer walk).")
     return out

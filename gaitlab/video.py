@@ -44,8 +44,9 @@ def _open(path: Path) -> av.container.InputContainer:
         raise VideoError(f"{path.name} is empty")
     try:
         container = av.open(str(path))
-    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-        raise VideoError(f"{path.name} is not a video file gaitlab can read ({exc.__class__.__name__})") from None
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError):
+        raise VideoError(f"{path.name} cannot be read as a video: it is damaged, incomplete (cut off while "
+                         "recording or copying) or not a video") from None
     if not container.streams.video:
         container.close()
         raise VideoError(f"{path.name} has no video stream (audio only?)")

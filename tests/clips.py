@@ -52,3 +52,48 @@ def write_audio_only(path: Path, seconds: float = 0.5) -> Path:
         for packet in stream.encode():
             container.mux(packet)
     return path
+
+
+def derive_clip(src: Path, dst: Path, seconds: float, *, rotation_deg: int = 0, turn_pixels: int = 0,
+                scale: float = 1.0, keep=None) -> Path:
+    """Re-encode the first `seconds` of a clip: optionally store it turned with a rotation tag
+    (rotation_deg, what a phone does), turn the pixels without a tag (turn_pixels quarter turns),
+    resize by `scale`, or keep only frames i for which keep(i) is true (a variable frame rate)."""
+    import cv2
+
+    from gaitlab.video import iter_frames
+
+    frames = [f for f in iter_frames(src, end_s=seconds)]
+    first = frames[0].rgb
+    if scale != 1.0:
+        size = (int(round(first.shape[1] * scale / 2)) * 2, int(round(first.shape[0] * scale / 2)) * 2)
+    time_base = Fraction(1, 90000)
+    sized = False
+    with av.open(str(dst), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.time_base = time_base
+        stream.codec_context.time_base = time_base
+        stream.pix_fmt = "yuv420p"
+        if rotation_deg:
+            stream.set_display_rotation(rotation_deg)
+        for i, f in enumerate(frames):
+            if keep is not None and not keep(i):
+                continue
+            rgb = f.rgb
+            if scale != 1.0:
+                rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_LINEAR)
+            # A tag of +90 (counter-clockwise) means the stored picture is the upright one turned clockwise.
+            turns = turn_pixels - rotation_deg // 90
+            if turns:
+                rgb = np.ascontiguousarray(np.rot90(rgb, k=turns))
+            if not sized:
+                stream.width, stream.height = rgb.shape[1], rgb.shape[0]
+                sized = True
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts = int(round(f.time_s / time_base))
+            frame.time_base = time_base
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return dst

@@ -55,7 +55,7 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, make, code):
 
 
 def test_no_person_is_a_clear_error(tmp_path, capsys):
-    video = write_clip(tmp_path / "empty room.mp4", [i / 30 for i in range(20)], width=320, height=240)
+    video = write_clip(tmp_path / "empty room.mp4", [i / 30 for i in range(45)], width=320, height=240)
     assert main(["analyze", str(video), "-o", str(tmp_path / "out")]) == 2
     assert "no person" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
