@@ -49,8 +49,8 @@ def test_start_end_window(tmp_path):
 
 @pytest.mark.parametrize("make, message", [
     (lambda p: p.write_bytes(b""), "empty"),
-    (lambda p: p.write_bytes(np.random.default_rng(0).bytes(20000)), "not a video"),
-    (lambda p: p.write_text("hello, I am a text file\n"), "not a video"),
+    (lambda p: p.write_bytes(np.random.default_rng(0).bytes(20000)), "cannot be read as a video"),
+    (lambda p: p.write_text("hello, I am a text file\n"), "cannot be read as a video"),
     (lambda p: write_audio_only(p), "no video stream"),
 ])
 def test_unreadable_files_raise_a_clear_error(tmp_path, make, message):
