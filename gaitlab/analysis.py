@@ -56,8 +56,10 @@ def _quality_warnings(track: PoseTrack, people: np.ndarray | None) -> list[str]:
     if np.median(quality) < MIN_PIXEL_QUALITY:
         out.append("The pelvis region has little texture or contrast, so its tilt is measured poorly "
                    "(plain, dark or loose clothing; patterned, fitted shorts or leggings help).")
-    if people is not None and len(people) and (people > 1).mean() > 0.1:
-        out.append("More than one person is in view: gaitlab follows the largest, most central one.")
+    counted = people[people >= 0] if people is not None else np.array([])
+    if counted.size and (counted > 1).mean() > 0.1:
+        out.append("More than one person is in view: gaitlab follows the largest, most central one "
+                   "(check in the annotated video that it is the right person).")
     return out
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,7 @@ import numpy as np
 from .track import LEFT_HIP, LEFT_SHOULDER, NUM_LANDMARKS, RIGHT_HIP, RIGHT_SHOULDER
 from .video import Frame
 
-TRACK_FORMAT = 2  # bump when the cached track's content or meaning changes
+TRACK_FORMAT = 3  # bump when the cached track's content or meaning changes
 
 
 @contextlib.contextmanager
@@ -58,7 +58,7 @@ class FramePose:
     world_xyz: np.ndarray  # (33, 3) metres
     visibility: np.ndarray  # (33,)
     presence: np.ndarray  # (33,)
-    people: int  # how many poses MediaPipe returned
+    people: int  # people found in the whole frame where counted (about once a second), else -1
 
     @property
     def detected(self) -> bool:
@@ -95,6 +95,7 @@ MIN_CROP_SIDE = 96  # pixels
 MIN_TILE_SIDE = 192  # pixels: smaller search tiles only add false detections
 SEARCH_EVERY = 2  # while nobody is found: try one search tile on every SEARCH_EVERY-th frame
 RECHECK_EVERY = 15  # while following on a crop: look at the whole frame for a more likely main subject
+PEOPLE_CHECK_S = 1.0  # how often the frame beside the subject is searched for others (one inference)
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,9 @@ class PoseExtractor:
         self._tile_index = 0
         self._misses = 0  # consecutive frames with nobody found
         self._crop_frames = 0  # consecutive frames followed on a crop
+        self._census_landmarker = None
+        self._last_census_s = -np.inf
+        self._census_count = 0
         self.source = ""  # where the last detection came from: "full", "crop", "search" or ""
 
     def __enter__(self) -> "PoseExtractor":
@@ -211,7 +215,7 @@ class PoseExtractor:
         self.close()
 
     def close(self) -> None:
-        for name in ("_landmarker", "_crop_landmarker", "_search_landmarker"):
+        for name in ("_landmarker", "_crop_landmarker", "_search_landmarker", "_census_landmarker"):
             landmarker = getattr(self, name, None)
             if landmarker is not None:
                 with quiet_native_stderr():
@@ -221,6 +225,25 @@ class PoseExtractor:
     def _create(self, mode):
         with quiet_native_stderr():
             return self._vision.PoseLandmarker.create_from_options(self._options(mode))
+
+    def _someone_beside(self, rgb: np.ndarray, subject_xyz: np.ndarray) -> bool:
+        """Is another person in the strip left or right of the subject (alternately)? Tracking one
+        subject never notices a second person, and MediaPipe's detector, given the whole frame, sees only
+        the most prominent one; a strip without the subject shows the others larger."""
+        height, width = rgb.shape[:2]
+        x = subject_xyz[:, 0][np.isfinite(subject_xyz[:, 0])]
+        if x.size == 0:
+            return False
+        margin = 0.1 * (np.nanmax(subject_xyz[:, 1]) - np.nanmin(subject_xyz[:, 1]))
+        strips = [(0, int(x.min() - margin)), (int(x.max() + margin), width)]
+        strips = [(max(a, 0), min(b, width)) for a, b in strips if min(b, width) - max(a, 0) >= MIN_TILE_SIDE]
+        if not strips:
+            return False
+        a, b = strips[self._census_count % len(strips)]
+        self._census_count += 1
+        if self._census_landmarker is None:
+            self._census_landmarker = self._create(self._vision.RunningMode.IMAGE)
+        return bool(self._run(self._census_landmarker, rgb[:, a:b], None).pose_landmarks)
 
     def _run(self, landmarker, rgb: np.ndarray, ms: int | None):
         import mediapipe as mp
@@ -282,6 +305,11 @@ class PoseExtractor:
             self._crop_frames = 0
             self.source = ""
             return _empty_pose(frame.time_s)
+        if frame.time_s - self._last_census_s >= PEOPLE_CHECK_S:
+            self._last_census_s = frame.time_s
+            pose = replace(pose, people=pose.people + int(self._someone_beside(rgb, pose.image_xyz)))
+        else:
+            pose = replace(pose, people=-1)
         self._misses = 0
         self.source = source
         self._previous_centre = np.nanmean(

@@ -55,10 +55,11 @@ def write_audio_only(path: Path, seconds: float = 0.5) -> Path:
 
 
 def derive_clip(src: Path, dst: Path, seconds: float, *, rotation_deg: int = 0, turn_pixels: int = 0,
-                scale: float = 1.0, keep=None) -> Path:
+                scale: float = 1.0, keep=None, second_person: bool = False) -> Path:
     """Re-encode the first `seconds` of a clip: optionally store it turned with a rotation tag
     (rotation_deg, what a phone does), turn the pixels without a tag (turn_pixels quarter turns),
-    resize by `scale`, or keep only frames i for which keep(i) is true (a variable frame rate)."""
+    resize by `scale`, keep only frames i for which keep(i) is true (a variable frame rate), or put a
+    smaller copy of the scene, 0.4 s behind, to the right (a second person walking)."""
     import cv2
 
     from gaitlab.video import iter_frames
@@ -80,6 +81,11 @@ def derive_clip(src: Path, dst: Path, seconds: float, *, rotation_deg: int = 0, 
             if keep is not None and not keep(i):
                 continue
             rgb = f.rgb
+            if second_person:
+                other = cv2.resize(frames[max(i - 12, 0)].rgb, None, fx=0.7, fy=0.7)
+                pad = np.zeros((rgb.shape[0], other.shape[1], 3), np.uint8)
+                pad[rgb.shape[0] - other.shape[0]:] = other
+                rgb = np.ascontiguousarray(np.hstack([rgb, pad]))
             if scale != 1.0:
                 rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_LINEAR)
             # A tag of +90 (counter-clockwise) means the stored picture is the upright one turned clockwise.

@@ -7,27 +7,51 @@ from gaitlab.track import (
 )
 
 
-def _phase_signal(phase, duty, amp):
+def _phase_signal(phase, duty, amp, retraction=0.0):
     """Backward position of a foot (trunk units) and its lift: stance from phase 0 to duty
-    (moving back linearly, -amp -> +amp), swing returns smoothly forward with a lift."""
+    (moving back linearly, -amp -> +amp), swing returns smoothly forward with a lift.
+
+    retraction: fraction of the cycle before contact in which a running foot, having swung
+    0.5 * amp beyond -amp forward, is pulled back (first two thirds) and then pauses at -amp until
+    it touches down (the landing pause); the stance sweep starts at contact."""
     p = np.where(phase < duty, -amp + 2 * amp * phase / duty, 0.0)
-    u = np.clip((phase - duty) / (1 - duty), 0, 1)
     swing = phase >= duty
-    p[swing] = amp - 2 * amp * (1 - np.cos(np.pi * u[swing])) / 2
-    lift = np.where(swing, 0.25 * amp * np.sin(np.pi * u), 0.0)
+    r = retraction
+    u = np.clip((phase - duty) / (1 - duty - r), 0, 1)
+    fwd = swing & (phase < 1 - r)
+    over = 0.5 * amp if r > 0 else 0.0  # overshoot forward before the retraction
+    p[fwd] = amp - (2 * amp + over) * (1 - np.cos(np.pi * u[fwd])) / 2
+    if r > 0:
+        back = phase >= 1 - r
+        w = np.clip((phase[back] - (1 - r)) / (2 * r / 3), 0, 1)
+        p[back] = -amp - over + over * (1 - np.cos(np.pi * w)) / 2
+    uu = np.clip((phase - duty) / (1 - duty), 0, 1)
+    lift = np.where(swing, 0.25 * amp * np.sin(np.pi * uu), 0.0)
     return p, lift
+
+
+def _pitch_signal(phase, duty, amp):
+    """Foot pitch as toe-minus-heel image height (trunk units, + = toe lower): -amp (toes up) at
+    IC, flat (0) by 10 % of the cycle, rising to +amp (heel up) at TO, then falling back through
+    the swing to -amp at the next IC."""
+    x = np.interp(phase, [0.0, 0.1, 0.6 * duty, duty, 1.0], [-amp, 0.0, 0.0, amp, -amp])
+    return x
 
 
 def make_track(view="posterior", fps=30.0, dur_s=10.0, stride_s=1.1, duty=0.62, amp=0.2,
                noise=0.0, gap=None, scale_growth=0.0, seed=0, drops=None, roll_deg=0.0,
-               mirror=None, pixel_offset_deg=4.0):
+               mirror=None, pixel_offset_deg=4.0, phase0=(0.13, 0.63), foot_pitch=0.0,
+               retraction=0.0):
     """Synthetic track; returns (track, truth contact dict side -> (N,) bool).
 
     drops: {"left": D_L, "right": D_R}: in each single-leg stance of side S the opposite hip falls by
     D_S at mid-window (a half-sine), level elsewhere; the pixel rotation carries the same tilt plus
     pixel_offset_deg (an arbitrary reference). roll_deg rotates the whole image like a camera turned
     counter-clockwise (seen from behind it). mirror: a boolean mask of frames whose left/right labels
-    are swapped, as MediaPipe sometimes does."""
+    are swapped, as MediaPipe sometimes does.  phase0: the feet's cycle offsets (fraction of the
+    stride) at t = 0.  foot_pitch: amplitude of the foot's pitch (toe-minus-heel height, trunk
+    units; 0 = the toe is a fixed offset from the heel).  retraction: fraction of the cycle in which
+    the foot is pulled back before it lands (running)."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(round(dur_s * fps))) / fps
     n = t.size
@@ -38,14 +62,14 @@ def make_track(view="posterior", fps=30.0, dur_s=10.0, stride_s=1.1, duty=0.62, 
     hip_y = 500.0 + 40 * scale_growth * t / dur_s + 3 * np.sin(2 * np.pi * 2 * t / stride_s)
     cx = 640.0
     truth = {}
-    for side, ph0, hx in (("left", 0.13, -s), ("right", 0.63, s)):
+    for side, ph0, hx in (("left", phase0[0], -s), ("right", phase0[1], s)):
         phase = ((t - ph0 * stride_s) / stride_s) % 1.0
         truth[side] = phase < duty
-        p, lift = _phase_signal(phase, duty, amp)
+        p, lift = _phase_signal(phase, duty, amp, retraction)
         y = hip_y + trunk * (2.0 + s * p - lift)
         heel = LEFT_HEEL if side == "left" else RIGHT_HEEL
         toe = LEFT_FOOT_INDEX if side == "left" else RIGHT_FOOT_INDEX
-        for idx, dy in ((heel, 0.0), (toe, 0.05)):
+        for idx, dy in ((heel, 0.0), (toe, 0.05 + _pitch_signal(phase, duty, foot_pitch))):
             img[:, idx, 0] = cx + hx * 0.3 * trunk
             img[:, idx, 1] = y + dy * trunk + noise * trunk * rng.standard_normal(n)
     obliquity = np.zeros(n)  # world, positive = right hip higher

@@ -64,6 +64,7 @@ CASES = [
     Case("0.5 s video", _derived("half.mp4", 0.5), 2, "too short"),
     Case("no person", lambda d: write_clip(d / "room.mp4", [i / 30 for i in range(45)], 320, 240), 2,
          "no person"),
+    Case("two people walking", _derived("two.mp4", 3.0, second_person=True), 0, "More than one person"),
     Case("side (sagittal) view", _copy(SAMPLES / "zzzhushi_male_side_run.mp4", "side.mp4"), 0,
          "cannot be measured from this angle", flags_allowed=False, extra_args=("--end", "4")),
     Case("portrait phone clip with rotation metadata", _derived("portrait.mp4", 3.0, rotation_deg=90), 0,
