@@ -89,9 +89,10 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
     baseline = baseline_obliquity_deg(clean, roll, measure_view)
     lean_right = trunk_lean_right_deg(clean, roll, measure_view)
     knee = {side: knee_bend_2d_deg(clean, side) for side in ("left", "right")}
-    if events.activity != "run":
-        warnings.append("Walking has no instant where the pelvis is known to be level; gaitlab takes its "
-                        "average angle as level, which understates a difference between the two sides.")
+    if not level.from_symmetry:
+        warnings.append(f"The pelvis' level could not be read from its symmetry in enough frames; gaitlab used "
+                        f"{level.method.removeprefix('level from ')}, which may shift both sides' drops by a "
+                        "degree or more in opposite directions.")
 
     steps: list[StepDrop] = []
     skipped = 0

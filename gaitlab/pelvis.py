@@ -2,7 +2,8 @@
 
 Two measures of obliquity are made and both reported:
 - refined: the pelvis band's rotation measured from the pixels (gaitlab.pelvis_image), which has the
-  right size, put on an absolute level (see `pelvis_level`) and corrected for camera roll;
+  right size, put on an absolute level by the band's mirror symmetry (see `pelvis_level`) and corrected
+  for camera roll;
 - baseline: the line through MediaPipe's hip landmarks, corrected for camera roll. It under-reads
   pelvic drop (it follows only part of the pelvis' tilt) and is shown so the difference is visible.
 Conventions: see gaitlab.result.
@@ -15,6 +16,7 @@ import numpy as np
 
 from .clean import lowpass
 from .events import GaitEvents, StanceWindow
+from .pelvis_level import rotation_at_level
 from .track import (LEFT_ANKLE, LEFT_HIP, LEFT_KNEE, LEFT_SHOULDER, RIGHT_ANKLE, RIGHT_HIP, RIGHT_KNEE,
                     RIGHT_SHOULDER, PoseTrack)
 
@@ -87,38 +89,51 @@ def knee_bend_2d_deg(track: PoseTrack, side: str) -> np.ndarray:
 @dataclass(frozen=True)
 class LevelEstimate:
     method: str  # how the pelvis' level was found, in words for the report
-    offsets_deg: dict[int, float]  # per rotation reference: the raw obliquity of a level pelvis
+    from_symmetry: bool  # False: a fallback that assumes something about the gait (said in a warning)
+    rotation_at_level_deg: dict[int, float]  # per rotation reference: the band rotation of a level pelvis
 
 
-def pelvis_level(raw_obliquity_deg: np.ndarray, reference: np.ndarray, events: GaitEvents) -> LevelEstimate:
-    """The raw pixel obliquity (relative to an arbitrary reference frame) at which the pelvis is level.
+def pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float) -> LevelEstimate:
+    """The band rotation at which the hip line is level in the image, per rotation reference.
 
-    Running: the pelvis passes through level in every flight phase (no foot on the ground, no drop),
-    so the level is the median during flight. Walking has no such phase; the level is taken as the
-    mean over the clip, which assumes the two sides drop alike and shrinks a real left/right
-    difference (said in the report)."""
+    The pelvis region is left-right mirror-symmetric: the tilt of its symmetry axis is an absolute (if
+    noisy) pelvis angle each frame, and the median of rotation - tilt over the clip puts the precise but
+    relative band rotation on that absolute level (gaitlab.pelvis_level). Where too few frames measure
+    the symmetry: in running, the pelvis passes through level in every flight phase; in walking the
+    clip's mean angle is taken as level, which assumes both sides drop alike. Those two are levels in
+    the world: the image's level differs from them by the camera roll (a screen rotation of -roll)."""
     flight = ~events.left_contact & ~events.right_contact & events.valid
-    running = events.activity == "run"
-    offsets = {}
-    for ref in np.unique(reference[reference >= 0]):
-        in_ref = (reference == ref) & np.isfinite(raw_obliquity_deg)
-        use = in_ref & flight if running and (in_ref & flight).sum() >= 3 else in_ref
-        offsets[int(ref)] = float(np.median(raw_obliquity_deg[use]) if running else np.mean(raw_obliquity_deg[use]))
-    method = ("level = pelvis angle during flight phases" if running
-              else "level = mean pelvis angle over the clip (assumes both sides drop alike)")
-    return LevelEstimate(method, offsets)
+    rotation = track.pelvis_pixel_rotation_deg
+    levels, methods = {}, set()
+    for ref in np.unique(track.pelvis_pixel_reference[track.pelvis_pixel_reference >= 0]):
+        sel = (track.pelvis_pixel_reference == ref) & np.isfinite(rotation)
+        level, _, _ = rotation_at_level(rotation[sel], track.pelvis_symmetry_tilt_deg[sel],
+                                        track.pelvis_symmetry_quality[sel])
+        if np.isfinite(level):
+            methods.add("symmetry")
+        elif events.activity == "run" and (sel & flight).sum() >= 3:
+            level = float(np.median(rotation[sel & flight])) + roll_deg
+            methods.add("flight")
+        else:
+            level = float(np.mean(rotation[sel])) + roll_deg
+            methods.add("mean")
+        levels[int(ref)] = float(level)
+    words = {"symmetry": "the left-right symmetry of the pelvis region",
+             "flight": "the pelvis angle in flight phases",
+             "mean": "the mean pelvis angle over the clip (assumes both sides drop alike)"}
+    method = "level from " + " and ".join(words[m] for m in sorted(methods)) if methods else "not measured"
+    return LevelEstimate(method, methods <= {"symmetry"}, levels)
 
 
 def refined_obliquity_deg(track: PoseTrack, roll_deg: float, view: str, events: GaitEvents,
                           cutoff_hz: float = OBLIQUITY_CUTOFF_HZ) -> tuple[np.ndarray, LevelEstimate]:
     """Pixel-measured obliquity, levelled and roll-corrected, low-passed at cutoff_hz."""
-    raw = image_to_world(view_sign(view) * track.pelvis_pixel_rotation_deg, roll_deg, view)
-    level = pelvis_level(raw, track.pelvis_pixel_reference, events)
-    out = np.full(len(raw), np.nan)
-    for ref, offset in level.offsets_deg.items():
+    level = pelvis_level(track, events, roll_deg)
+    image_obliquity = np.full(len(track), np.nan)
+    for ref, at_level in level.rotation_at_level_deg.items():
         sel = track.pelvis_pixel_reference == ref
-        out[sel] = raw[sel] - offset
-    return lowpass(out, track.time_s, cutoff_hz), level
+        image_obliquity[sel] = view_sign(view) * (track.pelvis_pixel_rotation_deg[sel] - at_level)
+    return lowpass(image_to_world(image_obliquity, roll_deg, view), track.time_s, cutoff_hz), level
 
 
 def contralateral_drop_deg(obliquity_deg: np.ndarray, stance_side: str) -> np.ndarray:

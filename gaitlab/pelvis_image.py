@@ -103,17 +103,10 @@ class PelvisBandTracker:
         finite, whatever their visibility: a hand hidden behind the pelvis is masked anyway, at little
         cost. If registration fails outright the chain restarts, and the next measurable frame is a
         new reference (its offset to the old one is unknown)."""
-        xy = np.asarray(image_xyz, dtype=np.float64)[:, :2]
-        hips = xy[[LEFT_HIP, RIGHT_HIP]]
-        shoulders = xy[[LEFT_SHOULDER, RIGHT_SHOULDER]]
-        if not (np.isfinite(hips).all() and np.isfinite(shoulders).all()):
+        band = self.band(gray, image_xyz)
+        if band is None:
             return float("nan"), 0.0
-        hip_mid = hips.mean(axis=0)
-        torso_px = float(np.linalg.norm(shoulders.mean(axis=0) - hip_mid))
-        if torso_px * 2 * self.half_w < _MIN_BAND_SOURCE_PX:
-            return float("nan"), 0.0
-        patch = self._sample(gray, hip_mid, torso_px)
-        mask = self._mask(xy, hip_mid, torso_px)
+        patch, mask, torso_px = band
         texture = float(patch[mask > 0].std()) if mask.any() else 0.0
         texture_q = texture / (texture + self.min_texture)
 
@@ -134,6 +127,21 @@ class PelvisBandTracker:
         if (drift > 1 and rho >= self.min_keyframe_ecc) or drift > 2:
             self._new_key(patch, mask, torso_px, rotation, texture_q)
         return float(np.rad2deg(rotation)), float(np.clip(rho, 0.0, 1.0) * texture_q)
+
+    def band(self, gray: np.ndarray, image_xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """The band of this frame: (patch float32 (h, w), mask uint8 (255 = valid), T in image pixels),
+        image axes, hip midpoint at (cx, cy) = (w/2, top * px_per_t); None without hips and shoulders
+        or when the band is too small to hold texture."""
+        xy = np.asarray(image_xyz, dtype=np.float64)[:, :2]
+        hips = xy[[LEFT_HIP, RIGHT_HIP]]
+        shoulders = xy[[LEFT_SHOULDER, RIGHT_SHOULDER]]
+        if not (np.isfinite(hips).all() and np.isfinite(shoulders).all()):
+            return None
+        hip_mid = hips.mean(axis=0)
+        torso_px = float(np.linalg.norm(shoulders.mean(axis=0) - hip_mid))
+        if torso_px * 2 * self.half_w < _MIN_BAND_SOURCE_PX:
+            return None
+        return self._sample(gray, hip_mid, torso_px), self._mask(xy, hip_mid, torso_px), torso_px
 
     def _new_key(self, patch, mask, torso_px, rotation, texture_q) -> tuple[float, float]:
         self._key = (patch, mask, torso_px, rotation)

@@ -18,11 +18,12 @@ import numpy as np
 
 from .model import ModelInfo, cache_dir, file_sha256
 from .pelvis_image import PelvisBandTracker
+from .pelvis_level import PelvisSymmetry
 from .pose import FramePose, PoseExtractor, PoseSettings, cache_key
 from .track import NUM_LANDMARKS, PoseTrack
 from .video import VideoInfo, iter_frames, probe
 
-PELVIS_METHOD = "band-ecc-1"  # part of the cache key: bump when the pixel measurement changes
+PELVIS_METHOD = "band-ecc-1+symmetry-1"  # part of the cache key: bump when the pixel measures change
 PREFETCH_FRAMES = 4  # decoded frames waiting for the landmarker: enough to absorb jitter, little memory
 PENDING_BAND_FRAMES = 8  # grey frames waiting for the pelvis band measurement
 T = TypeVar("T")
@@ -80,10 +81,10 @@ class TrackedVideo:
     from_cache: bool
 
 
-def _build_track(poses: list[FramePose], pelvis: list[tuple[float, float, int]], width: int,
+def _build_track(poses: list[FramePose], pelvis: list[tuple[float, float, int, float, float]], width: int,
                  height: int) -> PoseTrack:
     n = len(poses)
-    p = np.array(pelvis, dtype=float).reshape(n, 3)
+    p = np.array(pelvis, dtype=float).reshape(n, 5)
     return PoseTrack(
         time_s=np.array([x.time_s for x in poses], dtype=float),
         image_xyz=np.array([x.image_xyz for x in poses], dtype=float).reshape(n, NUM_LANDMARKS, 3),
@@ -93,6 +94,7 @@ def _build_track(poses: list[FramePose], pelvis: list[tuple[float, float, int]],
         width=width, height=height,
         pelvis_pixel_rotation_deg=p[:, 0], pelvis_pixel_quality=p[:, 1],
         pelvis_pixel_reference=p[:, 2].astype(int),
+        pelvis_symmetry_tilt_deg=p[:, 3], pelvis_symmetry_quality=p[:, 4],
     )
 
 
@@ -112,14 +114,16 @@ def track_video(path: str | Path, model: ModelInfo, *, settings: PoseSettings = 
         span = (end_s if end_s is not None else info.duration_s) - (start_s or 0.0)
         expected = max(int(round(span * info.fps)), 0)
     poses: list[FramePose] = []
-    pelvis: list[tuple[float, float, int]] = []
+    pelvis: list[tuple[float, float, int, float, float]] = []
     band = PelvisBandTracker()
+    symmetry = PelvisSymmetry()
 
-    def measure_band(gray: np.ndarray | None, pose: FramePose) -> tuple[float, float, int]:
+    def measure_band(gray: np.ndarray | None, pose: FramePose) -> tuple[float, float, int, float, float]:
         if gray is None:
-            return (np.nan, 0.0, -1)
+            return (np.nan, 0.0, -1, np.nan, 0.0)
         rotation, quality = band.update(gray, pose.image_xyz, pose.visibility)
-        return (rotation, quality, band.reference_id if np.isfinite(rotation) else -1)
+        tilt, tilt_quality = symmetry.update(gray, pose.image_xyz, pose.visibility)
+        return (rotation, quality, band.reference_id if np.isfinite(rotation) else -1, tilt, tilt_quality)
 
     def decoded():
         for frame in iter_frames(path, start_s, end_s):

@@ -49,6 +49,10 @@ class PoseTrack:
     # Which rotation reference each frame's rotation is relative to (-1: not measured); rotations under
     # different references differ by an unknown constant.
     pelvis_pixel_reference: np.ndarray = field(default=None)  # type: ignore[assignment]
+    # Absolute tilt of the pelvis band's left-right mirror-symmetry axis (gaitlab.pelvis_level), same
+    # screen convention, noisy per frame; its quality 0..1.
+    pelvis_symmetry_tilt_deg: np.ndarray = field(default=None)  # type: ignore[assignment]
+    pelvis_symmetry_quality: np.ndarray = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         n = len(self.time_s)
@@ -58,6 +62,10 @@ class PoseTrack:
             self.pelvis_pixel_quality = np.zeros(n)
         if self.pelvis_pixel_reference is None:
             self.pelvis_pixel_reference = np.where(np.isfinite(self.pelvis_pixel_rotation_deg), 0, -1)
+        if self.pelvis_symmetry_tilt_deg is None:
+            self.pelvis_symmetry_tilt_deg = np.full(n, np.nan)
+        if self.pelvis_symmetry_quality is None:
+            self.pelvis_symmetry_quality = np.zeros(n)
         for name in ("image_xyz", "world_xyz"):
             if getattr(self, name).shape != (n, NUM_LANDMARKS, 3):
                 raise ValueError(f"{name} must have shape ({n}, 33, 3)")

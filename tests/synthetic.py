@@ -41,12 +41,13 @@ def _pitch_signal(phase, duty, amp):
 def make_track(view="posterior", fps=30.0, dur_s=10.0, stride_s=1.1, duty=0.62, amp=0.2,
                noise=0.0, gap=None, scale_growth=0.0, seed=0, drops=None, roll_deg=0.0,
                mirror=None, pixel_offset_deg=4.0, phase0=(0.13, 0.63), foot_pitch=0.0,
-               retraction=0.0):
+               retraction=0.0, symmetry_noise_deg=None):
     """Synthetic track; returns (track, truth contact dict side -> (N,) bool).
 
     drops: {"left": D_L, "right": D_R}: in each single-leg stance of side S the opposite hip falls by
     D_S at mid-window (a half-sine), level elsewhere; the pixel rotation carries the same tilt plus
-    pixel_offset_deg (an arbitrary reference). roll_deg rotates the whole image like a camera turned
+    pixel_offset_deg (an arbitrary reference); symmetry_noise_deg, if given, adds the band's absolute
+    symmetry tilt with that much per-frame noise (otherwise it is not measured). roll_deg rotates the whole image like a camera turned
     counter-clockwise (seen from behind it). mirror: a boolean mask of frames whose left/right labels
     are swapped, as MediaPipe sometimes does.  phase0: the feet's cycle offsets (fraction of the
     stride) at t = 0.  foot_pitch: amplitude of the foot's pitch (toe-minus-heel height, trunk
@@ -122,9 +123,14 @@ def make_track(view="posterior", fps=30.0, dur_s=10.0, stride_s=1.1, duty=0.62, 
             img[mirror, a], img[mirror, b] = img[mirror, b].copy(), img[mirror, a].copy()
     if gap is not None:
         pixel[g] = np.nan
+    tilt = None
+    if symmetry_noise_deg is not None:
+        tilt = pixel - pixel_offset_deg + symmetry_noise_deg * rng.standard_normal(n)
     track = PoseTrack(time_s=t, image_xyz=img, world_xyz=world, visibility=vis, presence=vis.copy(),
                       width=1280, height=720, pelvis_pixel_rotation_deg=pixel,
-                      pelvis_pixel_quality=np.where(np.isfinite(pixel), 0.9, 0.0))
+                      pelvis_pixel_quality=np.where(np.isfinite(pixel), 0.9, 0.0),
+                      pelvis_symmetry_tilt_deg=tilt,
+                      pelvis_symmetry_quality=None if tilt is None else np.where(np.isfinite(tilt), 0.8, 0.0))
     return track, truth
 
 

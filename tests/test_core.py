@@ -110,6 +110,25 @@ def test_running_drops_recovered_with_roll_noise_gaps_and_mirroring(view):
     assert right.steps_over_threshold == right.steps and left.steps_over_threshold == 0
 
 
+@pytest.mark.parametrize("view", ["posterior", "anterior"])
+def test_asymmetric_walking_drops_levelled_by_symmetry(view):
+    # Left hip falls 7.5° in right stance, right hip 2.5° in left stance; the band's symmetry tilt is
+    # noisy (1.5° per frame) but unbiased, so the level is found and each side keeps its own drop.
+    track, _ = make_track(view=view, drops={"left": 2.5, "right": 7.5}, roll_deg=-2.0, noise=0.002,
+                          symmetry_noise_deg=1.5, dur_s=12.0)
+    a = analyze_track(track, INFO)
+    assert a.pelvis_level_method == "level from the left-right symmetry of the pelvis region"
+    assert a.sides["right"].mean_drop_deg == pytest.approx(7.5, abs=0.5) and a.sides["right"].flagged
+    assert a.sides["left"].mean_drop_deg == pytest.approx(2.5, abs=0.5) and not a.sides["left"].flagged
+    assert not any("symmetry in enough frames" in w for w in a.warnings)
+
+
+def test_without_symmetry_walking_level_falls_back_with_a_warning():
+    track, _ = make_track(drops={"left": 2.5, "right": 7.5})
+    a = analyze_track(track, INFO)
+    assert any("symmetry in enough frames" in w for w in a.warnings)
+
+
 def test_symmetric_walking_drop_flags_both_sides():
     track, _ = make_track(drops={"left": 7.0, "right": 7.0})
     a = analyze_track(track, INFO)

@@ -1,0 +1,226 @@
+"""Absolute level of the pelvis in the image from the left-right mirror symmetry of the pelvis band.
+
+PelvisBandTracker measures the band's rotation r(t) only relative to its first keyframe: the image
+obliquity is io(t) = sign * (r(t) - r_level), sign = +1 from behind, -1 from in front, with r_level
+(the tracker's rotation when the hip line is level in the image) unknown. This module measures it.
+
+Seen from behind or in front, the pelvis region (waistband, buttocks or groin, the two hip outlines)
+is mirror-symmetric about the body's midline. If a patch is symmetric about an axis tilted by phi
+from the image vertical, its horizontal mirror image is the patch rotated by 2 * phi (plus a shift
+when the axis is off the patch centre). So each frame the band patch is registered to its own mirror
+image (ECC, Euclidean motion) and half the rotation is the tilt of the pelvis's transverse axis, an
+ABSOLUTE orientation, noisy per frame but with no chain offset. Over a clip,
+r_level = robust centre of r(t) - tilt(t).
+
+Illumination is not mirror-symmetric (light comes from one side, so one buttock is brighter): on raw
+grey levels the smooth shading dominates the mirror match and biases the tilt by degrees. The patch is
+therefore local-contrast normalised first (grey level minus its local mean, over the local standard
+deviation, both over a few centimetres), which removes shading that varies smoothly over the body's
+curvature and keeps the edges (waistband, gluteal folds, outlines) and the cloth texture.
+
+Per-frame tilts also carry pose asymmetries (one thigh forward, stance hip adducted), which change
+sign from one stance side to the other and mostly cancel in the clip-wide centre; what remains is the
+bias of real asymmetries (clothing, hands, lighting edges) and is not removable from one clip.
+
+Screen convention: tilt positive = counter-clockwise on screen (image-right end rising), the same as
+PelvisBandTracker's rotation.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from gaitlab.pelvis_image import PelvisBandTracker
+
+
+class PelvisSymmetry:
+    """Per-frame tilt of the pelvis band's mirror-symmetry axis (see module docstring).
+
+    Band geometry (vertical extent, hand masks, sampling scale) is PelvisBandTracker's, in units of
+    the hip-to-shoulder distance T (~0.50 m), only wider so that both hip outlines are inside.
+    """
+
+    def __init__(
+        self,
+        band_half_width_torso: float = 0.40,
+        contrast_sigma_torso: float = 0.075,
+        contrast_floor_grey: float = 2.0,
+        min_texture_grey: float = 2.0,
+        max_tilt_deg: float = 20.0,
+        search_step_deg: float = 2.0,
+        search_shift_torso: float = 0.10,
+        min_valid_fraction: float = 0.5,
+        outlier_sigmas: float = 2.5,
+    ) -> None:
+        """
+        band_half_width_torso: half the band width, in T. Hip breadth across the soft tissue is
+            ~0.34-0.37 m, half ~0.17-0.19 m ~0.35-0.37 T; 0.40 T keeps both outlines (strong
+            symmetric edges) inside the band even with the hip-midpoint landmark a few cm off the
+            midline.
+        contrast_sigma_torso: Gaussian scale of the local mean and local deviation of the contrast
+            normalisation, in T (0.075 T ~ 4 cm): well below the curvature radius of hips and
+            buttocks (~10-15 cm), over which shading varies, and well above the cloth grain.
+        contrast_floor_grey: grey-level deviation added (in quadrature) to the local deviation so
+            that flat regions are not amplified into noise; sensor noise is ~1-2 levels.
+        min_texture_grey: band grey-level standard deviation at which the texture quality is 1/2
+            (as in PelvisBandTracker).
+        max_tilt_deg: tilts searched, and beyond which an estimate is a failed registration
+            (obliquity in gait is within ~15°, camera roll a few degrees).
+        search_step_deg: tilt step of the coarse search that initialises ECC. The mirror is rotated
+            by twice the tilt, so ECC starts within 2° of mirror rotation, well inside its basin.
+        search_shift_torso: horizontal slack of the coarse search, in T (~5 cm): twice the largest
+            expected offset of the hip-landmark midpoint from the body's midline (the mirror image
+            of an axis offset d is shifted by 2 d).
+        outlier_sigmas: after a first registration, pixels whose mirror residual exceeds this many
+            robust standard deviations (1.4826 MAD) are dropped and the registration is repeated: an
+            object on one side only (phone, wallet, hand the landmarks missed) mismatches both at
+            its place and at its mirror place. 2.5 is the usual cut of robust (Tukey/Huber-type)
+            estimation, i.e. ~1 % of Gaussian residuals.
+        min_valid_fraction: fraction of band pixels that must be unmasked in both the patch and its
+            mirror (hands cover the band edges when the arms hang).
+        """
+        # The contrast normalisation needs context around the band (else its windows are cut at the
+        # band's edges): sample the band with a margin of two Gaussian scales, normalise, then crop.
+        band = PelvisBandTracker()  # default vertical extent, scale and hand masks
+        margin = 2.0 * contrast_sigma_torso
+        self._geom = PelvisBandTracker(
+            band_top_torso=band.top + margin,
+            band_bottom_torso=band.bottom + margin,
+            band_half_width_torso=band_half_width_torso + margin,
+        )
+        self.sigma_px = contrast_sigma_torso * self._geom.px_per_t
+        self._m = int(round(margin * self._geom.px_per_t))
+        self.floor = contrast_floor_grey
+        self.min_texture = min_texture_grey
+        self.max_tilt = max_tilt_deg
+        self.tilts = np.arange(-max_tilt_deg, max_tilt_deg + 1e-9, search_step_deg)
+        self.slack_px = max(int(round(search_shift_torso * self._geom.px_per_t)), 1)
+        self.min_valid = min_valid_fraction
+        self.outlier_sigmas = outlier_sigmas
+        self._criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-6)
+
+    def update(self, gray: np.ndarray, image_xyz: np.ndarray, visibility: np.ndarray) -> tuple[float, float]:
+        """gray (H,W) uint8 upright frame, image_xyz (33,3) pixels (NaN if no person), visibility (33,)
+        (unused: landmarks are used whenever finite, as in PelvisBandTracker).
+        Returns (tilt_deg, quality): tilt of the pelvis's transverse axis, degrees CCW on screen;
+        quality 0..1 (NaN / 0 when it cannot measure)."""
+        band = self._geom.band(gray, image_xyz)
+        if band is None:
+            return float("nan"), 0.0
+        padded, mask, _ = band
+        return self.measure(padded, mask)
+
+    def measure(self, padded: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
+        """Tilt (deg CCW on screen) and quality from a band sampled with the contrast margin (as
+        self._geom.band returns it: hip midpoint at the horizontal centre); mask uint8, 255 = valid."""
+        padded = np.asarray(padded, np.float32)
+        m = self._m
+        inner = (slice(m, padded.shape[0] - m), slice(m, padded.shape[1] - m))
+        patch, mask = padded[inner], np.ascontiguousarray(mask[inner])
+        valid = mask > 0
+        both = valid & valid[:, ::-1]
+        if both.mean() < self.min_valid:
+            return float("nan"), 0.0
+        texture = float(patch[valid].std())
+        if texture <= 0:
+            return float("nan"), 0.0
+        norm = np.ascontiguousarray(self._contrast_normalise(padded)[inner])
+        mirror, mirror_mask = np.ascontiguousarray(norm[:, ::-1]), np.ascontiguousarray(mask[:, ::-1])
+        try:
+            rho, warp = cv2.findTransformECCWithMask(
+                mirror, norm, mirror_mask, mask, self._coarse(mirror, norm), cv2.MOTION_EUCLIDEAN,
+                self._criteria, 5,
+            )
+            keep = self._inliers(mirror, mirror_mask, norm, mask, warp)
+            if keep is not None:
+                rho, warp = cv2.findTransformECCWithMask(
+                    mirror, norm, keep, mask, warp, cv2.MOTION_EUCLIDEAN, self._criteria, 5
+                )
+        except cv2.error:
+            return float("nan"), 0.0
+        # warp maps mirror coords to patch coords (y down): content rotated CCW on screen by a gives
+        # warp[1,0] = -sin(a); the mirror-to-patch rotation is twice the tilt of the symmetry axis.
+        tilt = 0.5 * float(np.degrees(np.arctan2(-warp[1, 0], warp[0, 0])))
+        if not np.isfinite(tilt) or abs(tilt) > self.max_tilt:
+            return float("nan"), 0.0
+        quality = float(np.clip(rho, 0.0, 1.0)) * texture / (texture + self.min_texture)
+        return tilt, quality
+
+    def _inliers(self, mirror, mirror_mask, norm, mask, warp) -> np.ndarray | None:
+        """Mirror-frame mask without the pixels that do not match their mirror after registration
+        (see outlier_sigmas); None if too few pixels would be left."""
+        h, w = norm.shape
+        inv = cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR
+        warped = cv2.warpAffine(norm, warp, (w, h), flags=inv)
+        valid = (mirror_mask > 0) & (cv2.warpAffine(mask, warp, (w, h), flags=inv | cv2.INTER_NEAREST) > 0)
+        if valid.sum() < 0.25 * valid.size:
+            return None
+        a, b = mirror[valid], warped[valid]
+        res = np.zeros_like(mirror)
+        res[valid] = (a - a.mean()) / (a.std() + 1e-6) - (b - b.mean()) / (b.std() + 1e-6)
+        # smooth a little: an object is a connected region, single noisy pixels are not outliers
+        res = cv2.GaussianBlur(res, (0, 0), 2.0)
+        sigma = 1.4826 * np.median(np.abs(res[valid] - np.median(res[valid])))
+        keep = valid & (np.abs(res - np.median(res[valid])) <= self.outlier_sigmas * sigma)
+        if keep.sum() < self.min_valid * keep.size:
+            return None
+        return keep.astype(np.uint8) * 255
+
+    def _coarse(self, mirror: np.ndarray, norm: np.ndarray) -> np.ndarray:
+        """ECC initial warp (mirror -> patch coords) from a grid search over tilt, with the best
+        horizontal shift per tilt by normalised cross-correlation (masks ignored at this stage)."""
+        h, w = norm.shape
+        c = ((w - 1) / 2.0, (h - 1) / 2.0)
+        k = self.slack_px
+        best, init = -np.inf, np.eye(2, 3, dtype=np.float32)
+        for tilt in self.tilts:
+            warp = cv2.getRotationMatrix2D(c, 2.0 * tilt, 1.0)  # same layout as the ECC warp
+            warped = cv2.warpAffine(norm, warp, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+            # mirror[:, j + i] ~ warped[:, k + j]  <=>  mirror(x) ~ norm(warp(x + (k - i, 0)))
+            score = cv2.matchTemplate(mirror, warped[:, k : w - k], cv2.TM_CCOEFF_NORMED)[0]
+            i = int(np.argmax(score))
+            if score[i] > best:
+                best = score[i]
+                init = warp.copy()
+                init[:, 2] += init[:, :2] @ np.array([k - i, 0.0])
+        return init.astype(np.float32)
+
+    def _contrast_normalise(self, patch: np.ndarray) -> np.ndarray:
+        """(p - local mean) / sqrt(local variance + floor^2), Gaussian windows of sigma_px."""
+        mean = cv2.GaussianBlur(patch, (0, 0), self.sigma_px, borderType=cv2.BORDER_REFLECT)
+        dev = patch - mean
+        var = cv2.GaussianBlur(dev * dev, (0, 0), self.sigma_px, borderType=cv2.BORDER_REFLECT)
+        return (dev / np.sqrt(var + self.floor**2)).astype(np.float32)
+
+
+def rotation_at_level(
+    rotation_deg: np.ndarray, tilt_deg: np.ndarray, quality: np.ndarray | None = None, min_frames: int = 20
+) -> tuple[float, float, int]:
+    """Tracker rotation at which the pelvis is level in the image, from per-frame series of
+    PelvisBandTracker rotation and PelvisSymmetry tilt (same frames, same screen convention).
+
+    Returns (r_level_deg, spread_deg, frames): r_level = quality-weighted median of rotation - tilt
+    (the median because registration failures and pose asymmetries give heavy tails); spread = the
+    robust per-frame scatter (1.4826 x weighted MAD), not an error of r_level (per-frame errors are
+    correlated over the gait cycle); NaN when fewer than min_frames frames measure both.
+    Image obliquity (+ = the person's right hip higher) = sign * (rotation - r_level), sign +1 from
+    behind, -1 from in front; world obliquity = image obliquity + roll (behind) or - roll (in front).
+    Valid only within one tracker chain (PelvisBandTracker restarts lose the reference)."""
+    r = np.asarray(rotation_deg, float)
+    t = np.asarray(tilt_deg, float)
+    w = np.ones_like(r) if quality is None else np.asarray(quality, float)
+    ok = np.isfinite(r) & np.isfinite(t) & np.isfinite(w) & (w > 0)
+    if ok.sum() < min_frames:
+        return float("nan"), float("nan"), int(ok.sum())
+    d, w = r[ok] - t[ok], w[ok]
+    centre = _weighted_median(d, w)
+    spread = 1.4826 * _weighted_median(np.abs(d - centre), w)
+    return centre, spread, int(ok.sum())
+
+
+def _weighted_median(x: np.ndarray, w: np.ndarray) -> float:
+    """Value where the cumulative weight crosses half (midpoint interpolation between samples)."""
+    order = np.argsort(x)
+    x, w = x[order], w[order]
+    cum = np.cumsum(w) - 0.5 * w
+    return float(np.interp(0.5 * w.sum(), cum, x))
