@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -11,7 +10,6 @@ from .errors import GaitlabError
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_videos"
 DEMO_CLIP = SAMPLE_DIR / "sample_walk_post_short.mp4"
-MIN_CLIP_S = 1.0  # about one stride of slow walking: shorter clips hold no complete step
 
 
 def _say(msg: str) -> None:
@@ -82,56 +80,17 @@ def _verdict_table(analysis) -> str:
 
 
 def analyze_one(video: Path, args, model) -> Path:
-    """Analyse one clip into OUTDIR, built in a temporary folder and renamed when complete."""
-    import shutil
-    import tempfile
+    from .job import JobOptions, default_outdir, run_job
 
-    from .analysis import analyze_track
-    from .annotate import worst_step_stills, write_annotated_video
-    from .exports import write_exports
-    from .pipeline import track_video
-    from .report import write_report
-    from .video import probe
-
-    info = probe(video)
-    span = (args.end if args.end is not None else info.duration_s) - (args.start or 0.0)
-    if info.frames < 2 or span < MIN_CLIP_S:
-        raise GaitlabError(f"{video.name} is too short ({max(span, 0):.1f} s): film at least {MIN_CLIP_S:g} s, "
-                           "ideally 10 s or more of steady walking or running")
-    outdir = Path(args.output) if args.output else video.with_name(f"{video.stem}_gaitlab")
-    if outdir.exists() and not args.force:
-        raise GaitlabError(f"{outdir.name} already exists: pass --force to replace it")
-    parent = outdir.parent
-    if not parent.is_dir():
-        raise GaitlabError(f"cannot write {outdir.name}: {parent} is not an existing folder")
+    outdir = Path(args.output) if args.output else default_outdir(video)
+    options = JobOptions(threshold_deg=args.threshold, view=args.view, start_s=args.start, end_s=args.end,
+                         blur_faces=not args.no_blur, annotated_video=not args.no_video,
+                         replace_existing=args.force)
+    bar = ProgressBar(video.name)
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=parent))
-    except OSError as exc:
-        raise GaitlabError(f"cannot write into {parent}: {exc.strerror}") from None
-    try:
-        bar = ProgressBar(video.name)
-        try:
-            tv = track_video(video, model, start_s=args.start, end_s=args.end, progress=bar)
-        finally:
-            bar.done()
-        if not tv.track.detected.any():
-            raise GaitlabError(f"no person found in {video.name}")
-        analysis = analyze_track(tv.track, tv.info, threshold_deg=args.threshold, view=args.view,
-                                 people=tv.people)
-        blur = not args.no_blur
-        write_exports(analysis, tmp)
-        write_report(analysis, tmp, worst_step_stills(video, analysis, blur=blur))
-        if not args.no_video:
-            write_annotated_video(video, analysis, tmp / "annotated.mp4", blur=blur)
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the finished folder gets the usual mode
-        if outdir.exists():
-            shutil.rmtree(outdir)
-        tmp.rename(outdir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        analysis = run_job(video, outdir, model, options, progress=bar)
+    finally:
+        bar.done()
     print(f"\n{video.name}: {analysis.view} view, {analysis.activity}, camera roll {analysis.camera_roll_deg:+.1f}°")
     print(_verdict_table(analysis))
     for w in analysis.warnings:
