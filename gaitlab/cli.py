@@ -114,7 +114,7 @@ def cmd_validate(args) -> int:
     from .analysis import analyze_track
     from .model import resolve_model
     from .pipeline import track_video
-    from .validate import format_table, load_truth, score_clip, truth_clips
+    from .validate import format_table, load_truth, plot_against_truth, score_clip, truth_clips
 
     folder = Path(args.folder)
     clips = truth_clips(folder)
@@ -132,6 +132,9 @@ def cmd_validate(args) -> int:
         analysis = analyze_track(tv.track, tv.info, threshold_deg=truth.get("threshold_deg", 5.0),
                                  people=tv.people)
         scores.append(score_clip(analysis, truth))
+        if args.plots:
+            Path(args.plots).mkdir(parents=True, exist_ok=True)
+            plot_against_truth(analysis, truth, Path(args.plots) / f"{clip.stem}.png")
     print(format_table(scores))
     return 0
 
@@ -176,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="compare with ground truth: a folder of NAME.mp4 + NAME.truth.json")
     p.add_argument("folder")
     p.add_argument("--model")
+    p.add_argument("--plots", metavar="DIR", help="also save truth-vs-gaitlab obliquity plots here")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("demo", help="analyse the bundled sample clip")

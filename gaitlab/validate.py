@@ -153,3 +153,30 @@ def format_overall(scores: list[ClipScore]) -> str:
             f" | landmark baseline: step MAE {o['baseline_step_mae']:.2f}°, side error mean "
             f"{o['baseline_side_mae']:.2f}° max {o['baseline_side_max']:.2f}°, verdicts "
             f"{o['baseline_verdicts_right']}/{o['verdicts_decisive']}")
+
+
+def plot_against_truth(analysis: Analysis, truth: dict, path: Path) -> None:
+    """Truth vs gaitlab vs the landmark-line baseline obliquity over time, true stances shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frames = truth["frames_truth"]
+    fig, ax = plt.subplots(figsize=(11, 3.6), dpi=100)
+    for step in truth["steps"]:
+        ax.axvspan(step["start_s"], step["end_s"], color="tab:orange" if step["stance_side"] == "right"
+                   else "tab:blue", alpha=0.12, lw=0)
+    ax.plot(frames["time_s"], frames["obliquity_deg"], color="black", lw=2.2, label="truth (world)")
+    ax.plot(analysis.frames.time_s, analysis.frames.obliquity_deg, color="tab:red", lw=1.4, label="gaitlab")
+    ax.plot(analysis.frames.time_s, analysis.frames.baseline_obliquity_deg, color="tab:gray", lw=1.0, ls="--",
+            label="hip-landmark line (baseline)")
+    ax.axhline(0, color="0.6", lw=0.8)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("pelvic obliquity (°)\n+ = right hip higher")
+    ax.set_title(f"{truth.get('name', analysis.video.name)}: shaded = true single-leg stance "
+                 "(orange right, blue left)", fontsize=10)
+    ax.legend(loc="upper right", fontsize=8, ncol=3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
