@@ -1,6 +1,8 @@
 """The analysis core: a pose track in, an Analysis out (pure: no video, no files)."""
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 
 from .clean import clean_track
@@ -12,7 +14,7 @@ from .track import (LEFT_FOOT_INDEX, LEFT_HEEL, LEFT_HIP, RIGHT_FOOT_INDEX, RIGH
                     PoseTrack)
 from .verdict import side_verdicts, step_count_warnings
 from .video import VideoInfo
-from .view import estimate_view, to_anatomical
+from .view import ViewEstimate, estimate_view, facing_stretches, to_anatomical
 
 MAX_ROLL_DEG = 10.0  # beyond this the roll correction itself becomes the largest error
 SIDEWAYS_ROLL_DEG = 45.0  # the body axis nearer horizontal than vertical: the video is turned on its side
@@ -63,37 +65,32 @@ def _quality_warnings(track: PoseTrack, people: np.ndarray | None) -> list[str]:
     return out
 
 
-def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = DEFAULT_THRESHOLD_DEG,
-                  view: str = "auto", people: np.ndarray | None = None) -> Analysis:
-    estimate = estimate_view(track, None if view == "auto" else view)
-    track, swapped = to_anatomical(track, estimate)
-    warnings = []
-    if estimate.frontal_warning:
-        warnings.append(estimate.frontal_warning)
-    if swapped:
-        warnings.append(f"MediaPipe mixed up left and right in {swapped} frames; they were corrected "
-                        "from the direction the person faces.")
-    warnings += _quality_warnings(track, people)
-    clean = clean_track(track)
-    measure_view = estimate.view if estimate.measurable else ("posterior" if estimate.facing == "away" else "anterior")
-    roll = estimate_camera_roll_deg(clean)
-    measurable = estimate.measurable
-    if abs(roll) > SIDEWAYS_ROLL_DEG:
-        measurable = False
-        warnings.append(f"The person appears turned by about {abs(roll):.0f}° (the video is on its side and "
-                        "has no rotation tag): no verdict. Re-export the clip upright.")
-    elif abs(roll) > MAX_ROLL_DEG:
-        warnings.append(f"The camera is tilted by {roll:.0f}°: level the phone for a reliable measure.")
-    events = detect_gait_events(clean, view=measure_view)
-    obliquity, level = refined_obliquity_deg(clean, roll, measure_view, events)
-    baseline = baseline_obliquity_deg(clean, roll, measure_view)
-    lean_right = trunk_lean_right_deg(clean, roll, measure_view)
-    knee = {side: knee_bend_2d_deg(clean, side) for side in ("left", "right")}
-    if not level.from_symmetry:
-        warnings.append(f"The pelvis' level could not be read from its symmetry in enough frames; gaitlab used "
-                        f"{level.method.removeprefix('level from ')}, which may shift both sides' drops by a "
-                        "degree or more in opposite directions.")
+@dataclass
+class _Stretch:
+    """The measurement of one stretch of frames filmed from one side."""
 
+    track: PoseTrack  # anatomical labels
+    obliquity: np.ndarray
+    baseline: np.ndarray
+    lean_right: np.ndarray
+    phase: np.ndarray
+    activity: str
+    level_method: str
+    level_from_symmetry: bool
+    swapped: int
+    steps: list[StepDrop]
+    skipped: int
+
+
+def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, threshold_deg: float) -> _Stretch:
+    track, swapped = to_anatomical(track, estimate)
+    clean = clean_track(track)
+    view = estimate.view if estimate.measurable else ("posterior" if estimate.facing == "away" else "anterior")
+    events = detect_gait_events(clean, view=view)
+    obliquity, level = refined_obliquity_deg(clean, roll, view, events)
+    baseline = baseline_obliquity_deg(clean, roll, view)
+    lean_right = trunk_lean_right_deg(clean, roll, view)
+    knee = {side: knee_bend_2d_deg(clean, side) for side in ("left", "right")}
     steps: list[StepDrop] = []
     skipped = 0
     for window in events.single_stances:
@@ -110,18 +107,89 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
             trunk_lean_deg=float(lean), knee_flexion_deg=float(knee[window.side][peak.peak_index]),
             flagged=peak.peak_drop_deg > threshold_deg,
         ))
+    phase = _stance_phase(events.left_contact, events.right_contact, events.valid)
+    return _Stretch(track, obliquity, baseline, lean_right, phase, events.activity, level.method,
+                    level.from_symmetry, swapped, steps, skipped)
+
+
+def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = DEFAULT_THRESHOLD_DEG,
+                  view: str = "auto", people: np.ndarray | None = None) -> Analysis:
+    forced = None if view == "auto" else view
+    estimate = estimate_view(track, forced)
+    warnings = []
+    if estimate.frontal_warning:
+        warnings.append(estimate.frontal_warning)
+    warnings += _quality_warnings(track, people)
+    roll = estimate_camera_roll_deg(clean_track(track))  # from midpoints: left/right labels do not matter
+    measurable = estimate.measurable
+    if abs(roll) > SIDEWAYS_ROLL_DEG:
+        measurable = False
+        warnings.append(f"The person appears turned by about {abs(roll):.0f}° (the video is on its side and "
+                        "has no rotation tag): no verdict. Re-export the clip upright.")
+    elif abs(roll) > MAX_ROLL_DEG:
+        warnings.append(f"The camera is tilted by {roll:.0f}°: level the phone for a reliable measure.")
+
+    # A person who walks toward the camera and then away is measured in each stretch with that
+    # stretch's view; frames while turning are left out.
+    stretches = facing_stretches(track) if measurable and forced is None else []
+    if len(stretches) <= 1:
+        stretches = [(0, len(track), estimate.facing)]
+    else:
+        turned = len(track) - sum(b - a for a, b, _ in stretches)
+        order = ", then ".join("away from" if f == "away" else "toward" for _, _, f in stretches)
+        warnings.append(f"The person turned during the clip (walking {order} the camera): each stretch was "
+                        f"measured from its own side, and the {turned} frames while turning or side-on were "
+                        "left out.")
+    n = len(track)
+    obliquity, baseline, lean_right = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    phase = np.full(n, "", dtype=object)
+    anatomical = track
+    steps: list[StepDrop] = []
+    skipped = swapped = 0
+    activities, methods, fallbacks = [], [], []
+    for a, b, facing in stretches:
+        part = track.slice(a, b)
+        part_estimate = estimate if (a, b) == (0, n) else estimate_view(part, "posterior" if facing == "away" else "anterior")
+        m = _measure(part, part_estimate, roll, threshold_deg)
+        obliquity[a:b], baseline[a:b], lean_right[a:b], phase[a:b] = m.obliquity, m.baseline, m.lean_right, m.phase
+        anatomical = m.track if (a, b) == (0, n) else _splice(anatomical, m.track, a)
+        steps += m.steps
+        skipped += m.skipped
+        swapped += m.swapped
+        activities.append(m.activity)
+        methods.append(m.level_method)
+        if not m.level_from_symmetry:
+            fallbacks.append(m.level_method)
+    steps.sort(key=lambda s: s.start_s)
+    if swapped:
+        warnings.append(f"MediaPipe mixed up left and right in {swapped} frames; they were corrected "
+                        "from the direction the person faces.")
+    if fallbacks:
+        warnings.append(f"The pelvis' level could not be read from its symmetry in enough frames; gaitlab used "
+                        f"{fallbacks[0].removeprefix('level from ')}, which may shift both sides' drops by a "
+                        "degree or more in opposite directions.")
     if skipped:
         warnings.append(f"{skipped} step{'s' if skipped != 1 else ''} left out: the pelvis was not measured "
                         "through enough of the stance.")
     verdicts = side_verdicts(steps, threshold_deg, measurable)
     warnings += step_count_warnings(verdicts, measurable)
-    hip_vis = track.visibility[:, [LEFT_HIP, RIGHT_HIP]].mean(axis=1)
     frames = FrameSeries(
         time_s=track.time_s, obliquity_deg=obliquity, baseline_obliquity_deg=baseline,
-        trunk_lean_deg=lean_right,
-        stance_phase=_stance_phase(events.left_contact, events.right_contact, events.valid),
-        hip_visibility=hip_vis,
+        trunk_lean_deg=lean_right, stance_phase=phase.astype(str),
+        hip_visibility=track.visibility[:, [LEFT_HIP, RIGHT_HIP]].mean(axis=1),
     )
-    return Analysis(video=video, view=estimate.view, activity=events.activity, camera_roll_deg=roll,
+    activity = max(set(activities), key=activities.count)
+    return Analysis(video=video, view=estimate.view, activity=activity, camera_roll_deg=roll,
                     threshold_deg=threshold_deg, frames=frames, steps=steps, sides=verdicts,
-                    warnings=warnings, track=track, pelvis_level_method=level.method)
+                    warnings=warnings, track=anatomical, pelvis_level_method="; ".join(dict.fromkeys(methods)))
+
+
+def _splice(track: PoseTrack, part: PoseTrack, start: int) -> PoseTrack:
+    """`track` with frames [start, start + len(part)) replaced by `part`'s (relabelled) landmarks."""
+    stop = start + len(part)
+    arrays = {}
+    for name in ("image_xyz", "world_xyz", "visibility", "presence"):
+        whole = getattr(track, name).copy()
+        whole[start:stop] = getattr(part, name)
+        arrays[name] = whole
+    return replace(track, **arrays)

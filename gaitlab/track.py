@@ -12,7 +12,7 @@ Units and conventions, stated once:
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -78,11 +78,18 @@ class PoseTrack:
     def __len__(self) -> int:
         return len(self.time_s)
 
+    def _fields(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def slice(self, start: int, stop: int) -> "PoseTrack":
+        """Frames [start, stop) as a track of their own."""
+        return PoseTrack(**{k: (v if k in ("width", "height") else v[start:stop]) for k, v in self._fields().items()})
+
     def save(self, path: Path, **extra: np.ndarray) -> None:
         """Compressed .npz, written atomically; extra arrays are stored beside the track's."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".part.npz")
-        np.savez_compressed(tmp, **asdict(self), **extra)
+        np.savez_compressed(tmp, **self._fields(), **extra)
         os.replace(tmp, path)
 
     @classmethod

@@ -21,6 +21,8 @@ FRONTAL_MAX_YAW_DEG = 20.0
 # Beyond this, leakage exceeds half the forward tilt: no verdict.
 OBLIQUE_MAX_YAW_DEG = 30.0
 SAGITTAL_MIN_YAW_DEG = 60.0
+FACING_SMOOTH_S = 0.5  # per-frame facing is median-filtered over this long (a turn takes >= ~1 s)
+MIN_FACING_STRETCH_S = 2.0  # about two strides: shorter stretches hold too few steps to keep
 
 # Left/right landmark pairs of MediaPipe's 33-point model (face, arms, legs).
 _PAIRS = [(1, 4), (2, 5), (3, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16), (17, 18), (19, 20),
@@ -104,3 +106,26 @@ def to_anatomical(track: PoseTrack, estimate: ViewEstimate) -> tuple[PoseTrack, 
     fixed = replace(track, image_xyz=fix(track.image_xyz), world_xyz=fix(track.world_xyz),
                     visibility=fix(track.visibility), presence=fix(track.presence))
     return fixed, int(swap.sum())
+
+
+def facing_stretches(track: PoseTrack) -> list[tuple[int, int, str]]:
+    """Stretches [start, stop) of frames in which the person keeps facing one way ("away" or "toward")
+    and stays frontal, lasting at least MIN_FACING_STRETCH_S; turns and side-on frames fall between."""
+    from scipy.ndimage import median_filter
+
+    w = track.world_xyz
+    nose_depth = w[:, NOSE, 2] - 0.5 * (w[:, LEFT_EAR, 2] + w[:, RIGHT_EAR, 2])
+    sh = w[:, RIGHT_SHOULDER] - w[:, LEFT_SHOULDER]
+    with np.errstate(invalid="ignore"):
+        yaw = np.degrees(np.arctan2(np.abs(sh[:, 2]), np.abs(sh[:, 0])))
+        facing = np.where(np.isfinite(nose_depth) & (yaw <= OBLIQUE_MAX_YAW_DEG), np.sign(nose_depth), 0.0)
+    t = track.time_s
+    if len(t) > 1:
+        fps = (len(t) - 1) / (t[-1] - t[0])
+        facing = median_filter(facing, size=max(1, int(round(FACING_SMOOTH_S * fps)) | 1), mode="nearest")
+    out = []
+    edges = np.flatnonzero(np.diff(facing)) + 1
+    for a, b in zip(np.concatenate([[0], edges]), np.concatenate([edges, [len(facing)]])):
+        if facing[a] != 0 and t[b - 1] - t[a] >= MIN_FACING_STRETCH_S:
+            out.append((int(a), int(b), "away" if facing[a] > 0 else "toward"))
+    return out

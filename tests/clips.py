@@ -103,3 +103,31 @@ def derive_clip(src: Path, dst: Path, seconds: float, *, rotation_deg: int = 0, 
         for packet in stream.encode():
             container.mux(packet)
     return dst
+
+
+def concat_clips(sources: list[Path], dst: Path) -> Path:
+    """One clip made of several same-size clips played one after another (e.g. toward, then away)."""
+    from gaitlab.video import iter_frames
+
+    time_base = Fraction(1, 90000)
+    offset = 0.0
+    with av.open(str(dst), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.time_base = time_base
+        stream.codec_context.time_base = time_base
+        stream.pix_fmt = "yuv420p"
+        for k, src in enumerate(sources):
+            last = 0.0
+            for f in iter_frames(src):
+                if k == 0 and f.index == 0:
+                    stream.width, stream.height = f.rgb.shape[1], f.rgb.shape[0]
+                frame = av.VideoFrame.from_ndarray(f.rgb, format="rgb24")
+                frame.pts = int(round((offset + f.time_s) / time_base))
+                frame.time_base = time_base
+                last = f.time_s
+                for packet in stream.encode(frame):
+                    container.mux(packet)
+            offset += last + 1 / 30
+        for packet in stream.encode():
+            container.mux(packet)
+    return dst

@@ -13,7 +13,7 @@ from typing import Callable
 import pytest
 
 from gaitlab.cli import main
-from tests.clips import derive_clip, write_audio_only, write_clip
+from tests.clips import concat_clips, derive_clip, write_audio_only, write_clip
 from tests.conftest import SAMPLES
 
 pytestmark = pytest.mark.integration
@@ -65,6 +65,8 @@ CASES = [
     Case("no person", lambda d: write_clip(d / "room.mp4", [i / 30 for i in range(45)], 320, 240), 2,
          "no person"),
     Case("two people walking", _derived("two.mp4", 3.0, second_person=True), 0, "More than one person"),
+    Case("walking toward the camera, then away", lambda d: concat_clips(
+        [SAMPLES / "walk_ant_overground_c.mp4", WALK], d / "there and back.mp4"), 0, "turned during the clip"),
     Case("side (sagittal) view", _copy(SAMPLES / "zzzhushi_male_side_run.mp4", "side.mp4"), 0,
          "cannot be measured from this angle", flags_allowed=False, extra_args=("--end", "4")),
     Case("portrait phone clip with rotation metadata", _derived("portrait.mp4", 3.0, rotation_deg=90), 0,

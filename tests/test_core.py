@@ -7,7 +7,7 @@ from gaitlab.clean import fill_short_gaps, lowpass
 from gaitlab.events import StanceWindow
 from gaitlab.pelvis import (OBLIQUITY_CUTOFF_HZ, estimate_camera_roll_deg, image_line_angle_deg, image_to_world,
                             step_peak)
-from gaitlab.track import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER
+from gaitlab.track import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER, PoseTrack
 from gaitlab.validate import match_windows
 from gaitlab.video import VideoInfo
 from gaitlab.view import estimate_view, to_anatomical
@@ -136,6 +136,30 @@ def test_symmetric_walking_drop_flags_both_sides():
     for side in ("left", "right"):
         assert a.sides[side].mean_drop_deg == pytest.approx(7.0, abs=0.7)
         assert a.sides[side].flagged
+
+
+def test_walking_toward_then_away_measures_both_stretches_and_leaves_the_turn_out():
+    toward, _ = make_track(view="anterior", drops={"left": 7.0, "right": 3.0}, symmetry_noise_deg=1.0, dur_s=8.0)
+    away, _ = make_track(view="posterior", drops={"left": 7.0, "right": 3.0}, symmetry_noise_deg=1.0, dur_s=8.0,
+                         seed=1)
+    turn = 30  # one second side-on: shoulder line pointing at the camera
+    side_on = away.slice(0, turn)
+    side_on.world_xyz[:, LEFT_SHOULDER] = [0.0, 0.0, -0.18]
+    side_on.world_xyz[:, RIGHT_SHOULDER] = [0.0, 0.0, 0.18]
+    parts = [toward, side_on, away]
+    offsets = np.cumsum([0] + [p.time_s[-1] + 1 / 30 for p in parts[:-1]])
+    joined = PoseTrack(**{
+        name: np.concatenate([getattr(p, name) + (off if name == "time_s" else 0) for p, off in zip(parts, offsets)])
+        for name in ("time_s", "image_xyz", "world_xyz", "visibility", "presence", "pelvis_pixel_rotation_deg",
+                     "pelvis_pixel_quality", "pelvis_symmetry_tilt_deg", "pelvis_symmetry_quality")
+    }, width=1280, height=720)
+    a = analyze_track(joined, INFO)
+    assert any("turned during the clip" in w for w in a.warnings)
+    turn_start, turn_end = offsets[1], offsets[2]
+    assert not any(s.start_s < turn_end and s.end_s > turn_start for s in a.steps)
+    assert any(s.end_s < turn_start for s in a.steps) and any(s.start_s > turn_end for s in a.steps)
+    assert a.sides["left"].mean_drop_deg == pytest.approx(7.0, abs=0.7) and a.sides["left"].flagged
+    assert a.sides["right"].mean_drop_deg == pytest.approx(3.0, abs=0.7) and not a.sides["right"].flagged
 
 
 def test_threshold_is_respected():
