@@ -17,7 +17,10 @@ from .video import VideoInfo
 from .view import ViewEstimate, estimate_view, facing_stretches, to_anatomical
 
 MAX_ROLL_DEG = 10.0  # beyond this the roll correction itself becomes the largest error
-SIDEWAYS_ROLL_DEG = 45.0  # the body axis nearer horizontal than vertical: the video is turned on its side
+SIDEWAYS_ROLL_DEG = 45.0
+# Pelvic drop in gait, even with marked abductor weakness, stays within about ±12°: beyond ±15° the
+# movement is not walking or running (a leg swing, a stumble) or the pelvis was mismeasured.
+MAX_PLAUSIBLE_DROP_DEG = 15.0  # the body axis nearer horizontal than vertical: the video is turned on its side
 MIN_PERSON_HEIGHT_FRACTION = 0.2  # a person shorter than a fifth of the frame: pelvis ~ few dozen px
 MIN_HIP_VISIBILITY = 0.5
 MIN_PIXEL_QUALITY = 0.3  # median band registration quality below which the pelvis is poorly measured
@@ -79,7 +82,8 @@ class _Stretch:
     level_from_symmetry: bool
     swapped: int
     steps: list[StepDrop]
-    skipped: int
+    skipped: int  # too little of the stance measured
+    implausible: int  # drops beyond what gait produces
 
 
 def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, threshold_deg: float) -> _Stretch:
@@ -92,11 +96,14 @@ def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, threshold_de
     lean_right = trunk_lean_right_deg(clean, roll, view)
     knee = {side: knee_bend_2d_deg(clean, side) for side in ("left", "right")}
     steps: list[StepDrop] = []
-    skipped = 0
+    skipped = implausible = 0
     for window in events.single_stances:
         peak = step_peak(clean.time_s, obliquity, window)
         if peak is None:
             skipped += 1
+            continue
+        if abs(peak.peak_drop_deg) > MAX_PLAUSIBLE_DROP_DEG:
+            implausible += 1
             continue
         base = step_peak(clean.time_s, baseline, window)
         lean = lean_right[peak.peak_index] * (1 if window.side == "right" else -1)
@@ -109,7 +116,7 @@ def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, threshold_de
         ))
     phase = _stance_phase(events.left_contact, events.right_contact, events.valid)
     return _Stretch(track, obliquity, baseline, lean_right, phase, events.activity, level.method,
-                    level.from_symmetry, swapped, steps, skipped)
+                    level.from_symmetry, swapped, steps, skipped, implausible)
 
 
 def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = DEFAULT_THRESHOLD_DEG,
@@ -145,7 +152,7 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
     phase = np.full(n, "", dtype=object)
     anatomical = track
     steps: list[StepDrop] = []
-    skipped = swapped = 0
+    skipped = swapped = implausible = 0
     activities, methods, fallbacks = [], [], []
     for a, b, facing in stretches:
         part = track.slice(a, b)
@@ -155,6 +162,7 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
         anatomical = m.track if (a, b) == (0, n) else _splice(anatomical, m.track, a)
         steps += m.steps
         skipped += m.skipped
+        implausible += m.implausible
         swapped += m.swapped
         activities.append(m.activity)
         methods.append(m.level_method)
@@ -164,13 +172,17 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
     if swapped:
         warnings.append(f"MediaPipe mixed up left and right in {swapped} frames; they were corrected "
                         "from the direction the person faces.")
-    if fallbacks:
+    if fallbacks and measurable:
         warnings.append(f"The pelvis' level could not be read from its symmetry in enough frames; gaitlab used "
                         f"{fallbacks[0].removeprefix('level from ')}, which may shift both sides' drops by a "
                         "degree or more in opposite directions.")
     if skipped:
         warnings.append(f"{skipped} step{'s' if skipped != 1 else ''} left out: the pelvis was not measured "
                         "through enough of the stance.")
+    if implausible:
+        warnings.append(f"{implausible} step{'s' if implausible != 1 else ''} left out: a pelvic drop beyond "
+                        f"±{MAX_PLAUSIBLE_DROP_DEG:g}° does not happen in walking or running (is the person walking "
+                        "steadily, whole body in view?).")
     verdicts = side_verdicts(steps, threshold_deg, measurable)
     warnings += step_count_warnings(verdicts, measurable)
     frames = FrameSeries(
