@@ -85,6 +85,7 @@ def summary_dict(analysis: Analysis, generated_at: datetime | None = None) -> di
         "view": analysis.view,
         "activity": analysis.activity,
         "camera_roll_deg": _num(analysis.camera_roll_deg),
+        "pelvis_level_method": analysis.pelvis_level_method,
         "threshold_deg": _num(analysis.threshold_deg),
         "smallest_detectable_difference_deg": SMALLEST_DETECTABLE_DIFFERENCE_DEG,
         "min_steps_per_side": MIN_STEPS_PER_SIDE,

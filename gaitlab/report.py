@@ -214,6 +214,7 @@ def report_html(analysis: Analysis, stills: dict[str, np.ndarray], generated: da
         "view": VIEW_WORDS.get(analysis.view, analysis.view),
         "activity": ACTIVITY_WORDS.get(analysis.activity, analysis.activity),
         "camera roll": f"{fmt_deg(analysis.camera_roll_deg, signed=True)} (corrected)",
+        "pelvis level": analysis.pelvis_level_method.removeprefix("level from ") or "not measured",
         "threshold": f"{analysis.threshold_deg:g}° mean drop",
         "date": generated.strftime("%Y-%m-%d %H:%M"),
         "gaitlab": __version__,
