@@ -131,3 +131,39 @@ def test_doc_table_lists_every_case():
         row = next((line for line in doc.splitlines() if line.startswith(f"| {case.name} |")), None)
         assert row is not None, f"docs/bad_input.md has no row for {case.name!r}"
         assert f"| {case.exit_code} |" in row
+
+
+def test_analysis_makes_no_network_access(tmp_path, monkeypatch, pose_model):
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network access attempted: {args}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    clip = derive_clip(WALK, tmp_path / "short.mp4", 2.0)
+    assert main(["analyze", str(clip), "-o", str(tmp_path / "out")]) == 0
+
+
+def _peak_rss_mb(clip: Path, env: dict) -> float:
+    """Peak RSS of the streaming stage (decode, pose, pelvis pixels) over a clip."""
+    import subprocess
+    import sys
+
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the (large) pytest parent across fork+exec.
+    code = ("import sys; from gaitlab.cli import main; rc = main(sys.argv[1:]); "
+            "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM'))); sys.exit(rc)")
+    done = subprocess.run([sys.executable, "-c", code, "track", str(clip), "--no-cache"],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.strip().splitlines()[-1]) / 1024
+
+
+def test_4k_memory_stays_bounded(tmp_path, pose_model):
+    # Frames are streamed, never held all at once: three times the 4K footage (25 MB a frame, 60 more
+    # frames) must cost no more memory than a handful of frames.
+    env = dict(os.environ, GAITLAB_POSE_MODEL=str(pose_model.path))
+    short = _peak_rss_mb(derive_clip(WALK, tmp_path / "uhd1.mp4", 1.0, scale=3.0), env)
+    long_ = _peak_rss_mb(derive_clip(WALK, tmp_path / "uhd3.mp4", 3.0, scale=3.0), env)
+    assert long_ - short < 150, f"peak RSS {short:.0f} MB for 1 s, {long_:.0f} MB for 3 s of 4K"
