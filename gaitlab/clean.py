@@ -19,13 +19,14 @@ def runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def fill_short_gaps(x: np.ndarray, time_s: np.ndarray, max_gap_s: float = MAX_GAP_S) -> np.ndarray:
-    """Linearly interpolate NaN runs lasting at most max_gap_s between two measured frames."""
+    """Linearly interpolate NaN runs whose missing frames span at most max_gap_s (e.g. 3 frames at 30 fps)."""
     x = np.array(x, dtype=float)
     finite = np.isfinite(x)
+    frame_s = float(np.median(np.diff(time_s))) if len(time_s) > 1 else 0.0
     for a, b in runs(~finite):
         if a == 0 or b == len(x):
             continue
-        if time_s[b] - time_s[a - 1] <= max_gap_s + 1e-9:
+        if time_s[b] - time_s[a - 1] - frame_s <= max_gap_s + 1e-6:
             x[a:b] = np.interp(time_s[a:b], [time_s[a - 1], time_s[b]], [x[a - 1], x[b]])
     return x
 

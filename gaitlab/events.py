@@ -29,12 +29,16 @@ transition lies near 140 steps/min).  The reference for the backward position is
   oscillation otherwise shifts the feet's extrema (measured on the bench: TO ~0.08 s late and IC
   ~0.09 s early against the slow reference).
 
-Per foot:  TO = local maximum of the toe's backward position.  IC:
+Per foot:  TO = local maximum of the toe's backward position; from the front, where the pitch cue
+(below) is used, refined to the pitch's maximum in the heel-rise stretch before it: the early-swing
+lift raises the foot in the image like backward motion, and far away (perspective gain for depth
+~ camera height / distance) the lift dominates and the toe's maximum lags TO by ~0.1 s.  IC:
 - walking: the moment the heel's forward (swing) speed has fallen to 5 % of its late-swing peak;
   from the front, where the heel's image height is mostly lift and settles ~0.1 s before contact,
   refined to the foot's dorsiflexion peak: the minimum of its pitch (toe-minus-heel image height,
   + = toe lower, same sign from either side) between the swing's start and mid-contact - the foot
-  reaches the ground heel first, toes up, then rolls flat.  The pitch cue is used only when it
+  reaches the ground heel first, toes up, then rolls flat (the end of a flat minimum, and before
+  the other foot's TO: no flight when walking).  The pitch cue is used only when it
   repeats with the stride; from behind the forefoot is hidden by the heel and shank and it is not
   used at all;
 - running: the foot is pulled back (retracted) after its forward-most point and the landing shows
@@ -154,10 +158,12 @@ def _robust_spread(x: np.ndarray) -> float:
     return float(q[1] - q[0])
 
 
-def _landing(p_heel, v, pitch, lo, hi, to, running, prev_to):
+def _landing(p_heel, v, pitch, lo, hi, to, running, prev_to, other_to=None):
     """IC index in [lo, hi) (hi = the next TO or the signal end), or None if not observed.
 
-    prev_to: the foot's previous TO (the start of its swing) or None."""
+    prev_to: the foot's previous TO (the start of its swing) or None.
+    other_to: the other foot's TOs (walking): the pitch search ends before the first one after
+    this swing's start - a walking foot lands before the other leaves the ground (no flight)."""
     if hi - lo < 3:
         return None
     seg = p_heel[lo:hi]
@@ -200,9 +206,20 @@ def _landing(p_heel, v, pitch, lo, hi, to, running, prev_to):
         # as the foot rolls flat; search from the swing's start to mid-contact
         j0 = prev_to if prev_to is not None else lo
         j1 = (ic + to) // 2 if to is not None else len(v)
+        if other_to is not None:
+            nxt = other_to[other_to > j0]
+            if nxt.size:
+                j1 = min(j1, int(nxt[0]))
         if j1 - j0 >= 3:
             j = j0 + int(np.argmin(pitch[j0:j1]))
             if j0 < j < j1 - 1:  # an interior minimum; else keep the heel-speed marker
+                # the foot is held dorsiflexed through terminal swing and rolls flat (forefoot
+                # down: pitch rising) from heel strike; where the minimum is a plateau (a far,
+                # small foot: the toes-up dip is not resolved) its noise picks a point anywhere
+                # on it - take the plateau's end, the last frame before the pitch leaves it
+                top = pitch[j] + _PITCH_PLATEAU_FRAC * float(np.max(pitch[j0:j + 1]) - pitch[j])
+                while j + 1 < j1 - 1 and pitch[j + 1] <= top:
+                    j += 1
                 ic = j
     return ic
 
@@ -221,12 +238,49 @@ def _repeats_with_stride(x, p_toe, fs, min_stride_s, prom, min_corr):
     return float(np.corrcoef(a, b)[0, 1]) >= min_corr
 
 
+def _pitch_toe_off(pitch, to_idx):
+    """Toe-offs refined to the foot's plantarflexion peak (walking, where the pitch cue is used).
+
+    From the front a lifting foot rises in the image like a foot moving back, so the toe's
+    backward maximum lags the toe-off by the early-swing toe lift, the more so the farther the
+    person (the perspective's gain for depth falls as camera height / distance, the lift's does
+    not).  It is never early.  The foot pivots on its toes from heel-off to toe-off, so its pitch
+    (heel above toe) rises through terminal stance and pre-swing and peaks at toe-off; the toe-off
+    is the pitch maximum in that stretch before the toe's backward maximum, kept only if interior
+    (a pitch still rising at the backward maximum leaves it unchanged)."""
+    stride = float(np.median(np.diff(to_idx)))
+    w = max(2, int(round(_HEEL_RISE_FRAC * stride)))
+    out = []
+    for k in to_idx:
+        j0 = max(0, k - w)
+        j = j0 + int(np.argmax(pitch[j0:k + 1]))
+        out.append(j if j0 < j < k else k)
+    return np.array(out, int)
+
+
+def _toe_offs(p_toe, pitch, fs, min_stride_s, prom, running):
+    """TOs (sample indices) of one foot: the toe's backward maxima, refined by the pitch."""
+    to_idx, _ = find_peaks(p_toe, distance=max(1, int(round(min_stride_s * fs))), prominence=prom)
+    if pitch is not None and not running and to_idx.size >= 2:
+        to_idx = _pitch_toe_off(pitch, to_idx)
+    if to_idx.size >= 4:
+        # a peak at the segment's edge is measured on one side only (its prominence is cut, and
+        # filter and tracker transients sit there); the stride it closes or opens must be typical
+        # of this foot's other strides (stride time varies by a few % in steady gait)
+        d = np.diff(to_idx)
+        if d[0] < (1 - _EDGE_CONTACT_TOL) * np.median(d[1:]):
+            to_idx = to_idx[1:]
+        elif d[-1] < (1 - _EDGE_CONTACT_TOL) * np.median(d[:-1]):
+            to_idx = to_idx[:-1]
+    return to_idx
+
+
 def _foot_events(p_heel, p_toe, pitch, t, fs, min_stride_s, min_contact_s, max_contact_frac, prom,
-                 running):
+                 running, other_to=None):
     """ICs and TOs (sample indices) of one foot from its backward-position signals.
 
     Returns (ic, to, pairs): all observed ICs, all observed TOs, and the (ic, to) contact pairs."""
-    to_idx, _ = find_peaks(p_toe, distance=max(1, int(round(min_stride_s * fs))), prominence=prom)
+    to_idx = _toe_offs(p_toe, pitch, fs, min_stride_s, prom, running)
     v = np.gradient(p_heel, t)
     n_min = int(round(min_contact_s * fs))
     ics, pairs = [], []
@@ -234,7 +288,8 @@ def _foot_events(p_heel, p_toe, pitch, t, fs, min_stride_s, min_contact_s, max_c
     for k, to in enumerate(bounds):
         lo = to_idx[k - 1] + n_min if k > 0 else 0
         hi = to if to is not None else len(p_heel)
-        ic = _landing(p_heel, v, pitch, lo, hi, to, running, to_idx[k - 1] if k > 0 else None)
+        ic = _landing(p_heel, v, pitch, lo, hi, to, running, to_idx[k - 1] if k > 0 else None,
+                      other_to)
         if ic is None:
             continue
         if to is not None:
@@ -286,6 +341,11 @@ def _windows(ic, to, contact, decided, running):
 
 _IMPACT_DIP_FRAC = 0.2  # running landing dip: depth >= 20 % of the heel's backward-speed range
 _LANDING_SPEED_FRAC = 0.05
+# a pitch within this fraction of its swing range (TO peak to IC minimum) of its minimum is on the
+# minimum's plateau (as the heel's 5 % "stopped" speed)
+_PITCH_PLATEAU_FRAC = 0.05
+# heel-off to toe-off (terminal stance + pre-swing) spans about 30 % of the gait cycle (~30-60 %)
+_HEEL_RISE_FRAC = 0.3
 # a contact whose IC search was cut by the segment start must be within this fraction of the
 # foot's median contact duration (contact time varies by a few % stride to stride in steady gait)
 _EDGE_CONTACT_TOL = 0.3  # walking heel "stopped" once its forward speed is 5 % of its swing peak
@@ -396,19 +456,23 @@ def detect_gait_events(
         p = backward(_lowpass(hip_y, fs, cutoff_hz)) if seg_running else p_slow
 
         seg_contact, seg_decided, seg_ev = {}, {}, {}
+        pitches, proms, seg_to = {}, {}, {}
         for sd in SIDES:
             pitch = _lowpass((_fill(seg[:, _TOE[sd], 1]) - _fill(seg[:, _HEEL[sd], 1])) / trunk,
                              fs, cutoff_hz)
             for part in ("heel", "toe"):
                 sig_out[f"{sd}_{part}"][i0:i1] = p[(sd, part)]
             sig_out[f"{sd}_pitch"][i0:i1] = pitch
-            prom = min_prominence_frac * _robust_spread(p[(sd, "toe")])
+            proms[sd] = prom = min_prominence_frac * _robust_spread(p[(sd, "toe")])
             pitch_ok = use_pitch and not seg_running and _repeats_with_stride(
                 pitch, p[(sd, "toe")], fs, min_stride_s, prom, min_pitch_stride_corr)
-            ic, to, pairs = _foot_events(p[(sd, "heel")], p[(sd, "toe")],
-                                         pitch if pitch_ok else None,
+            pitches[sd] = pitch if pitch_ok else None
+            seg_to[sd] = _toe_offs(p[(sd, "toe")], pitches[sd], fs, min_stride_s, prom, seg_running)
+        for sd, other in (("left", "right"), ("right", "left")):
+            ic, to, pairs = _foot_events(p[(sd, "heel")], p[(sd, "toe")], pitches[sd],
                                          ts, fs, min_stride_s, min_contact_s, max_contact_frac,
-                                         prom, seg_running)
+                                         proms[sd], seg_running,
+                                         None if seg_running else seg_to[other])
             c = np.zeros(i1 - i0, bool)
             for a, b in pairs:
                 c[a:b] = True

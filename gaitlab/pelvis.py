@@ -10,11 +10,11 @@ Conventions: see gaitlab.result.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .clean import lowpass
+from .clean import fill_short_gaps, lowpass
 from .events import GaitEvents, StanceWindow
 from .pelvis_level import rotation_at_level
 from .track import (LEFT_ANKLE, LEFT_HIP, LEFT_KNEE, LEFT_SHOULDER, RIGHT_ANKLE, RIGHT_HIP, RIGHT_KNEE,
@@ -23,6 +23,10 @@ from .track import (LEFT_ANKLE, LEFT_HIP, LEFT_KNEE, LEFT_SHOULDER, RIGHT_ANKLE,
 # A running drop can last as little as a fast contact (~0.12 s): a 12 Hz zero-phase low-pass keeps
 # such a peak within 2% (tested) while removing frame-to-frame jitter at 30-60 fps.
 OBLIQUITY_CUTOFF_HZ = 12.0
+# A frame whose band registration quality is below this fraction of that of the frames within
+# QUALITY_WINDOW_S around it is treated as unmeasured (occlusion by a hand, blur).
+MIN_RELATIVE_QUALITY = 0.8
+QUALITY_WINDOW_S = 1.0  # about one stride: the typical quality of the band in this stretch of the walk
 # A step whose single-leg stance was measured in fewer frames than this fraction is left out.
 MIN_MEASURED_FRACTION = 0.6
 
@@ -125,9 +129,25 @@ def pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float) -> Level
     return LevelEstimate(method, methods <= {"symmetry"}, levels)
 
 
+def reliable_rotation(track: PoseTrack, window_s: float = QUALITY_WINDOW_S,
+                      min_relative_quality: float = MIN_RELATIVE_QUALITY) -> np.ndarray:
+    """The band rotation with frames whose registration quality falls well below that of the frames
+    around them set to NaN (a hand swinging over the pelvis, motion blur), then short gaps refilled."""
+    from scipy.ndimage import median_filter
+
+    q = np.where(np.isfinite(track.pelvis_pixel_rotation_deg), track.pelvis_pixel_quality, np.nan)
+    t = track.time_s
+    fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 else 30.0
+    size = max(3, int(round(window_s * fps)) | 1)
+    typical = median_filter(np.nan_to_num(q, nan=0.0), size=size, mode="nearest")
+    rotation = np.where(q >= min_relative_quality * typical, track.pelvis_pixel_rotation_deg, np.nan)
+    return fill_short_gaps(rotation, t)
+
+
 def refined_obliquity_deg(track: PoseTrack, roll_deg: float, view: str, events: GaitEvents,
                           cutoff_hz: float = OBLIQUITY_CUTOFF_HZ) -> tuple[np.ndarray, LevelEstimate]:
     """Pixel-measured obliquity, levelled and roll-corrected, low-passed at cutoff_hz."""
+    track = replace(track, pelvis_pixel_rotation_deg=reliable_rotation(track))
     level = pelvis_level(track, events, roll_deg)
     image_obliquity = np.full(len(track), np.nan)
     for ref, at_level in level.rotation_at_level_deg.items():

@@ -41,7 +41,7 @@ def _pitch_signal(phase, duty, amp):
 def make_track(view="posterior", fps=30.0, dur_s=10.0, stride_s=1.1, duty=0.62, amp=0.2,
                noise=0.0, gap=None, scale_growth=0.0, seed=0, drops=None, roll_deg=0.0,
                mirror=None, pixel_offset_deg=4.0, phase0=(0.13, 0.63), foot_pitch=0.0,
-               retraction=0.0, symmetry_noise_deg=None):
+               retraction=0.0, symmetry_noise_deg=None, depth_gain=False):
     """Synthetic track; returns (track, truth contact dict side -> (N,) bool).
 
     drops: {"left": D_L, "right": D_R}: in each single-leg stance of side S the opposite hip falls by
@@ -52,7 +52,10 @@ def make_track(view="posterior", fps=30.0, dur_s=10.0, stride_s=1.1, duty=0.62, 
     are swapped, as MediaPipe sometimes does.  phase0: the feet's cycle offsets (fraction of the
     stride) at t = 0.  foot_pitch: amplitude of the foot's pitch (toe-minus-heel height, trunk
     units; 0 = the toe is a fixed offset from the heel).  retraction: fraction of the cycle in which
-    the foot is pulled back before it lands (running)."""
+    the foot is pulled back before it lands (running).  depth_gain: the feet's AP motion is seen
+    through perspective, whose image gain (camera height / distance) falls with the distance while
+    the lift's does not: in trunk units the AP excursion scales with the body's image size
+    (trunk / its largest value; with scale_growth 3 a quarter at the start)."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(round(dur_s * fps))) / fps
     n = t.size
@@ -67,6 +70,8 @@ def make_track(view="posterior", fps=30.0, dur_s=10.0, stride_s=1.1, duty=0.62, 
         phase = ((t - ph0 * stride_s) / stride_s) % 1.0
         truth[side] = phase < duty
         p, lift = _phase_signal(phase, duty, amp, retraction)
+        if depth_gain:
+            p = p * trunk / trunk.max()
         y = hip_y + trunk * (2.0 + s * p - lift)
         heel = LEFT_HEEL if side == "left" else RIGHT_HEEL
         toe = LEFT_FOOT_INDEX if side == "left" else RIGHT_FOOT_INDEX

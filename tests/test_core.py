@@ -1,12 +1,20 @@
 """The analysis core on constructed tracks with known answers: view, cleaning, obliquity, drops, verdicts."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from gaitlab.analysis import analyze_track
 from gaitlab.clean import fill_short_gaps, lowpass
 from gaitlab.events import StanceWindow
-from gaitlab.pelvis import (OBLIQUITY_CUTOFF_HZ, estimate_camera_roll_deg, image_line_angle_deg, image_to_world,
-                            step_peak)
+from gaitlab.pelvis import (
+    OBLIQUITY_CUTOFF_HZ,
+    estimate_camera_roll_deg,
+    image_line_angle_deg,
+    image_to_world,
+    reliable_rotation,
+    step_peak,
+)
 from gaitlab.track import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER, PoseTrack
 from gaitlab.validate import match_windows
 from gaitlab.video import VideoInfo
@@ -82,6 +90,20 @@ def test_lowpass_does_not_shave_drop_peaks(fps, bump_s):
     x = np.where(np.abs(t - 1.5) < bump_s / 2, 7.0 * np.cos(np.pi * (t - 1.5) / bump_s), 0.0)
     y = lowpass(x, t, cutoff_hz=OBLIQUITY_CUTOFF_HZ)
     assert y.max() == pytest.approx(7.0, rel=0.03)
+
+
+def test_low_quality_registration_frames_are_dropped_and_refilled():
+    track, _ = make_track(drops={"left": 6.0, "right": 6.0})
+    rotation = track.pelvis_pixel_rotation_deg.copy()
+    quality = track.pelvis_pixel_quality.copy()
+    rotation[100:103] += 8.0  # a hand over the pelvis: a spike the registration itself rates poorly
+    quality[100:103] = 0.4
+    cleaned = reliable_rotation(replace(track, pelvis_pixel_rotation_deg=rotation, pelvis_pixel_quality=quality))
+    assert np.allclose(cleaned[100:103], track.pelvis_pixel_rotation_deg[100:103], atol=0.6)
+    # frames of ordinary quality, real drops included, are untouched
+    keep = np.ones(len(track), bool)
+    keep[100:103] = False
+    assert np.array_equal(cleaned[keep], rotation[keep])
 
 
 def test_step_peak_finds_the_swing_side_fall_and_its_time():

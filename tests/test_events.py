@@ -103,6 +103,28 @@ def test_overground_scale_change_anterior():
     assert max_start_err <= 0.07
 
 
+def test_far_anterior_approach_toe_off_and_contact():
+    # walking toward the camera from 4x the final distance (the body's image grows 4x): far away
+    # the perspective shows the feet's AP motion 4x weaker, while the early-swing lift still
+    # raises the foot in the image like a foot moving back - the toe's apparent backward maximum
+    # lags the toe-off; the foot's pitch still peaks at toe-off and bottoms out at heel strike
+    track, truth = make_track(view="anterior", fps=30.0, noise=0.002, scale_growth=3.0,
+                              stride_s=1.05, amp=0.3, foot_pitch=0.06, depth_gain=True, dur_s=8.0)
+    ev = detect_gait_events(track)
+    assert ev.view == "anterior"
+    t = track.time_s
+    for side in ("left", "right"):
+        tto = t[np.flatnonzero(np.diff(truth[side].astype(int)) == -1) + 1]
+        err = [x - tto[np.argmin(np.abs(tto - x))] for x in ev.toe_offs_s[side]]
+        assert len(err) >= 6 and np.all(np.abs(err) <= 0.04), (side, err)
+    err = _ic_errors(ev, track, truth)
+    assert err.size >= 12 and np.all(np.abs(err) <= 0.04), err
+    tru = truth_windows(t, truth)
+    f1, max_start_err = score(ev.single_stances, tru)
+    assert f1 >= 0.9, (f1, ev.single_stances, tru)
+    assert max_start_err <= 0.05
+
+
 def test_view_detection_is_label_independent():
     track, _ = make_track(view="anterior")
     assert estimate_view(track).facing == "toward"
