@@ -1,11 +1,34 @@
-"""Tiny clips made with PyAV inside the tests (no binary fixtures needed)."""
+"""Clips made with PyAV inside the tests (no binary fixtures needed)."""
 from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+from typing import Iterable
 
 import av
 import numpy as np
+
+TIME_BASE = Fraction(1, 90000)
+
+
+def encode(path: Path, frames: Iterable[tuple[float, np.ndarray]], rotation_deg: int = 0) -> Path:
+    """H.264 clip of (time in seconds, RGB frame) pairs at exactly those presentation times (variable
+    frame rate allowed); rotation_deg adds a display-rotation tag like a phone's."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = stream.codec_context.time_base = TIME_BASE
+        if rotation_deg:
+            stream.set_display_rotation(rotation_deg)
+        for i, (t, rgb) in enumerate(frames):
+            if i == 0:
+                stream.width, stream.height = rgb.shape[1], rgb.shape[0]
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+            frame.pts = int(round(t / TIME_BASE))
+            frame.time_base = TIME_BASE
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
 
 
 def pattern(i: int, width: int, height: int) -> np.ndarray:
@@ -16,25 +39,8 @@ def pattern(i: int, width: int, height: int) -> np.ndarray:
 
 
 def write_clip(path: Path, times_s: list[float], width: int = 64, height: int = 48,
-               rotation_deg: int = 0, frame_fn=pattern, codec: str = "libx264") -> Path:
-    """Write frames at exactly the given presentation times (variable frame rate allowed)."""
-    time_base = Fraction(1, 90000)
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream(codec, rate=30)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.time_base = time_base
-        stream.codec_context.time_base = time_base
-        if rotation_deg:
-            stream.set_display_rotation(rotation_deg)
-        for i, t in enumerate(times_s):
-            frame = av.VideoFrame.from_ndarray(frame_fn(i, width, height), format="rgb24")
-            frame.pts = int(round(t / time_base))
-            frame.time_base = time_base
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
+               rotation_deg: int = 0, frame_fn=pattern) -> Path:
+    return encode(path, ((t, frame_fn(i, width, height)) for i, t in enumerate(times_s)), rotation_deg)
 
 
 def write_audio_only(path: Path, seconds: float = 0.5) -> Path:
@@ -43,14 +49,11 @@ def write_audio_only(path: Path, seconds: float = 0.5) -> Path:
         stream = container.add_stream("aac", rate=rate)
         samples = (np.sin(np.arange(int(rate * seconds)) / 10) * 0.2).astype(np.float32)
         for start in range(0, len(samples), 1024):
-            chunk = samples[start:start + 1024][None, :]
-            frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
+            frame = av.AudioFrame.from_ndarray(samples[start:start + 1024][None, :], format="flt", layout="mono")
             frame.sample_rate = rate
             frame.pts = start
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
     return path
 
 
@@ -64,19 +67,9 @@ def derive_clip(src: Path, dst: Path, seconds: float, *, rotation_deg: int = 0, 
 
     from gaitlab.video import iter_frames
 
-    frames = [f for f in iter_frames(src, end_s=seconds)]
-    first = frames[0].rgb
-    if scale != 1.0:
-        size = (int(round(first.shape[1] * scale / 2)) * 2, int(round(first.shape[0] * scale / 2)) * 2)
-    time_base = Fraction(1, 90000)
-    sized = False
-    with av.open(str(dst), "w") as container:
-        stream = container.add_stream("libx264", rate=30)
-        stream.time_base = time_base
-        stream.codec_context.time_base = time_base
-        stream.pix_fmt = "yuv420p"
-        if rotation_deg:
-            stream.set_display_rotation(rotation_deg)
+    frames = list(iter_frames(src, end_s=seconds))
+
+    def made():
         for i, f in enumerate(frames):
             if keep is not None and not keep(i):
                 continue
@@ -85,49 +78,28 @@ def derive_clip(src: Path, dst: Path, seconds: float, *, rotation_deg: int = 0, 
                 other = cv2.resize(frames[max(i - 12, 0)].rgb, None, fx=0.7, fy=0.7)
                 pad = np.zeros((rgb.shape[0], other.shape[1], 3), np.uint8)
                 pad[rgb.shape[0] - other.shape[0]:] = other
-                rgb = np.ascontiguousarray(np.hstack([rgb, pad]))
+                rgb = np.hstack([rgb, pad])
             if scale != 1.0:
+                size = (int(round(rgb.shape[1] * scale / 2)) * 2, int(round(rgb.shape[0] * scale / 2)) * 2)
                 rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_LINEAR)
             # A tag of +90 (counter-clockwise) means the stored picture is the upright one turned clockwise.
             turns = turn_pixels - rotation_deg // 90
-            if turns:
-                rgb = np.ascontiguousarray(np.rot90(rgb, k=turns))
-            if not sized:
-                stream.width, stream.height = rgb.shape[1], rgb.shape[0]
-                sized = True
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            frame.pts = int(round(f.time_s / time_base))
-            frame.time_base = time_base
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return dst
+            yield f.time_s, (np.rot90(rgb, k=turns) if turns else rgb)
+
+    return encode(dst, made(), rotation_deg)
 
 
 def concat_clips(sources: list[Path], dst: Path) -> Path:
     """One clip made of several same-size clips played one after another (e.g. toward, then away)."""
     from gaitlab.video import iter_frames
 
-    time_base = Fraction(1, 90000)
-    offset = 0.0
-    with av.open(str(dst), "w") as container:
-        stream = container.add_stream("libx264", rate=30)
-        stream.time_base = time_base
-        stream.codec_context.time_base = time_base
-        stream.pix_fmt = "yuv420p"
-        for k, src in enumerate(sources):
+    def made():
+        offset = 0.0
+        for src in sources:
             last = 0.0
             for f in iter_frames(src):
-                if k == 0 and f.index == 0:
-                    stream.width, stream.height = f.rgb.shape[1], f.rgb.shape[0]
-                frame = av.VideoFrame.from_ndarray(f.rgb, format="rgb24")
-                frame.pts = int(round((offset + f.time_s) / time_base))
-                frame.time_base = time_base
                 last = f.time_s
-                for packet in stream.encode(frame):
-                    container.mux(packet)
+                yield offset + f.time_s, f.rgb
             offset += last + 1 / 30
-        for packet in stream.encode():
-            container.mux(packet)
-    return dst
+
+    return encode(dst, made())
