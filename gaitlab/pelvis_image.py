@@ -4,8 +4,23 @@ MediaPipe's hip landmarks follow the pelvic obliquity with a small gain, so the 
 from the image instead: each frame, a band around the hips (iliac crests down to the gluteal fold,
 about the hip breadth wide) is resampled into a small patch whose centre and scale come from the
 landmarks (hip midpoint, hip-to-shoulder distance) but whose axes stay those of the image. Only
-rotation plus a small residual shift is then left between patches, and it is estimated by ECC
-registration (Euclidean motion) of the patch to a keyframe patch. The keyframe is replaced only when
+rotation plus a small residual shift (and the soft tissue's deformation) is then left between
+patches, and it is estimated by ECC registration of the patch to a keyframe patch.
+
+Which rotation: the band is not one rigid body. With the trunk kept upright over a dropping pelvis the
+lumbar spine bends sideways, and the soft tissue of the waist takes part of that bend; the band's
+transverse (horizontal) features, above all the waistband / hem edge, lie there. From behind they
+tilt ~15 % less than the hip line on rendered walks and lag it by 1-2 frames, and a Euclidean fit,
+which they dominate (the band is wide and short, and the waistband is its strongest edge), reads the
+same under-size (a robust refit that drops large residuals does not change that: the deformation is
+smooth, not an outlying minority). The band's vertical features from behind are the midline over the
+sacrum (intergluteal cleft, back seam), which belongs to the pelvic ring. So, filmed from behind, the
+registration is affine and the rotation read is the tilt of the band's vertical lines (d u / d y),
+free of the waist's vertical strain and of shear; from in front the vertical features are the groin
+folds, which follow the thighs, so there the Euclidean fit is kept. Facing comes from the landmarks:
+from behind the person's right hip and shoulder are on the image right.
+
+The keyframe is replaced only when
 the subject's image size has changed a lot (walking toward / away from the camera), by a frame that
 still matches it well; the new keyframe inherits its measured rotation, so the absolute rotation
 chain is kept across keyframes.
@@ -24,6 +39,15 @@ from gaitlab.track import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER
 _ARMS = ((13, 15, (17, 19, 21)), (14, 16, (18, 20, 22)))
 # Below this band width in source pixels there is no texture left to register.
 _MIN_BAND_SOURCE_PX = 8
+# ECC stops after this many Gauss-Newton iterations or once the correlation gains less than this:
+# started from the previous frame's warp it converges in a few (tested: 10 give the same rotations).
+_ECC_ITERATIONS = 30
+_ECC_EPS = 1e-5
+# The trimmed affine refit is repeated (it is iteratively reweighted least squares with 0/1 weights)
+# until the rotation moves less than this, a quarter of the per-frame noise (~0.2°), or
+# at most this many times.
+_REFIT_TOLERANCE_RAD = np.deg2rad(0.05)
+_MAX_REFITS = 3
 
 
 class PelvisBandTracker:
@@ -46,6 +70,8 @@ class PelvisBandTracker:
         max_keyframe_scale_ratio: float = 1.25,
         min_texture_grey: float = 2.0,
         max_rotation_deg: float = 25.0,
+        max_strain: float = 0.3,
+        outlier_sigmas: float = 2.5,
     ) -> None:
         """
         band_top_torso: band top above the hip-landmark midpoint, in T. The iliac crest lies
@@ -67,6 +93,15 @@ class PelvisBandTracker:
             reaches 1/2; sensor noise alone is ~1-2 levels.
         max_rotation_deg: rotation beyond which an estimate is rejected as a failed registration
             (pelvic obliquity in gait stays within ~±15°, plus camera roll).
+        max_strain: largest principal stretch (either way, as a fraction) of an affine fit before it
+            is rejected as a failed registration. The patch is already scaled by the landmarks'
+            torso length: what is left is landmark scale jitter (a few %), pelvic yaw foreshortening
+            (1 - cos 15° ~ 3 %) and soft-tissue strain (~10 %); 0.3 leaves a wide margin.
+        outlier_sigmas: after an affine fit, keyframe pixels whose residual exceeds this many robust
+            standard deviations (1.4826 MAD) are dropped and the fit is repeated, as in
+            gaitlab.pelvis_level: with scale and shear free, the affine bends toward an edge foreign
+            to the band (a hand reaching past its mask strip), which a Euclidean fit cannot. 2.5 is
+            the usual robust cut, ~1 % of Gaussian residuals.
         """
         self.top, self.bottom, self.half_w = band_top_torso, band_bottom_torso, band_half_width_torso
         self.forearm_w = forearm_mask_width_torso
@@ -76,15 +111,18 @@ class PelvisBandTracker:
         self.max_scale_ratio = max_keyframe_scale_ratio
         self.min_texture = min_texture_grey
         self.max_rot = np.deg2rad(max_rotation_deg)
+        self.max_strain = max_strain
+        self.outlier_sigmas = outlier_sigmas
         # Patch of size (h, w) with the hip midpoint at (cx, cy) in patch pixels.
         self.w = int(round(2 * self.half_w * self.px_per_t))
         self.h = int(round((self.top + self.bottom) * self.px_per_t))
         self.cx, self.cy = self.w / 2.0, self.top * self.px_per_t
-        self._key: tuple[np.ndarray, np.ndarray, float, float] | None = None  # patch, mask, T px, rot
+        # Keyframe: patch, mask, T px, rotation, filmed from behind (the registration read for it).
+        self._key: tuple[np.ndarray, np.ndarray, float, float, bool] | None = None
         # Counts rotation references: rotations measured under different references are not comparable.
         self.reference_id = 0
         self._warp = np.eye(2, 3, dtype=np.float32)  # last warp keyframe patch -> current patch
-        self._criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-6)
+        self._criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, _ECC_ITERATIONS, _ECC_EPS)
 
     def reset(self) -> None:
         """Forget the keyframe: the next measurable frame becomes the reference."""
@@ -102,18 +140,22 @@ class PelvisBandTracker:
         The first measurable frame defines the reference (rotation 0). Landmarks are used whenever
         finite, whatever their visibility: a hand hidden behind the pelvis is masked anyway, at little
         cost. If registration fails outright the chain restarts, and the next measurable frame is a
-        new reference (its offset to the old one is unknown)."""
+        new reference (its offset to the old one is unknown). So is a change of facing (the subject
+        turning round): the band then shows another side of the body, read another way."""
         band = self.band(gray, image_xyz)
         if band is None:
             return float("nan"), 0.0
         patch, mask, torso_px = band
         texture = float(patch[mask > 0].std()) if mask.any() else 0.0
         texture_q = texture / (texture + self.min_texture)
+        behind = facing_away(image_xyz)
 
+        if self._key is not None and self._key[4] != behind:
+            self.reset()
         if self._key is None:
-            return self._new_key(patch, mask, torso_px, 0.0, texture_q)
-        key_patch, key_mask, key_t, key_rot = self._key
-        rho, rot = self._register(key_patch, key_mask, patch, mask)
+            return self._new_key(patch, mask, torso_px, 0.0, texture_q, behind)
+        key_patch, key_mask, key_t, key_rot, _ = self._key
+        rho, rot = self._register(key_patch, key_mask, patch, mask, behind)
         if not np.isfinite(rot):
             # Registration failed outright: restart the chain here (the rotation reference is lost).
             self.reset()
@@ -125,7 +167,7 @@ class PelvisBandTracker:
         # ratio, re-anchor anyway rather than keep a keyframe that no longer resembles the frames.
         drift = abs(np.log(torso_px / key_t)) / np.log(self.max_scale_ratio)
         if (drift > 1 and rho >= self.min_keyframe_ecc) or drift > 2:
-            self._new_key(patch, mask, torso_px, rotation, texture_q)
+            self._new_key(patch, mask, torso_px, rotation, texture_q, behind)
         return float(np.rad2deg(rotation)), float(np.clip(rho, 0.0, 1.0) * texture_q)
 
     def band(self, gray: np.ndarray, image_xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | None:
@@ -143,8 +185,8 @@ class PelvisBandTracker:
             return None
         return self._sample(gray, hip_mid, torso_px), self._mask(xy, hip_mid, torso_px), torso_px
 
-    def _new_key(self, patch, mask, torso_px, rotation, texture_q) -> tuple[float, float]:
-        self._key = (patch, mask, torso_px, rotation)
+    def _new_key(self, patch, mask, torso_px, rotation, texture_q, behind) -> tuple[float, float]:
+        self._key = (patch, mask, torso_px, rotation, behind)
         self._warp = np.eye(2, 3, dtype=np.float32)
         return float(np.rad2deg(rotation)), texture_q
 
@@ -184,23 +226,74 @@ class PelvisBandTracker:
                 cv2.line(mask, _pt(w), _pt(q), 0, width)
         return mask
 
-    def _register(self, key_patch, key_mask, patch, mask) -> tuple[float, float]:
-        """ECC Euclidean registration keyframe -> patch; returns (correlation, rotation rad CCW)."""
+    def _register(self, key_patch, key_mask, patch, mask, behind: bool) -> tuple[float, float]:
+        """ECC registration keyframe -> patch, affine from behind and Euclidean from in front (see the
+        module docstring); returns (correlation, rotation rad CCW)."""
         if (key_mask > 0).sum() < 0.25 * key_mask.size or (mask > 0).sum() < 0.25 * mask.size:
             return 0.0, float("nan")
+        motion = cv2.MOTION_AFFINE if behind else cv2.MOTION_EUCLIDEAN
         try:
             rho, warp = cv2.findTransformECCWithMask(
-                key_patch, patch, key_mask, mask, self._warp.copy(), cv2.MOTION_EUCLIDEAN, self._criteria, 5
+                key_patch, patch, key_mask, mask, self._warp.copy(), motion, self._criteria, 5
             )
         except cv2.error:
             return 0.0, float("nan")
-        # warp maps keyframe coords to current coords (y down): a CCW-on-screen rotation of the
-        # content by a gives warp[1,0] = -sin(a).
-        rot = float(np.arctan2(-warp[1, 0], warp[0, 0]))
+        if behind:
+            for _ in range(_MAX_REFITS):
+                previous = warp
+                rho, warp = self._refit_inliers(key_patch, key_mask, patch, mask, rho, warp)
+                if abs(_vertical_tilt(warp) - _vertical_tilt(previous)) < _REFIT_TOLERANCE_RAD:
+                    break
+        # warp maps keyframe coords to current coords (y down). A CCW-on-screen rotation of the
+        # content by a gives warp[:, :2] = [[cos a, sin a], [-sin a, cos a]]: vertical lines tilt by
+        # atan2(warp[0,1], warp[1,1]) (for a Euclidean warp this is the rotation itself).
+        rot = _vertical_tilt(warp)
+        if behind:
+            stretches = np.linalg.svd(warp[:, :2], compute_uv=False)
+            if stretches.max() > 1 + self.max_strain or stretches.min() < 1 / (1 + self.max_strain):
+                return 0.0, float("nan")
         if abs(rot) > self.max_rot:
             return 0.0, float("nan")
         self._warp = warp
         return float(rho), rot
+
+
+    def _refit_inliers(self, key_patch, key_mask, patch, mask, rho, warp) -> tuple[float, np.ndarray]:
+        """Repeat the affine fit without the keyframe pixels that it leaves with outlying residuals."""
+        h, w = key_patch.shape
+        inverse = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        back = cv2.warpAffine(patch, warp, (w, h), flags=inverse, borderMode=cv2.BORDER_REPLICATE)
+        back_mask = cv2.warpAffine(mask, warp, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
+                                   borderValue=0)
+        valid = (key_mask > 0) & (back_mask > 0)
+        if valid.sum() < 0.25 * valid.size:
+            return rho, warp
+        a, b = key_patch[valid], back[valid]
+        res = (b - b.mean()) / (b.std() + 1e-6) - (a - a.mean()) / (a.std() + 1e-6)
+        res -= np.median(res)
+        scale = 1.4826 * np.median(np.abs(res))
+        inliers = np.zeros_like(key_mask)
+        inliers[valid] = np.where(np.abs(res) <= self.outlier_sigmas * scale, 255, 0)
+        if (inliers > 0).sum() < 0.25 * inliers.size:
+            return rho, warp
+        try:
+            return cv2.findTransformECCWithMask(key_patch, patch, inliers, mask, warp.copy(), cv2.MOTION_AFFINE,
+                                                self._criteria, 5)
+        except cv2.error:
+            return rho, warp
+
+
+def _vertical_tilt(warp: np.ndarray) -> float:
+    """Tilt of vertical lines under a keyframe -> frame warp (y down), rad, CCW on screen."""
+    return float(np.arctan2(warp[0, 1], warp[1, 1]))
+
+
+def facing_away(image_xyz: np.ndarray) -> bool:
+    """True when the person is filmed from behind: their right hip and shoulder are on the image
+    right (from in front, on the image left). Undecided (landmarks missing) counts as from behind."""
+    x = np.asarray(image_xyz, dtype=np.float64)[:, 0]
+    d = (x[RIGHT_HIP] - x[LEFT_HIP]) + (x[RIGHT_SHOULDER] - x[LEFT_SHOULDER])
+    return not (d < 0)
 
 
 def _pt(p: np.ndarray) -> tuple[int, int]:

@@ -23,7 +23,7 @@ from .pose import FramePose, PoseExtractor, PoseSettings, cache_key
 from .track import NUM_LANDMARKS, PoseTrack
 from .video import VideoInfo, iter_frames, probe
 
-PELVIS_METHOD = "band-ecc-1+symmetry-1"  # part of the cache key: bump when the pixel measures change
+PELVIS_METHOD = "band-ecc-2+symmetry-1"  # part of the cache key: bump when the pixel measures change
 PREFETCH_FRAMES = 4  # decoded frames waiting for the landmarker: enough to absorb jitter, little memory
 PENDING_BAND_FRAMES = 8  # grey frames waiting for the pelvis band measurement
 T = TypeVar("T")

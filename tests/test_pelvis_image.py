@@ -3,7 +3,7 @@ import cv2
 import numpy as np
 import pytest
 
-from gaitlab.pelvis_image import PelvisBandTracker
+from gaitlab.pelvis_image import PelvisBandTracker, facing_away
 
 H, W = 720, 1280
 TORSO_PX = 200.0  # hip-midpoint to shoulder-midpoint distance at scale 1
@@ -108,3 +108,82 @@ def test_low_texture_band_has_low_quality():
     trk = PelvisBandTracker()
     qs = [trk.update(*_frame(flat, a, 1.0, (640, 380), 0.4, rng))[1] for a in (0.0, 2.0, 4.0)]
     assert max(qs) < 0.25
+
+
+def _waist_strained_frame(tex, angle_deg, strain, centre, noise, rng, from_behind=True):
+    """The texture rotated CCW on screen by angle_deg about `centre` (the hip midpoint), except that
+    above the hips the soft tissue takes up part of the side-bend: there horizontal lines tilt by
+    only (1 - strain * s) * angle, s rising from 0 at the hip level to 1 at the band top (0.22 T above)
+    and beyond, while vertical lines keep the full angle. Landmarks as in _frame (mirrored from in
+    front: the person's right hip then on the image left)."""
+    a = np.deg2rad(angle_deg)
+    ys, xs = np.mgrid[0:H, 0:W].astype(np.float32)
+    x, y = xs - centre[0], ys - centre[1]
+    s = np.clip(-y / (0.22 * TORSO_PX), 0.0, 1.0)
+    y = y - strain * a * x * s  # undo the waist's extra vertical shift (v = +strain * a * x * s) ...
+    c = np.array(tex.shape[::-1], np.float32) / 2
+    map_x = c[0] + np.cos(a) * x - np.sin(a) * y  # ... then the rigid rotation
+    map_y = c[1] + np.sin(a) * x + np.cos(a) * y
+    img = cv2.remap(tex, map_x.astype(np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_REFLECT)
+    img = np.clip(img + rng.normal(0, noise, img.shape), 0, 255).astype(np.uint8)
+    m = cv2.getRotationMatrix2D((0.0, 0.0), angle_deg, 1.0)
+    side = 1.0 if from_behind else -1.0
+    xyz = np.full((33, 3), np.nan)
+    for k, (dx, dy) in {23: (-40 * side, 0), 24: (40 * side, 0), 11: (-90 * side, -TORSO_PX),
+                        12: (90 * side, -TORSO_PX)}.items():
+        xyz[k, :2] = m[:, :2] @ (dx, dy) + centre
+        xyz[k, 2] = 0
+    return img, xyz, np.ones(33)
+
+
+def _waistband_texture(seed):
+    """Cloth texture with a waistband: a darker garment from 0.14 T above the hip midpoint down."""
+    tex = _texture(seed)
+    tex[700 - int(0.14 * TORSO_PX):] -= 50
+    return np.clip(tex, 0, 255)
+
+
+def test_waist_strain_from_behind_reads_the_pelvis_tilt():
+    """From behind the rotation is the tilt of the band's vertical lines (the midline over the sacrum),
+    which the waist's vertical strain leaves alone; a Euclidean fit (kept from in front) is pulled
+    toward the waistband's smaller tilt."""
+    angle, strain = 8.0, 0.6
+    readings = {}
+    for from_behind in (True, False):
+        rng = np.random.default_rng(11)
+        tex = _waistband_texture(12)
+        trk = PelvisBandTracker()
+        trk.update(*_waist_strained_frame(tex, 0.0, strain, (640, 380), 2.0, rng, from_behind))
+        readings[from_behind], q = trk.update(
+            *_waist_strained_frame(tex, angle, strain, (646, 376), 2.0, rng, from_behind))
+        assert q > 0.5
+    assert readings[True] == pytest.approx(angle, abs=0.3)
+    assert readings[False] < angle - 0.5  # the under-read the affine reading avoids
+
+
+def test_rigid_rotation_from_in_front():
+    rng = np.random.default_rng(13)
+    tex = _texture(14)
+    trk = PelvisBandTracker()
+    trk.update(*_waist_strained_frame(tex, 0.0, 0.0, (640, 380), 2.0, rng, from_behind=False))
+    rot, q = trk.update(*_waist_strained_frame(tex, -5.0, 0.0, (632, 384), 2.0, rng, from_behind=False))
+    assert rot == pytest.approx(-5.0, abs=0.3) and q > 0.5
+
+
+def test_turning_round_starts_a_new_reference():
+    rng = np.random.default_rng(15)
+    tex = _texture(16)
+    trk = PelvisBandTracker()
+    rot, _ = trk.update(*_waist_strained_frame(tex, 0.0, 0.0, (640, 380), 2.0, rng, from_behind=True))
+    assert rot == 0.0 and trk.reference_id == 0
+    rot, _ = trk.update(*_waist_strained_frame(tex, 3.0, 0.0, (640, 380), 2.0, rng, from_behind=False))
+    assert rot == 0.0 and trk.reference_id == 1  # the other side of the body: a new reference
+
+
+def test_facing_from_landmarks():
+    xyz = np.full((33, 3), np.nan)
+    xyz[[23, 24, 11, 12], 0] = (500, 580, 470, 610)  # left hip/shoulder on the image left: from behind
+    assert facing_away(xyz)
+    xyz[[23, 24, 11, 12], 0] = (580, 500, 610, 470)
+    assert not facing_away(xyz)
