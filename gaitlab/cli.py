@@ -144,6 +144,12 @@ def cmd_demo(args) -> int:
     return cmd_analyze(args)
 
 
+def cmd_app(args) -> int:
+    from .app.server import run_app
+
+    return run_app(args.data, args.host, args.port, args.workers, not args.no_browser, args.token)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gaitlab", description=__doc__)
     parser.add_argument("--version", action="version", version=f"gaitlab {__version__}")
@@ -185,6 +191,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="analyse the bundled sample clip")
     p.add_argument("-o", "--output", default="demo_gaitlab", help="output folder (default: demo_gaitlab)")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("app", help="the local web app: record or upload, progress, reports, history")
+    p.add_argument("--data", help="data folder (default: $XDG_DATA_HOME/gaitlab or ~/.local/share/gaitlab)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on; any but loopback needs a token")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--workers", type=int, default=1, help="analyses run at the same time")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    p.add_argument("--token", help="access token (generated when listening beyond this computer)")
+    p.set_defaults(func=cmd_app)
     return parser
 
 

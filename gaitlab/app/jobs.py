@@ -1,0 +1,257 @@
+"""Running analysis jobs in worker processes, one process per job, at most `workers` at a time.
+
+The database is the queue: a job row is 'queued' until the dispatcher thread starts it, 'running' while its
+process lives, then 'done' (with a session row) or 'failed' (with a reason in plain words). The server
+process is the only writer of job states; a worker only runs `run_job` and reports through a pipe. A worker
+that dies without reporting (killed, out of memory, a crash in native code) fails its job and nothing else.
+
+A clean stop (Ctrl-C) puts running jobs back in the queue, and the next start runs them; a job found
+'running' at start belonged to a server that died, and is failed rather than retried (it may be the job
+that brought the server down).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import shutil
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+
+from ..errors import GaitlabError
+from ..model import ModelInfo
+from . import db
+
+log = logging.getLogger("gaitlab.app")
+PROGRESS_INTERVAL_S = 0.25  # a worker reports progress at most this often
+ORPHANED = ("the app stopped while this analysis was running (the computer was shut down or the app was killed); "
+            "upload the clip again to analyse it")
+
+
+@dataclass
+class Live:
+    """What the server knows about a running job beyond its row: for the progress page."""
+    frames_done: int = 0
+    frames_total: int = 0
+    fps: float = 0.0
+    eta_s: float = 0.0
+
+
+def upload_dir(data_dir: Path, job_id: str) -> Path:
+    return data_dir / "uploads" / job_id
+
+
+def session_dir(data_dir: Path, job_id: str) -> Path:
+    return data_dir / "sessions" / job_id
+
+
+def _stop_on_sigterm(signum, frame):
+    raise KeyboardInterrupt  # unwinds run_job, which removes its half-written folder
+
+
+def work(video: str, outdir: str, model: ModelInfo, options: dict, conn: Connection, server_pid: int) -> None:
+    """Worker process body: run the job, send ('progress', …) messages, then ('done',) or ('failed', reason)."""
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    last = 0.0
+
+    def progress(p) -> None:
+        nonlocal last
+        if os.getppid() != server_pid:  # the server died: stop rather than finish unrecorded work
+            raise KeyboardInterrupt
+        if time.monotonic() - last >= PROGRESS_INTERVAL_S or p.frames_done == p.frames_total:
+            last = time.monotonic()
+            conn.send(("progress", p.frames_done, p.frames_total, p.fps, p.eta_s))
+
+    try:
+        # imported here, so that a stop while MediaPipe loads is as quiet as one later
+        from ..job import JobOptions, run_job
+
+        # replace_existing: the folder is ours; a leftover is from a run stopped after it finished
+        run_job(video, outdir, model, JobOptions(**options, replace_existing=True), progress=progress)
+        conn.send(("done",))
+    except KeyboardInterrupt:
+        pass  # stopped by the server, which knows why
+    except GaitlabError as exc:
+        conn.send(("failed", str(exc)))
+    except Exception as exc:  # an internal error: the job fails, the server and other jobs go on
+        conn.send(("failed", f"internal error: {type(exc).__name__}: {exc}"))
+
+
+def _exit_reason(exitcode: int | None) -> str:
+    how = f"was killed by signal {-exitcode}" if exitcode and exitcode < 0 else f"exited with code {exitcode}"
+    return (f"the analysis process stopped unexpectedly (it {how}); the computer may have run out of memory. "
+            "Try a shorter or smaller clip")
+
+
+class Runner:
+    """Starts queued jobs in worker processes and records how they end (one dispatcher thread)."""
+
+    def __init__(self, data_dir: Path, model: ModelInfo, workers: int = 1):
+        self.data_dir, self.model, self.workers = data_dir, model, max(1, workers)
+        self.live: dict[str, Live] = {}  # job id -> progress, for running jobs
+        self._procs: dict[str, tuple[multiprocessing.Process, Connection]] = {}
+        self._cancelled: set[str] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="gaitlab-jobs", daemon=True)
+        self._ctx = multiprocessing.get_context("spawn")  # no fork: the server has threads
+
+    def start(self) -> None:
+        with db.connect(self.data_dir) as con:
+            con.execute("UPDATE jobs SET state = 'failed', error = ?, finished_at = ?, pid = NULL "
+                        "WHERE state = 'running'", (ORPHANED, db.now()))
+            queued = {r[0] for r in con.execute("SELECT id FROM jobs WHERE state = 'queued'")}
+            sessions = {r[0] for r in con.execute("SELECT id FROM sessions")}
+        # what a stopped server left behind: uploads nobody waits for, output folders of no session, exports
+        for folder, keep in ((self.data_dir / "uploads", queued), (self.data_dir / "sessions", sessions),
+                             (self.data_dir / "tmp", set())):
+            for path in folder.iterdir():
+                if path.name in keep:
+                    continue
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop workers; their jobs go back to the queue, to run again at the next start."""
+        self._stopping.set()
+        self._wake.set()
+        self._thread.join()
+
+    def poke(self) -> None:
+        """A job was queued."""
+        self._wake.set()
+
+    def cancel(self, job_id: str) -> None:
+        """Stop a running job whose row is being deleted; its files are removed when the process has ended."""
+        with self._lock:
+            if job_id in self._procs:
+                self._cancelled.add(job_id)
+                self._procs[job_id][0].terminate()
+
+    # ---- dispatcher thread -------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._step()
+            except Exception:  # e.g. a full disk: keep dispatching, the next step may succeed
+                log.exception("job dispatcher")
+                time.sleep(1)
+        with self._lock:
+            for proc, _ in self._procs.values():
+                proc.terminate()
+        for job_id, (proc, conn) in list(self._procs.items()):
+            proc.join()
+            conn.close()
+            self._requeue(job_id)
+
+    def _step(self) -> None:
+        self._launch()
+        with self._lock:
+            handles = [h for proc, conn in self._procs.values() for h in (proc.sentinel, conn)]
+        if handles:
+            wait(handles, timeout=0.5)
+        else:
+            self._wake.wait(0.5)
+        self._wake.clear()
+        self._collect()
+
+    def _launch(self) -> None:
+        free = self.workers - len(self._procs)
+        if free <= 0:
+            return
+        with db.connect(self.data_dir) as con:
+            rows = con.execute("SELECT * FROM jobs WHERE state = 'queued' ORDER BY rowid LIMIT ?",
+                               (free,)).fetchall()
+            for row in rows:
+                job_id = row["id"]
+                video = next(upload_dir(self.data_dir, job_id).glob("*"), None)  # none if deleted meanwhile
+                if video is None:
+                    con.execute("UPDATE jobs SET state = 'failed', error = ?, finished_at = ? WHERE id = ?",
+                                ("the uploaded clip is missing from the data folder", db.now(), job_id))
+                    continue
+                receive, send = self._ctx.Pipe(duplex=False)
+                proc = self._ctx.Process(
+                    target=work, name=f"gaitlab-job-{job_id}", daemon=True,
+                    args=(str(video), str(session_dir(self.data_dir, job_id)), self.model,
+                          json.loads(row["options"]), send, os.getpid()))
+                proc.start()
+                send.close()  # the worker holds the only writing end: EOF here means it has ended
+                with self._lock:
+                    self._procs[job_id] = (proc, receive)
+                    self.live[job_id] = Live()
+                con.execute("UPDATE jobs SET state = 'running', started_at = ?, pid = ? WHERE id = ?",
+                            (db.now(), proc.pid, job_id))
+
+    def _collect(self) -> None:
+        for job_id, (proc, conn) in list(self._procs.items()):
+            outcome = None
+            try:
+                while conn.poll():
+                    msg = conn.recv()
+                    if msg[0] == "progress":
+                        self.live[job_id] = Live(*msg[1:])
+                    else:
+                        outcome = msg
+            except (EOFError, OSError):
+                pass  # the worker has ended; its exit code says how
+            if outcome is None and proc.is_alive():
+                continue
+            proc.join()
+            conn.close()
+            with self._lock:
+                del self._procs[job_id]
+                self.live.pop(job_id, None)
+                cancelled = job_id in self._cancelled
+                self._cancelled.discard(job_id)
+            if self._stopping.is_set() and outcome is None:
+                self._requeue(job_id)
+            elif cancelled:
+                self._discard_files(job_id)
+            else:
+                try:
+                    self._finish(job_id, outcome or ("failed", _exit_reason(proc.exitcode)))
+                except Exception as exc:  # never leave a job 'running' behind
+                    log.exception("recording job %s", job_id)
+                    self._finish(job_id, ("failed", f"internal error while saving the results: {exc}"))
+
+    def _finish(self, job_id: str, outcome: tuple) -> None:
+        outdir = session_dir(self.data_dir, job_id)
+        with db.connect(self.data_dir) as con:
+            row = con.execute("SELECT * FROM jobs WHERE id = ? AND state = 'running'", (job_id,)).fetchone()
+            if row is not None and outcome[0] == "done":
+                summary = json.loads((outdir / "summary.json").read_text(encoding="utf-8"))
+                options = json.loads(row["options"])
+                con.execute(
+                    "INSERT INTO sessions (id, person_id, session_date, created_at, clip_name, source, view, "
+                    "activity, threshold_deg, sides, side_difference, warnings, gaitlab_version, annotated_video) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (job_id, row["person_id"], row["session_date"], db.now(), row["clip_name"], row["source"],
+                     summary["view"], summary["activity"], summary["threshold_deg"], json.dumps(summary["sides"]),
+                     summary["side_difference"], json.dumps(summary["warnings"]), summary["gaitlab_version"],
+                     int(options["annotated_video"])))
+            if row is not None:
+                con.execute("UPDATE jobs SET state = ?, error = ?, finished_at = ?, pid = NULL WHERE id = ?",
+                            (outcome[0], outcome[1] if outcome[0] == "failed" else "", db.now(), job_id))
+        # the clip itself is not kept: it shows the face unblurred (the outputs blur it)
+        shutil.rmtree(upload_dir(self.data_dir, job_id), ignore_errors=True)
+        if row is None or outcome[0] != "done":
+            shutil.rmtree(outdir, ignore_errors=True)  # deleted meanwhile, or nothing complete to keep
+
+    def _requeue(self, job_id: str) -> None:
+        with db.connect(self.data_dir) as con:
+            con.execute("UPDATE jobs SET state = 'queued', started_at = NULL, pid = NULL "
+                        "WHERE id = ? AND state = 'running'", (job_id,))
+
+    def _discard_files(self, job_id: str) -> None:
+        shutil.rmtree(upload_dir(self.data_dir, job_id), ignore_errors=True)
+        shutil.rmtree(session_dir(self.data_dir, job_id), ignore_errors=True)

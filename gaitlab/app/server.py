@@ -1,0 +1,547 @@
+"""The local web app: a Starlette ASGI app (Jinja2 pages, a little vanilla JS) served by uvicorn.
+
+Everything lives in one data folder: the database, uploads waiting for analysis, and one output folder per
+session (what `gaitlab analyze` writes). Pages never show a path, only the clip's basename, escaped.
+"""
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import ipaddress
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import tempfile
+import webbrowser
+import zipfile
+from contextlib import asynccontextmanager
+from datetime import date
+from pathlib import Path
+from urllib.parse import quote
+
+import av
+import jinja2
+import uvicorn
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from .. import __version__
+from ..errors import GaitlabError, VideoError
+from ..model import ModelInfo
+from ..result import (
+    DEFAULT_THRESHOLD_DEG,
+    MIN_STEPS_PER_SIDE,
+    SIDES,
+    SMALLEST_DETECTABLE_DIFFERENCE_DEG,
+)
+from ..video import probe
+from . import db, pages
+from .jobs import Runner, session_dir, upload_dir
+
+HERE = Path(__file__).resolve().parent
+MAX_UPLOAD_BYTES = 2 * 1024**3  # a minute of 4K phone video is well under this
+SESSION_FILES = ("report.html", "report.pdf", "summary.json", "steps.csv", "frames.csv", "landmarks.npz",
+                 "annotated.mp4")
+VIEWS = ("auto", "posterior", "anterior")
+TOKEN_COOKIE = "gaitlab_token"
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+# pages load nothing from elsewhere; report.html needs inline styles and data: images
+CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; "
+       "script-src 'self'; connect-src 'self'; frame-ancestors 'self'; form-action 'self'; base-uri 'none'")
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "gaitlab"
+
+
+def clip_basename(name: str) -> str:
+    """The last path component of a browser-supplied file name, printable, short enough for any file system."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if c.isprintable()).strip().lstrip(".")
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or len(suffix) > 10:
+        stem, suffix = name, ""
+    while len(stem.encode()) > 150:
+        stem = stem[:-1]
+    return (f"{stem}.{suffix}" if suffix else stem) or "clip"
+
+
+def finish_live_recording(path: Path) -> None:
+    """Give a clip written as a live stream (a browser's MediaRecorder WebM) a duration and an index: copy its
+    packets, without re-encoding, into a finished Matroska file of the same name (bit-exact: the same recording
+    gives the same file, so its pose track is found in the cache)."""
+    tmp = path.with_name(".remux-" + path.name)
+    try:
+        with av.open(str(path)) as src, av.open(str(tmp), "w", format="matroska",
+                                                 container_options={"fflags": "+bitexact"}) as dst:
+            stream = src.streams.video[0]
+            out = dst.add_stream_from_template(stream)
+            for packet in src.demux(stream):
+                if packet.dts is not None:  # the demuxer's final flush packet carries no data
+                    packet.stream = out
+                    dst.mux(packet)
+    except (av.error.FFmpegError, ValueError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise VideoError(f"{path.name} cannot be read as a video: {exc}") from None
+    os.replace(tmp, path)
+
+
+def check_video(path: Path) -> None:
+    """Prove the upload is a video by decoding it (never trust the name or the browser's type)."""
+    info = probe(path)
+    if info.frames < 2 or info.duration_s <= 0:
+        finish_live_recording(path)
+        probe(path)
+
+
+def _host_is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+class Guard:
+    """Every request: the access token when one is set (from ?token= once, then a cookie), the Host header
+    on a loopback-only server (so a web page cannot reach it by DNS rebinding), and security headers."""
+
+    def __init__(self, app, token: str | None, loopback_only: bool):
+        self.app, self.token, self.loopback_only = app, token, loopback_only
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        request = Request(scope)
+        host = (request.url.hostname or "").strip("[]")
+        if self.loopback_only and host not in LOOPBACK_NAMES:
+            return await _error_text(400, "Open gaitlab at http://127.0.0.1 on this computer.")(scope, receive, send)
+        if self.token:
+            given = request.query_params.get("token")
+            if given is not None and secrets.compare_digest(given.encode(), self.token.encode()):
+                query = "&".join(f"{quote(k)}={quote(v)}" for k, v in request.query_params.multi_items()
+                                 if k != "token")
+                response = RedirectResponse(request.url.path + (f"?{query}" if query else ""), 303)
+                response.set_cookie(TOKEN_COOKIE, self.token, httponly=True, samesite="strict")
+                return await response(scope, receive, send)
+            if not secrets.compare_digest(request.cookies.get(TOKEN_COOKIE, "").encode(), self.token.encode()):
+                return await _error_text(403, "This gaitlab app needs its access link: open the address printed "
+                                              "where `gaitlab app` was started (it ends in ?token=…).")(
+                    scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Content-Security-Policy"] = CSP
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["Referrer-Policy"] = "no-referrer"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _error_text(status: int, text: str) -> Response:
+    return Response(text, status, media_type="text/plain; charset=utf-8")
+
+
+def create_app(data_dir: Path, model: ModelInfo, *, workers: int = 1, token: str | None = None,
+               loopback_only: bool = True, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> Guard:
+    data_dir = Path(data_dir)
+    for sub in ("uploads", "sessions", "tmp"):
+        (data_dir / sub).mkdir(parents=True, exist_ok=True)
+    db.migrate(data_dir)
+    with db.connect(data_dir) as con:
+        csrf = db.meta_value(con, "csrf_secret", secrets.token_urlsafe(32))
+    runner = Runner(data_dir, model, workers)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined)
+    env.globals.update(csrf=csrf, version=__version__, sides=SIDES, badge=pages.badge, sentence=pages.sentence,
+                       sdd=SMALLEST_DETECTABLE_DIFFERENCE_DEG, min_steps=MIN_STEPS_PER_SIDE,
+                       max_upload_bytes=max_upload_bytes)
+    templates = Jinja2Templates(env=env)
+
+    def page(request: Request, name: str, status_code: int = 200, **context) -> Response:
+        return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+    def connect():
+        return db.connect(data_dir)
+
+    def one(con, sql: str, *args):
+        row = con.execute(sql, args).fetchone()
+        if row is None:
+            raise HTTPException(404, "This page no longer exists: it may have been deleted.")
+        return row
+
+    async def checked_form(request: Request):
+        form = await request.form()
+        if not secrets.compare_digest(str(form.get("csrf", "")).encode(), csrf.encode()):
+            raise HTTPException(403, "This form did not come from this gaitlab app, or the app was reset: "
+                                     "reload the page and try again.")
+        return form
+
+    def cancel_and_forget(job_ids: list[str]) -> None:
+        for job_id in job_ids:
+            runner.cancel(job_id)  # a running worker's files go when it has stopped
+            shutil.rmtree(upload_dir(data_dir, job_id), ignore_errors=True)
+            shutil.rmtree(session_dir(data_dir, job_id), ignore_errors=True)
+
+    # ---- people ------------------------------------------------------------------------------------
+
+    async def people(request: Request):
+        q = request.query_params.get("q", "").strip()
+        with connect() as con:
+            rows = con.execute(
+                "SELECT p.*, COUNT(s.id) AS n, MAX(s.session_date) AS last FROM people p "
+                "LEFT JOIN sessions s ON s.person_id = p.id WHERE p.label LIKE ? ESCAPE '\\' OR p.note LIKE ? "
+                "ESCAPE '\\' GROUP BY p.id ORDER BY p.label COLLATE NOCASE",
+                (f"%{_like(q)}%",) * 2).fetchall()
+        return page(request, "people.html", people=rows, q=q)
+
+    async def add_person(request: Request):
+        form = await checked_form(request)
+        label, note = str(form.get("label", "")).strip(), str(form.get("note", "")).strip()
+        if not label or len(label) > 80 or len(note) > 2000:
+            raise HTTPException(400, "Give the person a label of 1 to 80 characters (a code such as P-014 rather "
+                                     "than a name), and a note of at most 2000.")
+        try:
+            with connect() as con:
+                pid = con.execute("INSERT INTO people (label, note, created_at) VALUES (?, ?, ?)",
+                                  (label, note, db.now())).lastrowid
+        except db.sqlite3.IntegrityError:
+            raise HTTPException(400, f"There is already a person labelled “{label}”: choose another label.")
+        return RedirectResponse(f"/people/{pid}", 303)
+
+    async def person(request: Request):
+        pid = request.path_params["pid"]
+        with connect() as con:
+            who = one(con, "SELECT * FROM people WHERE id = ?", pid)
+            sessions = db.person_sessions(con, pid)
+            jobs = con.execute("SELECT * FROM jobs WHERE person_id = ? AND state != 'done' ORDER BY rowid",
+                               (pid,)).fetchall()
+        trend = await run_in_threadpool(pages.trend_plot, sessions) if sessions else None
+        return page(request, "person.html", person=who, sessions=sessions, jobs=jobs, trend=trend)
+
+    async def delete_person(request: Request):
+        await checked_form(request)
+        pid = request.path_params["pid"]
+        with connect() as con:
+            one(con, "SELECT id FROM people WHERE id = ?", pid)
+            job_ids = [r["id"] for r in con.execute("SELECT id FROM jobs WHERE person_id = ?", (pid,))]
+            con.execute("DELETE FROM people WHERE id = ?", (pid,))
+        cancel_and_forget(job_ids)
+        return RedirectResponse("/", 303)
+
+    async def export_person(request: Request):
+        pid = request.path_params["pid"]
+        with connect() as con:
+            who = dict(one(con, "SELECT * FROM people WHERE id = ?", pid))
+            sessions = db.person_sessions(con, pid)
+        path = await run_in_threadpool(_export_zip, data_dir, who, sessions)
+        slug = re.sub(r"[^A-Za-z0-9_-]+", "_", who["label"]).strip("_") or "person"
+        return FileResponse(path, filename=f"gaitlab_{slug}.zip", background=BackgroundTask(path.unlink))
+
+    async def compare(request: Request):
+        pid = request.path_params["pid"]
+        ids = (request.query_params.get("a", ""), request.query_params.get("b", ""))
+        with connect() as con:
+            who = one(con, "SELECT * FROM people WHERE id = ?", pid)
+            chosen = [db.session_dict(one(con, "SELECT * FROM sessions WHERE id = ? AND person_id = ?", i, pid))
+                      for i in ids]
+        if chosen[0]["id"] == chosen[1]["id"]:
+            raise HTTPException(400, "Choose two different sessions to compare.")
+        a, b = sorted(chosen, key=lambda s: (s["session_date"], s["created_at"]))
+        return page(request, "compare.html", person=who, a=a, b=b, rows=pages.compare(a, b))
+
+    # ---- new analysis ------------------------------------------------------------------------------
+
+    async def new_analysis(request: Request):
+        with connect() as con:
+            who = one(con, "SELECT * FROM people WHERE id = ?", request.path_params["pid"])
+        return page(request, "new.html", person=who, today=date.today().isoformat(),
+                    threshold=DEFAULT_THRESHOLD_DEG)
+
+    async def upload(request: Request):
+        """The clip is the raw request body (streamed to disk, capped); its settings are in the query string."""
+        def refuse(status: int, message: str) -> JSONResponse:
+            return JSONResponse({"error": message}, status)
+
+        if not secrets.compare_digest(request.headers.get("x-csrf-token", "").encode(), csrf.encode()):
+            return refuse(403, "This page is out of date: reload it and try again.")
+        pid = request.path_params["pid"]
+        with connect() as con:
+            if con.execute("SELECT id FROM people WHERE id = ?", (pid,)).fetchone() is None:
+                return refuse(404, "This person no longer exists.")
+        try:
+            settings = _upload_settings(request.query_params)
+        except ValueError as exc:
+            return refuse(400, str(exc))
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > max_upload_bytes:
+            return refuse(413, _too_large(max_upload_bytes))
+        job_id = secrets.token_hex(8)
+        folder = upload_dir(data_dir, job_id)
+        folder.mkdir()
+        path = folder / clip_basename(settings.pop("name"))
+        kept = False
+        try:
+            size = 0
+            with open(path, "wb") as f:
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > max_upload_bytes:
+                        return refuse(413, _too_large(max_upload_bytes))
+                    f.write(chunk)
+            if size == 0:
+                return refuse(400, "The file is empty.")
+            await run_in_threadpool(check_video, path)
+            kept = True
+        except ClientDisconnect:
+            return refuse(400, "The upload was cut off before the whole file arrived; nothing was saved.")
+        except VideoError as exc:
+            return refuse(400, f"{exc}. Choose a video file (MP4, MOV, WebM, …).")
+        finally:
+            if not kept:
+                shutil.rmtree(folder, ignore_errors=True)
+        options = {k: settings.pop(k) for k in ("threshold_deg", "view", "blur_faces", "annotated_video")}
+        try:
+            with connect() as con:
+                con.execute("INSERT INTO jobs (id, person_id, clip_name, session_date, source, options, state, "
+                            "created_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)",
+                            (job_id, pid, path.name, settings["date"], settings["source"], json.dumps(options),
+                             db.now()))
+        except db.sqlite3.IntegrityError:  # the person was deleted while the clip arrived
+            shutil.rmtree(folder, ignore_errors=True)
+            return refuse(404, "This person no longer exists.")
+        runner.poke()
+        return JSONResponse({"job": job_id, "url": f"/jobs/{job_id}"}, 201)
+
+    # ---- jobs --------------------------------------------------------------------------------------
+
+    def job_status(job_id: str) -> dict:
+        with connect() as con:
+            row = con.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                return {"state": "gone"}
+            ahead = con.execute("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running') AND rowid < "
+                                "(SELECT rowid FROM jobs WHERE id = ?)", (job_id,)).fetchone()[0]
+        live = runner.live.get(job_id)
+        return {"state": row["state"], "error": row["error"], "ahead": ahead, "url": f"/sessions/{job_id}",
+                "frames_done": live.frames_done if live else 0, "frames_total": live.frames_total if live else 0,
+                "fps": round(live.fps, 1) if live else 0, "eta_s": round(live.eta_s) if live else 0}
+
+    async def job(request: Request):
+        job_id = request.path_params["jid"]
+        with connect() as con:
+            row = one(con, "SELECT * FROM jobs WHERE id = ?", job_id)
+            who = one(con, "SELECT * FROM people WHERE id = ?", row["person_id"])
+        if row["state"] == "done":
+            return RedirectResponse(f"/sessions/{job_id}", 303)
+        return page(request, "job.html", job=row, person=who, status=job_status(job_id))
+
+    async def job_events(request: Request):
+        """Server-sent events: the job's status whenever it changes, until it has ended."""
+        job_id = request.path_params["jid"]
+
+        async def events():
+            last = None
+            while True:
+                status = job_status(job_id)
+                if status != last:
+                    yield f"data: {json.dumps(status)}\n\n"
+                    last = status
+                if status["state"] in ("done", "failed", "gone"):
+                    return
+                await asyncio.sleep(0.3)
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+    async def delete_job(request: Request):
+        """Cancel a queued or running analysis, or dismiss a failed one."""
+        await checked_form(request)
+        job_id = request.path_params["jid"]
+        with connect() as con:
+            row = one(con, "SELECT * FROM jobs WHERE id = ? AND state != 'done'", job_id)
+            con.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+        cancel_and_forget([job_id])
+        return RedirectResponse(f"/people/{row['person_id']}", 303)
+
+    # ---- sessions ----------------------------------------------------------------------------------
+
+    async def session(request: Request):
+        sid = request.path_params["sid"]
+        with connect() as con:
+            s = db.session_dict(one(con, "SELECT * FROM sessions WHERE id = ?", sid))
+            who = one(con, "SELECT * FROM people WHERE id = ?", s["person_id"])
+            options = json.loads(one(con, "SELECT options FROM jobs WHERE id = ?", sid)["options"])
+        return page(request, "session.html", s=s, person=who, blurred=options["blur_faces"])
+
+    async def session_file(request: Request):
+        sid, name = request.path_params["sid"], request.path_params["name"]
+        with connect() as con:
+            one(con, "SELECT id FROM sessions WHERE id = ?", sid)
+        path = session_dir(data_dir, sid) / name
+        if name not in SESSION_FILES or not path.is_file():
+            raise HTTPException(404, "This file is not part of the session.")
+        inline = name.rsplit(".", 1)[-1] in ("html", "pdf", "mp4", "json")
+        return FileResponse(path, filename=name, content_disposition_type="inline" if inline else "attachment")
+
+    async def delete_session(request: Request):
+        await checked_form(request)
+        sid = request.path_params["sid"]
+        with connect() as con:
+            row = one(con, "SELECT person_id FROM sessions WHERE id = ?", sid)
+            con.execute("DELETE FROM jobs WHERE id = ?", (sid,))  # the session row goes with it
+        cancel_and_forget([sid])
+        return RedirectResponse(f"/people/{row['person_id']}", 303)
+
+    async def http_error(request: Request, exc: HTTPException):
+        return page(request, "error.html", exc.status_code, message=exc.detail)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        runner.start()
+        yield
+        await run_in_threadpool(runner.stop)
+
+    routes = [
+        Route("/", people),
+        Route("/people", add_person, methods=["POST"]),
+        Route("/people/{pid:int}", person),
+        Route("/people/{pid:int}/delete", delete_person, methods=["POST"]),
+        Route("/people/{pid:int}/export.zip", export_person),
+        Route("/people/{pid:int}/compare", compare),
+        Route("/people/{pid:int}/new", new_analysis),
+        Route("/people/{pid:int}/uploads", upload, methods=["POST"]),
+        Route("/jobs/{jid}", job),
+        Route("/jobs/{jid}/events", job_events),
+        Route("/jobs/{jid}/delete", delete_job, methods=["POST"]),
+        Route("/sessions/{sid}", session),
+        Route("/sessions/{sid}/files/{name}", session_file),
+        Route("/sessions/{sid}/delete", delete_session, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error})
+    app.state.runner = runner
+    return Guard(app, token, loopback_only)
+
+
+def _like(text: str) -> str:
+    """`text` as a literal inside a LIKE pattern."""
+    return re.sub(r"([\\%_])", r"\\\1", text)
+
+
+def _too_large(limit: int) -> str:
+    return (f"The file is larger than the {limit / 1024**3:.3g} GB limit: trim it to 10–60 s of walking or "
+            "running and try again.")
+
+
+def _upload_settings(query) -> dict:
+    """The analysis settings sent with an upload, checked; ValueError says what is wrong in plain words."""
+    try:
+        threshold = float(query.get("threshold", DEFAULT_THRESHOLD_DEG))
+    except ValueError:
+        threshold = float("nan")
+    if not 1 <= threshold <= 20:
+        raise ValueError("The threshold must be a number of degrees between 1 and 20.")
+    view = query.get("view", "auto")
+    if view not in VIEWS:
+        raise ValueError("The view must be auto, posterior (from behind) or anterior (from the front).")
+    try:
+        day = date.fromisoformat(query.get("date") or date.today().isoformat())
+    except ValueError:
+        raise ValueError("The session date must be a date such as 2025-03-14.") from None
+    source = query.get("source", "upload")
+    if source not in ("upload", "camera"):
+        raise ValueError("Unknown source of the clip.")
+    return {"name": query.get("name", "clip"), "date": day.isoformat(), "source": source,
+            "threshold_deg": threshold, "view": view, "blur_faces": query.get("blur", "1") != "0",
+            "annotated_video": query.get("video", "1") != "0"}
+
+
+def _export_zip(data_dir: Path, person: dict, sessions: list[dict]) -> Path:
+    """A zip of the person's record (person.json) and every session's output folder."""
+    fd, name = tempfile.mkstemp(prefix="export-", suffix=".zip", dir=data_dir / "tmp")
+    os.close(fd)
+    record = {"gaitlab_version": __version__, "label": person["label"], "note": person["note"],
+              "sessions": [{k: v for k, v in s.items() if k != "person_id"} for s in sessions]}
+    with zipfile.ZipFile(name, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("person.json", json.dumps(record, indent=2, ensure_ascii=False))
+        for s in sessions:
+            folder = session_dir(data_dir, s["id"])
+            for f in sorted(folder.iterdir()) if folder.is_dir() else ():
+                packed = zipfile.ZIP_STORED if f.suffix in (".mp4", ".npz") else zipfile.ZIP_DEFLATED
+                z.write(f, f"{s['session_date']}_{s['id']}/{f.name}", compress_type=packed)
+    return Path(name)
+
+
+def _lock(data_dir: Path):
+    """Hold the data folder for this process: two servers on one database would fail each other's jobs."""
+    handle = open(data_dir / ".lock", "w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise GaitlabError(f"{data_dir} is in use by another `gaitlab app`: stop it, or pass --data") from None
+    return handle
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise GaitlabError(f"cannot listen on {host}:{port} ({exc.strerror}): is gaitlab app already running? "
+                           "Pass another --port") from None
+    sock.listen(128)  # from now on a browser waits for the server to start instead of being refused
+    return sock
+
+
+def run_app(data: str | None, host: str, port: int, workers: int, open_browser: bool, token: str | None) -> int:
+    """`gaitlab app`: serve until Ctrl-C."""
+    from ..model import resolve_model
+
+    model = resolve_model()
+    data_dir = Path(data).expanduser() if data else default_data_dir()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    lock = _lock(data_dir)
+    loopback = _host_is_loopback(host)
+    if not loopback and not token:
+        token = secrets.token_urlsafe(18)
+    app = create_app(data_dir, model, workers=workers, token=token, loopback_only=loopback)
+    sock = bind(host, port)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{sock.getsockname()[1]}/"
+    url += f"?token={token}" if token else ""
+    print(f"gaitlab app: {url}\ndata folder: {data_dir}\nstop with Ctrl-C", flush=True)
+    if not loopback:
+        print("other devices: use this computer's address with the same port and ?token=…; the camera can "
+              "record only in a browser on this computer (browsers allow it only on 127.0.0.1 or https)",
+              flush=True)
+    if open_browser:
+        webbrowser.open(url)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=3))
+    try:
+        server.run(sockets=[sock])
+    finally:
+        lock.close()
+    return 0
