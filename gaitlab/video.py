@@ -76,6 +76,10 @@ def probe(path: str | Path) -> VideoInfo:
         else:
             duration = 0.0
         frames = int(stream.frames or (round(duration * fps) if fps else 0))
+        if not duration or not frames:
+            # Written as a live stream (a browser's MediaRecorder WebM): no duration in the header, so
+            # count the packets and read their timestamps (demuxing only, no decoding).
+            frames, duration = _count_packets(path)
         if not fps and duration and frames:
             fps = frames / duration
         return VideoInfo(
@@ -84,6 +88,17 @@ def probe(path: str | Path) -> VideoInfo:
         )
     finally:
         container.close()
+
+
+def _count_packets(path: Path) -> tuple[int, float]:
+    """(frames, duration_s) from the video packets' presentation timestamps."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        pts = [p.pts for p in container.demux(stream) if p.pts is not None and p.size]
+        if not pts or stream.time_base is None:
+            return len(pts), 0.0
+        step = (max(pts) - min(pts)) / (len(pts) - 1) if len(pts) > 1 else 0
+        return len(pts), float((max(pts) - min(pts) + step) * stream.time_base)
 
 
 def _decode(container, stream) -> Iterator[av.VideoFrame]:

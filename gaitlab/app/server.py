@@ -22,7 +22,6 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
-import av
 import jinja2
 import uvicorn
 from starlette.applications import Starlette
@@ -84,32 +83,9 @@ def clip_basename(name: str) -> str:
     return (f"{stem}.{suffix}" if suffix else stem) or "clip"
 
 
-def finish_live_recording(path: Path) -> None:
-    """Give a clip written as a live stream (a browser's MediaRecorder WebM) a duration and an index: copy its
-    packets, without re-encoding, into a finished Matroska file of the same name (bit-exact: the same recording
-    gives the same file, so its pose track is found in the cache)."""
-    tmp = path.with_name(".remux-" + path.name)
-    try:
-        with av.open(str(path)) as src, av.open(str(tmp), "w", format="matroska",
-                                                 container_options={"fflags": "+bitexact"}) as dst:
-            stream = src.streams.video[0]
-            out = dst.add_stream_from_template(stream)
-            for packet in src.demux(stream):
-                if packet.dts is not None:  # the demuxer's final flush packet carries no data
-                    packet.stream = out
-                    dst.mux(packet)
-    except (av.error.FFmpegError, ValueError) as exc:
-        tmp.unlink(missing_ok=True)
-        raise VideoError(f"{path.name} cannot be read as a video: {exc}") from None
-    os.replace(tmp, path)
-
-
 def check_video(path: Path) -> None:
     """Prove the upload is a video by decoding it (never trust the name or the browser's type)."""
-    info = probe(path)
-    if info.frames < 2 or info.duration_s <= 0:
-        finish_live_recording(path)
-        probe(path)
+    probe(path)
 
 
 def _host_is_loopback(host: str) -> bool:
