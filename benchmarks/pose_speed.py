@@ -2,7 +2,7 @@
 
     python benchmarks/pose_speed.py [CLIP]
 
-(a) bare loop: PyAV decode + to_ndarray + PoseLandmarker.detect_for_video per frame, default options;
+(a) bare loop (benchmarks/bare.py): PyAV decode + PoseLandmarker.detect_for_video per frame;
 (b) gaitlab.pipeline.track_video on the same clip (no cache).
 Prints fps of each and the ratio (b)/(a). Ratios, not absolute times, are comparable on a shared machine.
 """
@@ -12,34 +12,12 @@ import sys
 import time
 from pathlib import Path
 
-import av
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.bare import bare_loop  # noqa: E402
 from gaitlab.model import resolve_model  # noqa: E402
 from gaitlab.pipeline import track_video  # noqa: E402
-from gaitlab.pose import quiet_native_stderr  # noqa: E402
-
-
-def bare_loop(clip: Path, model_path: Path) -> tuple[int, float]:
-    import mediapipe as mp
-    from mediapipe.tasks.python import BaseOptions, vision
-
-    options = vision.PoseLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(model_path)),
-                                           running_mode=vision.RunningMode.VIDEO)
-    t0 = time.perf_counter()
-    n = 0
-    with quiet_native_stderr(), vision.PoseLandmarker.create_from_options(options) as landmarker, \
-            av.open(str(clip)) as container:
-        stream = container.streams.video[0]
-        for frame in container.decode(stream):
-            rgb = np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
-            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
-            landmarker.detect_for_video(image, int(round(float(frame.pts * stream.time_base) * 1000)))
-            n += 1
-    return n, time.perf_counter() - t0
 
 
 def main() -> None:

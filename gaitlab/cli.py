@@ -79,35 +79,90 @@ def _verdict_table(analysis) -> str:
     return "\n".join(lines)
 
 
-def analyze_one(video: Path, args, model) -> Path:
-    from .job import JobOptions, default_outdir, run_job
+def _job_options(args, **overrides):
+    from .job import JobOptions
 
-    outdir = Path(args.output) if args.output else default_outdir(video)
-    options = JobOptions(threshold_deg=args.threshold, view=args.view, start_s=args.start, end_s=args.end,
-                         blur_faces=not args.no_blur, annotated_video=not args.no_video,
-                         replace_existing=args.force)
+    return JobOptions(threshold_deg=args.threshold, view=args.view, start_s=args.start, end_s=args.end,
+                      blur_faces=not args.no_blur, annotated_video=not args.no_video,
+                      replace_existing=args.force, **overrides)
+
+
+def _describe(video: Path, analysis, outdir: Path) -> str:
+    lines = [f"{video.name}: {analysis.view} view, {analysis.activity}, camera roll {analysis.camera_roll_deg:+.1f}°",
+             _verdict_table(analysis)]
+    lines += [f"  warning: {w}" for w in analysis.warnings]
+    lines.append(f"report: {outdir / 'report.html'}")
+    return "\n".join(lines)
+
+
+def analyze_one(video: Path, args, model, outdir: Path | None = None) -> Path:
+    from .job import default_outdir, run_job
+
+    outdir = outdir or (Path(args.output) if args.output else default_outdir(video))
     bar = ProgressBar(video.name)
     try:
-        analysis = run_job(video, outdir, model, options, progress=bar)
+        analysis = run_job(video, outdir, model, _job_options(args), progress=bar)
     finally:
         bar.done()
-    print(f"\n{video.name}: {analysis.view} view, {analysis.activity}, camera roll {analysis.camera_roll_deg:+.1f}°")
-    print(_verdict_table(analysis))
-    for w in analysis.warnings:
-        print(f"  warning: {w}")
-    print(f"report: {outdir / 'report.html'}")
+    print("\n" + _describe(video, analysis, outdir), flush=True)
     return outdir
 
 
+def _analyze_child_args(args) -> list[str]:
+    """The options of this `gaitlab analyze` for one clip's own process (batch with --jobs > 1)."""
+    out = ["--threshold", repr(args.threshold), "--view", args.view]
+    for flag, value in (("--start", args.start), ("--end", args.end)):
+        if value is not None:
+            out += [flag, repr(value)]
+    if args.model:
+        out += ["--model", str(Path(args.model).resolve())]
+    out += [flag for flag, on in (("--no-video", args.no_video), ("--no-blur", args.no_blur),
+                                  ("--force", args.force)) if on]
+    return out
+
+
 def cmd_analyze(args) -> int:
+    """One video: its folder (-o or beside it). Several, or a folder: a batch folder (-o, default
+    ./gaitlab_batch) with <stem>_gaitlab per clip and index.html; exit 2 if a clip failed on its input,
+    1 if one failed on an internal error, else 0."""
+    from .batch import DEFAULT_BATCH_DIR, expand_inputs, output_folders, run_batch, write_index
     from .model import resolve_model
 
-    if args.output and len(args.videos) > 1:
-        raise GaitlabError("-o names one output folder: give one video, or leave -o out")
-    model = resolve_model(args.model)
-    for video in args.videos:
-        analyze_one(Path(video), args, model)
-    return 0
+    if args.jobs < 1:
+        raise GaitlabError("--jobs must be at least 1")
+    batch = len(args.videos) > 1 or any(Path(v).is_dir() for v in args.videos)
+    if not batch:
+        model = resolve_model(args.model)
+        analyze_one(Path(args.videos[0]), args, model)
+        return 0
+    videos = expand_inputs(args.videos)
+    root = Path(args.output or DEFAULT_BATCH_DIR)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GaitlabError(f"cannot create the batch folder {root}: {exc.strerror}") from None
+    outdirs = output_folders(videos, root)
+    model = resolve_model(args.model)  # a missing model fails once, here, not once per clip
+    _say(f"gaitlab: {len(videos)} clips into {root}, {args.jobs} at a time")
+
+    def run_here(video: Path, outdir: Path) -> str:
+        analyze_one(video, args, model, outdir)
+        return ""
+
+    def report(outcome) -> None:
+        if outcome.status == "ok":
+            if outcome.text:
+                print("\n" + outcome.text, flush=True)
+        else:
+            _say(f"gaitlab: {outcome.video.name}: {outcome.message}")
+
+    outcomes = run_batch(videos, outdirs, args.jobs, run_here, _analyze_child_args(args), report)
+    index = write_index(root, outcomes, args.threshold)
+    failed = [o for o in outcomes if o.status != "ok"]
+    print(f"\n{len(outcomes) - len(failed)} of {len(outcomes)} clips analysed; index: {index}", flush=True)
+    if any(o.status == "internal" for o in failed):
+        return 1
+    return 2 if failed else 0
 
 
 def cmd_validate(args) -> int:
@@ -170,8 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_track)
 
     p = sub.add_parser("analyze", help="measure pelvic drop and write the report")
-    p.add_argument("videos", nargs="+", metavar="VIDEO")
-    p.add_argument("-o", "--output", help="output folder (default: <video stem>_gaitlab beside the video)")
+    p.add_argument("videos", nargs="+", metavar="VIDEO", help="video files, or folders (every video inside)")
+    p.add_argument("-o", "--output", help="output folder (default: <video stem>_gaitlab beside the video; for "
+                   "several videos or a folder, the batch folder: default ./gaitlab_batch, with index.html)")
     p.add_argument("--threshold", type=float, default=5.0, help="flag a mean drop above this, degrees")
     p.add_argument("--view", choices=("auto", "posterior", "anterior"), default="auto")
     p.add_argument("--start", type=float, help="start time, seconds")
@@ -180,6 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-video", action="store_true", help="skip the annotated video")
     p.add_argument("--no-blur", action="store_true", help="keep faces unblurred in stills and video")
     p.add_argument("--force", action="store_true", help="replace an existing output folder")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="clips analysed at the same time in a batch (several videos or a folder; default 1)")
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("validate", help="compare with ground truth: a folder of NAME.mp4 + NAME.truth.json")

@@ -2,17 +2,25 @@
 
 The folder is built in a temporary sibling and renamed only when complete, so a failure or an
 interruption leaves nothing half-written.
+
+Speed (2 cores): while the pose pass runs, the analysis and report modules are imported in a thread and the
+annotated-video process starts and imports its own; once the analysis is done, that process re-decodes the
+clip, draws and encodes the annotated video while this one writes the exports, the stills and the report.
 """
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .analysis import analyze_track
 from .errors import GaitlabError
 from .model import ModelInfo
 from .pipeline import Progress, track_video
@@ -37,13 +45,101 @@ def default_outdir(video: Path) -> Path:
     return video.with_name(f"{video.stem}_gaitlab")
 
 
+def _warm_imports() -> None:
+    """Import the stages after the pose pass (scipy, matplotlib: ~1 s) while the pose pass runs."""
+    for name in ("gaitlab.analysis", "gaitlab.exports", "gaitlab.report", "gaitlab.annotate"):
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the real import later raises it where it belongs
+            return
+
+
+def _video_child() -> None:
+    """Child process body (`python -c ...`): import the video writer while the parent runs the pose pass,
+    then read one pickled job from stdin and write that video. Exit 0 done, 2 input error, 1 internal error
+    (the message on stderr)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which ends this process
+    import pickle
+
+    from gaitlab.annotate import write_annotated_video
+
+    try:
+        job = pickle.load(sys.stdin.buffer)
+    except EOFError:  # the parent ended the job before the analysis
+        sys.exit(0)
+    try:
+        write_annotated_video(*job)
+    except GaitlabError as exc:
+        sys.stderr.write(str(exc))
+        sys.exit(2)
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        sys.stderr.write(f"{type(exc).__name__}: {exc}")
+        sys.exit(1)
+
+
+class _VideoProcess:
+    """The annotated video, written by a child process (its own interpreter lock and core) while the parent
+    writes the report. Started early so its imports overlap the pose pass; ended (never left running) by
+    close(). A plain subprocess, not multiprocessing: nothing of the caller's __main__ is re-run, and it works
+    from daemon processes too. Falls back to writing in this process if the child cannot be started."""
+
+    def __init__(self) -> None:
+        self._job = None
+        self._err = tempfile.TemporaryFile()
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [str(Path(__file__).resolve().parent.parent), *filter(None, [os.environ.get("PYTHONPATH")])]))
+        try:
+            self._proc: subprocess.Popen | None = subprocess.Popen(
+                [sys.executable, "-c", "from gaitlab.job import _video_child; _video_child()"],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._err, env=env)
+        except OSError:
+            self._proc = None
+
+    def submit(self, video: Path, analysis: Analysis, out: Path, blur: bool) -> None:
+        import pickle
+
+        self._job = (str(video), analysis, str(out), blur)
+        if self._proc is not None:
+            try:
+                pickle.dump(self._job, self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                self._proc.stdin.close()
+            except (OSError, ValueError):  # the child died early: write the video here
+                self.close()
+
+    def wait(self) -> None:
+        if self._proc is None:
+            from .annotate import write_annotated_video
+
+            write_annotated_video(*self._job)
+            return
+        code = self._proc.wait()
+        self._err.seek(0)
+        message = self._err.read().decode(errors="replace").strip().splitlines()
+        message = message[-1] if message else f"exit status {code}"
+        if code == 2:
+            raise GaitlabError(message)
+        if code != 0:
+            raise RuntimeError(f"annotated video: {message}")
+
+    def close(self) -> None:
+        """End the child if still running (it writes only into the job's temporary folder, which the caller
+        then removes)."""
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.terminate()
+            self._proc.wait()
+            if self._proc.stdin and not self._proc.stdin.closed:
+                try:
+                    self._proc.stdin.close()
+                except OSError:
+                    pass
+            self._proc = None
+        self._err.close()
+
+
 def run_job(video: str | Path, outdir: str | Path, model: ModelInfo, options: JobOptions = JobOptions(),
             progress: Callable[[Progress], None] | None = None) -> Analysis:
     """Analyse `video` into `outdir`; raises GaitlabError for input the user can fix."""
-    from .annotate import worst_step_stills, write_annotated_video
-    from .exports import write_exports
-    from .report import write_report
-
     video, outdir = Path(video), Path(outdir)
     info = probe(video)
     span = (options.end_s if options.end_s is not None else info.duration_s) - (options.start_s or 0.0)
@@ -59,16 +155,30 @@ def run_job(video: str | Path, outdir: str | Path, model: ModelInfo, options: Jo
         tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=parent))
     except OSError as exc:
         raise GaitlabError(f"cannot write into {parent}: {exc.strerror}") from None
+    video_process = None
     try:
+        warm = threading.Thread(target=_warm_imports, name="gaitlab-imports", daemon=True)
+        warm.start()
+        if options.annotated_video:
+            video_process = _VideoProcess()
         tracked = track_video(video, model, start_s=options.start_s, end_s=options.end_s, progress=progress)
         if not tracked.track.detected.any():
             raise GaitlabError(f"no person found in {video.name}")
+        warm.join()
+        from .analysis import analyze_track
+        from .annotate import worst_step_stills
+        from .exports import write_exports
+        from .report import write_report
+
         analysis = analyze_track(tracked.track, tracked.info, threshold_deg=options.threshold_deg,
                                  view=options.view, people=tracked.people)
+        del tracked
+        if video_process is not None:  # the video (the longest stage) first, in its own process
+            video_process.submit(video, analysis, tmp / "annotated.mp4", options.blur_faces)
         write_exports(analysis, tmp)
         write_report(analysis, tmp, worst_step_stills(video, analysis, blur=options.blur_faces))
-        if options.annotated_video:
-            write_annotated_video(video, analysis, tmp / "annotated.mp4", blur=options.blur_faces)
+        if video_process is not None:
+            video_process.wait()
         umask = os.umask(0)
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the finished folder gets the usual mode
@@ -76,6 +186,11 @@ def run_job(video: str | Path, outdir: str | Path, model: ModelInfo, options: Jo
             shutil.rmtree(outdir)
         tmp.rename(outdir)
     except BaseException:
+        if video_process is not None:
+            video_process.close()  # before removing the folder it writes into
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        if video_process is not None:
+            video_process.close()
     return analysis

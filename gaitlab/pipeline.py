@@ -81,21 +81,54 @@ class TrackedVideo:
     from_cache: bool
 
 
-def _build_track(poses: list[FramePose], pelvis: list[tuple[float, float, int, float, float]], width: int,
-                 height: int) -> PoseTrack:
-    n = len(poses)
-    p = np.array(pelvis, dtype=float).reshape(n, 5)
-    return PoseTrack(
-        time_s=np.array([x.time_s for x in poses], dtype=float),
-        image_xyz=np.array([x.image_xyz for x in poses], dtype=float).reshape(n, NUM_LANDMARKS, 3),
-        world_xyz=np.array([x.world_xyz for x in poses], dtype=float).reshape(n, NUM_LANDMARKS, 3),
-        visibility=np.array([x.visibility for x in poses], dtype=float).reshape(n, NUM_LANDMARKS),
-        presence=np.array([x.presence for x in poses], dtype=float).reshape(n, NUM_LANDMARKS),
-        width=width, height=height,
-        pelvis_pixel_rotation_deg=p[:, 0], pelvis_pixel_quality=p[:, 1],
-        pelvis_pixel_reference=p[:, 2].astype(int),
-        pelvis_symmetry_tilt_deg=p[:, 3], pelvis_symmetry_quality=p[:, 4],
-    )
+class _TrackBuffer:
+    """Per-frame results appended into preallocated arrays (grown by half when full), so a long clip
+    costs ~2 KB a frame and no Python objects per frame are kept."""
+
+    def __init__(self, capacity: int):
+        self.n = 0
+        self._arrays: dict[str, np.ndarray] = {}
+        self._capacity = max(int(capacity), 16)
+        self._shapes = {"time_s": (), "image_xyz": (NUM_LANDMARKS, 3), "world_xyz": (NUM_LANDMARKS, 3),
+                        "visibility": (NUM_LANDMARKS,), "presence": (NUM_LANDMARKS,), "people": (),
+                        "pelvis": (5,)}
+        for name, shape in self._shapes.items():
+            self._arrays[name] = np.empty((self._capacity, *shape), dtype=int if name == "people" else float)
+
+    def _grow(self) -> None:
+        self._capacity += self._capacity // 2 + 16
+        for name, a in self._arrays.items():
+            grown = np.empty((self._capacity, *a.shape[1:]), dtype=a.dtype)
+            grown[:self.n] = a[:self.n]
+            self._arrays[name] = grown
+
+    def append(self, pose: FramePose) -> int:
+        if self.n == self._capacity:
+            self._grow()
+        i, a = self.n, self._arrays
+        a["time_s"][i] = pose.time_s
+        a["image_xyz"][i] = pose.image_xyz
+        a["world_xyz"][i] = pose.world_xyz
+        a["visibility"][i] = pose.visibility
+        a["presence"][i] = pose.presence
+        a["people"][i] = pose.people
+        self.n += 1
+        return i
+
+    def set_pelvis(self, i: int, values: tuple[float, float, int, float, float]) -> None:
+        self._arrays["pelvis"][i] = values
+
+    def build(self, width: int, height: int) -> tuple[PoseTrack, np.ndarray]:
+        a = {name: arr[:self.n].copy() for name, arr in self._arrays.items()}  # copy: drop the spare rows
+        p = a.pop("pelvis")
+        people = a.pop("people")
+        track = PoseTrack(
+            **a, width=width, height=height,
+            pelvis_pixel_rotation_deg=p[:, 0], pelvis_pixel_quality=p[:, 1],
+            pelvis_pixel_reference=p[:, 2].astype(int),
+            pelvis_symmetry_tilt_deg=p[:, 3], pelvis_symmetry_quality=p[:, 4],
+        )
+        return track, people
 
 
 def track_video(path: str | Path, model: ModelInfo, *, settings: PoseSettings = PoseSettings(),
@@ -113,8 +146,7 @@ def track_video(path: str | Path, model: ModelInfo, *, settings: PoseSettings = 
     if start_s is not None or end_s is not None:
         span = (end_s if end_s is not None else info.duration_s) - (start_s or 0.0)
         expected = max(int(round(span * info.fps)), 0)
-    poses: list[FramePose] = []
-    pelvis: list[tuple[float, float, int, float, float]] = []
+    frames = _TrackBuffer(expected + 8)
     band = PelvisBandTracker()
     symmetry = PelvisSymmetry()
 
@@ -131,26 +163,29 @@ def track_video(path: str | Path, model: ModelInfo, *, settings: PoseSettings = 
 
     width = height = 0
     t0 = time.perf_counter()
-    pending: deque[Future] = deque()
+    pending: deque[tuple[int, Future]] = deque()
     # Decoding, pose inference and the pelvis band run in three threads (OpenCV, PyAV and MediaPipe
-    # release the GIL); the band keeps frame order because it has a single worker.
+    # release the GIL); the band keeps frame order because it has a single worker. Only the landmarks
+    # and the band's numbers are kept (in preallocated arrays), never the frames.
     with PoseExtractor(model.path, settings) as extractor, ThreadPoolExecutor(1, "gaitlab-band") as pool:
         for frame, gray in prefetch(decoded()):
             height, width = frame.rgb.shape[:2]
             pose = extractor.detect(frame)
-            poses.append(pose)
-            pending.append(pool.submit(measure_band, gray if pose.detected else None, pose))
+            i = frames.append(pose)
+            pending.append((i, pool.submit(measure_band, gray if pose.detected else None, pose)))
+            del frame, gray
             while len(pending) > PENDING_BAND_FRAMES:
-                pelvis.append(pending.popleft().result())
+                j, f = pending.popleft()
+                frames.set_pelvis(j, f.result())
             if progress:
-                done = frame.index + 1
+                done = i + 1
                 elapsed = time.perf_counter() - t0
                 fps = done / elapsed if elapsed > 0 else 0.0
                 eta = max(expected - done, 0) / fps if fps > 0 else 0.0
                 progress(Progress(done, expected, fps, eta))
-        pelvis.extend(f.result() for f in pending)
-    track = _build_track(poses, pelvis, width, height)
-    people = np.array([x.people for x in poses], dtype=int)
+        for j, f in pending:
+            frames.set_pelvis(j, f.result())
+    track, people = frames.build(width, height)
     if use_cache and len(track):
         track.save(cached, people=people)
     return TrackedVideo(info, track, people, False)
