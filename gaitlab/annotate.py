@@ -16,6 +16,7 @@ import numpy as np
 
 from . import track as lm
 from .result import SIDES, Analysis
+from .track import PoseTrack
 from .video import iter_frames
 
 # RGB; the report uses the same colours (tab10: blue/orange for sides, green/red for the threshold)
@@ -23,6 +24,7 @@ PALETTE = {"left": (31, 119, 180), "right": (255, 127, 14), "ok": (44, 160, 44),
            "neutral": (190, 190, 190), "trunk": (235, 235, 235)}
 
 FACE = range(0, 11)  # MediaPipe face landmarks: nose, eyes, ears, mouth
+BYSTANDER_HOLD_S = 1.0  # another person's face stays blurred this long around each sighting
 _LIMBS = {
     "left": ((11, 13), (13, 15), (23, 25), (25, 27), (27, 29), (29, 31), (27, 31)),
     "right": ((12, 14), (14, 16), (24, 26), (26, 28), (28, 30), (30, 32), (28, 32)),
@@ -218,17 +220,40 @@ def _person_crop(rgb: np.ndarray, image_xyz: np.ndarray) -> tuple[np.ndarray, np
     return crop, xyz
 
 
+def bystander_sightings(track: PoseTrack) -> np.ndarray:
+    """Frame indices where another person was seen beside the subject."""
+    return np.flatnonzero(np.isfinite(track.bystander_image_xyz[:, lm.NOSE, 0]))
+
+
+def _blur_bystanders_into(out: np.ndarray, track: PoseTrack, time_s: float, sightings: np.ndarray) -> None:
+    """Blur the faces of people seen beside the subject within BYSTANDER_HOLD_S of this frame (they are
+    looked for about once a second, and move little in that time)."""
+    if not sightings.size:
+        return
+    times = track.time_s[sightings]
+    lo, hi = np.searchsorted(times, [time_s - BYSTANDER_HOLD_S, time_s + BYSTANDER_HOLD_S])
+    for k in sightings[lo:hi]:
+        _blur_faces_into(out, track.bystander_image_xyz[k], np.ones(len(track.bystander_image_xyz[k])))
+
+
 def _annotate(rgb: np.ndarray, time_s: float, analysis: Analysis, blur: bool, crop: bool = False,
-              in_place: bool = False, tolerances: tuple[float, float] | None = None) -> np.ndarray:
+              in_place: bool = False, tolerances: tuple[float, float] | None = None,
+              sightings: np.ndarray | None = None) -> np.ndarray:
     """Blur and overlay one decoded frame using the analysis sample at its time (untouched if none).
     in_place: draw into `rgb` itself (the caller owns it); tolerances: (_tolerance of the track's times,
-    of the analysis frames' times), precomputed by callers annotating every frame."""
+    of the analysis frames' times) and sightings: bystander_sightings(track), precomputed by callers
+    annotating every frame."""
     track = analysis.track
     tol_track, tol_frames = tolerances or (None, None)
     k = _nearest(track.time_s, time_s, tol_track) if track is not None else None
     if k is None:
         return rgb
     xyz, vis = track.image_xyz[k], track.visibility[k]
+    if blur:
+        if not in_place:
+            rgb = rgb.copy()
+            in_place = True
+        _blur_bystanders_into(rgb, track, time_s, bystander_sightings(track) if sightings is None else sightings)
     source = rgb
     if crop:
         rgb, xyz = _person_crop(rgb, xyz)
@@ -282,11 +307,13 @@ def write_annotated_video(video_path: str | Path, analysis: Analysis, out_path: 
     fps = Fraction(analysis.video.fps or 30).limit_denominator(1001)
     track = analysis.track
     tolerances = (_tolerance(track.time_s) if track is not None else None, _tolerance(analysis.frames.time_s))
+    sightings = bystander_sightings(track) if track is not None else None
     try:
         with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as out:
             stream = None
             for frame in prefetch(iter_frames(video_path)):
-                rgb = _annotate(frame.rgb, frame.time_s, analysis, blur, in_place=True, tolerances=tolerances)
+                rgb = _annotate(frame.rgb, frame.time_s, analysis, blur, in_place=True, tolerances=tolerances,
+                                sightings=sightings)
                 if stream is None:
                     stream = out.add_stream("libx264", rate=fps, options={"crf": str(VIDEO_CRF),
                                                                           "preset": VIDEO_PRESET})

@@ -91,7 +91,7 @@ class _TrackBuffer:
         self._capacity = max(int(capacity), 16)
         self._shapes = {"time_s": (), "image_xyz": (NUM_LANDMARKS, 3), "world_xyz": (NUM_LANDMARKS, 3),
                         "visibility": (NUM_LANDMARKS,), "presence": (NUM_LANDMARKS,), "people": (),
-                        "pelvis": (5,)}
+                        "bystander_image_xyz": (NUM_LANDMARKS, 3), "pelvis": (5,)}
         for name, shape in self._shapes.items():
             self._arrays[name] = np.empty((self._capacity, *shape), dtype=int if name == "people" else float)
 
@@ -112,6 +112,7 @@ class _TrackBuffer:
         a["visibility"][i] = pose.visibility
         a["presence"][i] = pose.presence
         a["people"][i] = pose.people
+        a["bystander_image_xyz"][i] = np.nan if pose.bystander_xyz is None else pose.bystander_xyz
         self.n += 1
         return i
 

@@ -16,7 +16,7 @@ import numpy as np
 from .track import LEFT_HIP, LEFT_SHOULDER, NUM_LANDMARKS, RIGHT_HIP, RIGHT_SHOULDER
 from .video import Frame
 
-TRACK_FORMAT = 3  # bump when the cached track's content or meaning changes
+TRACK_FORMAT = 4  # bump when the cached track's content or meaning changes
 
 
 @contextlib.contextmanager
@@ -59,6 +59,7 @@ class FramePose:
     visibility: np.ndarray  # (33,)
     presence: np.ndarray  # (33,)
     people: int  # people found in the whole frame where counted (about once a second), else -1
+    bystander_xyz: np.ndarray | None = None  # (33, 3) pixels: another person found beside the subject
 
     @property
     def detected(self) -> bool:
@@ -226,24 +227,28 @@ class PoseExtractor:
         with quiet_native_stderr():
             return self._vision.PoseLandmarker.create_from_options(self._options(mode))
 
-    def _someone_beside(self, rgb: np.ndarray, subject_xyz: np.ndarray) -> bool:
-        """Is another person in the strip left or right of the subject (alternately)? Tracking one
-        subject never notices a second person, and MediaPipe's detector, given the whole frame, sees only
-        the most prominent one; a strip without the subject shows the others larger."""
+    def _someone_beside(self, rgb: np.ndarray, subject_xyz: np.ndarray) -> np.ndarray | None:
+        """Another person in the strip left or right of the subject (alternately): their landmarks in
+        full-frame pixels (so exports can blur their face too), or None. Tracking one subject never notices
+        a second person, and MediaPipe's detector, given the whole frame, sees only the most prominent one;
+        a strip without the subject shows the others larger."""
         height, width = rgb.shape[:2]
         x = subject_xyz[:, 0][np.isfinite(subject_xyz[:, 0])]
         if x.size == 0:
-            return False
+            return None
         margin = 0.1 * (np.nanmax(subject_xyz[:, 1]) - np.nanmin(subject_xyz[:, 1]))
         strips = [(0, int(x.min() - margin)), (int(x.max() + margin), width)]
         strips = [(max(a, 0), min(b, width)) for a, b in strips if min(b, width) - max(a, 0) >= MIN_TILE_SIDE]
         if not strips:
-            return False
+            return None
         a, b = strips[self._census_count % len(strips)]
         self._census_count += 1
         if self._census_landmarker is None:
             self._census_landmarker = self._create(self._vision.RunningMode.IMAGE)
-        return bool(self._run(self._census_landmarker, rgb[:, a:b], None).pose_landmarks)
+        found = self._run(self._census_landmarker, rgb[:, a:b], None).pose_landmarks
+        if not found:
+            return None
+        return Crop(a, 0, b - a, height).to_full(np.array([[p.x, p.y, p.z] for p in found[0]]))
 
     def _run(self, landmarker, rgb: np.ndarray, ms: int | None):
         import mediapipe as mp
@@ -307,7 +312,8 @@ class PoseExtractor:
             return _empty_pose(frame.time_s)
         if frame.time_s - self._last_census_s >= PEOPLE_CHECK_S:
             self._last_census_s = frame.time_s
-            pose = replace(pose, people=pose.people + int(self._someone_beside(rgb, pose.image_xyz)))
+            other = self._someone_beside(rgb, pose.image_xyz)
+            pose = replace(pose, people=pose.people + int(other is not None), bystander_xyz=other)
         else:
             pose = replace(pose, people=-1)
         self._misses = 0

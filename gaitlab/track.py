@@ -53,6 +53,9 @@ class PoseTrack:
     # screen convention, noisy per frame; its quality 0..1.
     pelvis_symmetry_tilt_deg: np.ndarray = field(default=None)  # type: ignore[assignment]
     pelvis_symmetry_quality: np.ndarray = field(default=None)  # type: ignore[assignment]
+    # Another person seen beside the subject (checked about once a second; NaN elsewhere), pixels: kept
+    # only so that exports can blur their face as well.
+    bystander_image_xyz: np.ndarray = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         n = len(self.time_s)
@@ -66,6 +69,8 @@ class PoseTrack:
             self.pelvis_symmetry_tilt_deg = np.full(n, np.nan)
         if self.pelvis_symmetry_quality is None:
             self.pelvis_symmetry_quality = np.zeros(n)
+        if self.bystander_image_xyz is None:
+            self.bystander_image_xyz = np.full((n, NUM_LANDMARKS, 3), np.nan)
         for name in ("image_xyz", "world_xyz"):
             if getattr(self, name).shape != (n, NUM_LANDMARKS, 3):
                 raise ValueError(f"{name} must have shape ({n}, 33, 3)")
