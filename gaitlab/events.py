@@ -16,11 +16,8 @@ the camera):
 
     backward position  p = s * (y_foot - y_hip) / trunk_length,   s = +1 posterior, -1 anterior
 
-(from behind, moving back = nearer = lower in the image; from in front the opposite).  MediaPipe's
-world depth of the foot (hip-centred, metres, + = away from the camera) carries the same
-information, with the opposite sign per view; the two are blended after normalising each by its
-own spread.  The facing (posterior/anterior) is decided from the world depth of the nose relative
-to the ears (nose nearer the camera = facing it), independent of left/right labels.
+(from behind, moving back = nearer = lower in the image; from in front the opposite).  The facing
+(posterior/anterior) comes from gaitlab.view.
 
 Walking or running is decided first, from the step frequency of the toe-offs (the walk-run
 transition lies near 140 steps/min).  The reference for the backward position is then
@@ -362,7 +359,6 @@ def detect_gait_events(
     min_prominence_frac: float = 0.25,
     max_gap_s: float = 0.1,
     min_segment_s: float = 1.5,
-    world_weight: float = 0.0,
     run_cadence_spm: float = 140.0,
     pitch_landing: str = "anterior",
     min_pitch_stride_corr: float = 0.5,
@@ -381,7 +377,6 @@ def detect_gait_events(
         5-95 % spread.
     max_gap_s: detection gaps up to this are interpolated; longer gaps split the track.
     min_segment_s: tracked segments shorter than about one stride are ignored.
-    world_weight: weight of MediaPipe's world-depth AP cue blended with the image cue (0..1).
     run_cadence_spm: walk-run transition cadence (steps/min).
     pitch_landing: walking views in which the heel-strike is placed at the foot's dorsiflexion
         peak: "anterior" | "both" | "none".  From behind, the forefoot is hidden by the heel and
@@ -423,14 +418,7 @@ def detect_gait_events(
             p = {}
             for sd in SIDES:
                 for part, idx in (("heel", _HEEL[sd]), ("toe", _TOE[sd])):
-                    pi = s * (_fill(seg[:, idx, 1]) - hip_ref) / trunk
-                    if world_weight > 0:
-                        wz = _fill(track.world_xyz[i0:i1, idx, 2])
-                        pw = -s * (wz - np.nanmedian(wz))
-                        si, sw = _robust_spread(pi), _robust_spread(pw)
-                        if np.isfinite(sw) and sw > 0:
-                            pi = (1 - world_weight) * pi + world_weight * pw * si / sw
-                    p[(sd, part)] = pi
+                    p[(sd, part)] = s * (_fill(seg[:, idx, 1]) - hip_ref) / trunk
             # remove slow drift common to both feet (perspective change overground)
             drift = _lowpass(np.mean([p[k] for k in p], axis=0), fs, trend_cutoff_hz)
             return {k: _lowpass(p[k] - drift, fs, cutoff_hz) for k in p}
