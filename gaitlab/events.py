@@ -60,8 +60,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.signal import butter, filtfilt, find_peaks
+from scipy.signal import find_peaks
 
+from gaitlab.clean import lowpass
 from gaitlab.view import estimate_view
 from gaitlab.track import (
     LEFT_FOOT_INDEX,
@@ -138,13 +139,6 @@ def _fill(x: np.ndarray) -> np.ndarray:
         return x
     x[~m] = np.interp(np.flatnonzero(~m), np.flatnonzero(m), x[m])
     return x
-
-
-def _lowpass(x: np.ndarray, fs: float, cutoff_hz: float) -> np.ndarray:
-    if cutoff_hz >= 0.45 * fs or len(x) < 16:
-        return x
-    b, a = butter(2, cutoff_hz / (fs / 2))
-    return filtfilt(b, a, x, padlen=min(len(x) - 1, 3 * max(len(a), len(b))))
 
 
 def _robust_spread(x: np.ndarray) -> float:
@@ -411,7 +405,7 @@ def detect_gait_events(
         hip = 0.5 * (seg[:, LEFT_HIP, :2] + seg[:, RIGHT_HIP, :2])
         sho = 0.5 * (seg[:, LEFT_SHOULDER, :2] + seg[:, RIGHT_SHOULDER, :2])
         trunk = _fill(np.hypot(*(hip - sho).T))
-        trunk = _lowpass(trunk, fs, trend_cutoff_hz)  # body scale varies only slowly
+        trunk = lowpass(trunk, ts, trend_cutoff_hz)  # body scale varies only slowly
         hip_y = _fill(hip[:, 1])
 
         def backward(hip_ref):
@@ -420,14 +414,14 @@ def detect_gait_events(
                 for part, idx in (("heel", _HEEL[sd]), ("toe", _TOE[sd])):
                     p[(sd, part)] = s * (_fill(seg[:, idx, 1]) - hip_ref) / trunk
             # remove slow drift common to both feet (perspective change overground)
-            drift = _lowpass(np.mean([p[k] for k in p], axis=0), fs, trend_cutoff_hz)
-            return {k: _lowpass(p[k] - drift, fs, cutoff_hz) for k in p}
+            drift = lowpass(np.mean([p[k] for k in p], axis=0), ts, trend_cutoff_hz)
+            return {k: lowpass(p[k] - drift, ts, cutoff_hz) for k in p}
 
         # walking: relative to the pelvis' slow course only - its per-step bounce is not foot
         # motion; running: relative to the instantaneous pelvis (Zeni's reference), whose large
         # vertical oscillation would otherwise move the heel's and toe's extrema (measured: TO
         # ~0.08 s late, IC ~0.09 s early against the slow reference)
-        p_slow = backward(_lowpass(hip_y, fs, trend_cutoff_hz))
+        p_slow = backward(lowpass(hip_y, ts, trend_cutoff_hz))
         # running or walking, from the step frequency (toe-offs of both feet): the walk-run
         # transition lies near 140 steps/min
         tos_seg = []
@@ -441,13 +435,12 @@ def detect_gait_events(
         if tos_seg.size >= 3:
             seg_running = 60.0 / float(np.median(np.diff(tos_seg))) > run_cadence_spm
         running_votes.append((seg_running, i1 - i0))
-        p = backward(_lowpass(hip_y, fs, cutoff_hz)) if seg_running else p_slow
+        p = backward(lowpass(hip_y, ts, cutoff_hz)) if seg_running else p_slow
 
         seg_contact, seg_decided, seg_ev = {}, {}, {}
         pitches, proms, seg_to = {}, {}, {}
         for sd in SIDES:
-            pitch = _lowpass((_fill(seg[:, _TOE[sd], 1]) - _fill(seg[:, _HEEL[sd], 1])) / trunk,
-                             fs, cutoff_hz)
+            pitch = lowpass((_fill(seg[:, _TOE[sd], 1]) - _fill(seg[:, _HEEL[sd], 1])) / trunk, ts, cutoff_hz)
             for part in ("heel", "toe"):
                 sig_out[f"{sd}_{part}"][i0:i1] = p[(sd, part)]
             sig_out[f"{sd}_pitch"][i0:i1] = pitch
