@@ -17,10 +17,10 @@ from .video import VideoInfo
 from .view import ViewEstimate, estimate_view, facing_stretches, to_anatomical
 
 MAX_ROLL_DEG = 10.0  # beyond this the roll correction itself becomes the largest error
-SIDEWAYS_ROLL_DEG = 45.0
+SIDEWAYS_ROLL_DEG = 45.0  # the body axis nearer horizontal than vertical: the video is turned on its side
 # Pelvic drop in gait, even with marked abductor weakness, stays within about ±12°: beyond ±15° the
 # movement is not walking or running (a leg swing, a stumble) or the pelvis was mismeasured.
-MAX_PLAUSIBLE_DROP_DEG = 15.0  # the body axis nearer horizontal than vertical: the video is turned on its side
+MAX_PLAUSIBLE_DROP_DEG = 15.0
 MIN_PERSON_HEIGHT_FRACTION = 0.2  # a person shorter than a fifth of the frame: pelvis ~ few dozen px
 MIN_HIP_VISIBILITY = 0.5
 MIN_PIXEL_QUALITY = 0.3  # median band registration quality below which the pelvis is poorly measured

@@ -104,7 +104,6 @@ class GaitEvents:
     view: str = "posterior"  # "posterior" | "anterior" (as detected or given)
     activity: str = "unknown"  # "walk" | "run" | "unknown"
     cadence_steps_per_min: float = float("nan")
-    double_support_fraction: float = float("nan")  # of valid frames
     signals: dict[str, np.ndarray] = field(default_factory=dict)  # diagnostics (backward positions)
 
     @property
@@ -480,8 +479,6 @@ def detect_gait_events(
     windows = [StanceWindow(sd, float(t[a]), float(t[b - 1])) for sd, a, b in win_idx]
     windows.sort(key=lambda w: w.start_s)
 
-    nv = valid.sum()
-    ds = float((left_c & right_c & valid).sum() / nv) if nv else float("nan")
     activity = "unknown"
     if running_votes:
         n_run = sum(k for r, k in running_votes if r)
@@ -504,6 +501,5 @@ def detect_gait_events(
         view=view,
         activity=activity,
         cadence_steps_per_min=cadence,
-        double_support_fraction=ds,
         signals=sig_out,
     )

@@ -163,7 +163,6 @@ def contralateral_drop_deg(obliquity_deg: np.ndarray, stance_side: str) -> np.nd
 
 @dataclass(frozen=True)
 class StepPeak:
-    window: StanceWindow
     peak_drop_deg: float
     peak_time_s: float
     peak_index: int
@@ -180,4 +179,4 @@ def step_peak(time_s: np.ndarray, obliquity_deg: np.ndarray, window: StanceWindo
     if measured.mean() < min_measured_fraction:
         return None
     k = int(idx[np.nanargmax(drop)])
-    return StepPeak(window, float(np.nanmax(drop)), float(time_s[k]), k)
+    return StepPeak(float(np.nanmax(drop)), float(time_s[k]), k)

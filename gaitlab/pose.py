@@ -66,9 +66,9 @@ class FramePose:
         return bool(np.isfinite(self.image_xyz[LEFT_HIP, 0]))
 
 
-def _empty_pose(time_s: float, people: int = 0) -> FramePose:
+def _empty_pose(time_s: float) -> FramePose:
     nan = np.full((NUM_LANDMARKS, 3), np.nan)
-    return FramePose(time_s, nan, nan.copy(), np.zeros(NUM_LANDMARKS), np.zeros(NUM_LANDMARKS), people)
+    return FramePose(time_s, nan, nan.copy(), np.zeros(NUM_LANDMARKS), np.zeros(NUM_LANDMARKS), 0)
 
 
 def _subject_score(xy: np.ndarray, width: int, height: int, previous_centre: np.ndarray | None) -> float:

@@ -37,7 +37,6 @@ class ViewEstimate:
     view: str  # "posterior" | "anterior" | "oblique" | "sagittal" | "unknown"
     facing: str  # "away" | "toward" | "unknown"
     shoulder_yaw_deg: float  # median yaw of the shoulder line out of the image plane
-    labels_mirrored: bool  # MediaPipe's left/right disagree with the facing in most frames
     measurable: bool  # frontal enough to measure frontal-plane pelvic obliquity
 
     @property
@@ -56,32 +55,28 @@ def estimate_view(track: PoseTrack, forced: str | None = None) -> ViewEstimate:
     """forced: "posterior" or "anterior" from the user (overrides the facing, not the obliqueness)."""
     det = track.detected
     if det.sum() == 0:
-        return ViewEstimate("unknown", "unknown", float("nan"), False, False)
+        return ViewEstimate("unknown", "unknown", float("nan"), False)
     w = track.world_xyz[det]
-    im = track.image_xyz[det]
     nose_depth = w[:, NOSE, 2] - 0.5 * (w[:, LEFT_EAR, 2] + w[:, RIGHT_EAR, 2])
     facing = "away" if np.nanmedian(nose_depth) > 0 else "toward"
     if forced in ("posterior", "anterior"):
         facing = "away" if forced == "posterior" else "toward"
     sh = w[:, RIGHT_SHOULDER] - w[:, LEFT_SHOULDER]
     yaw = float(np.nanmedian(np.degrees(np.arctan2(np.abs(sh[:, 2]), np.abs(sh[:, 0])))))
-    # From behind the person's left hip is on the image left (smaller x); from in front, on the right.
-    left_is_image_left = np.nanmedian(im[:, LEFT_HIP, 0] - im[:, RIGHT_HIP, 0]) < 0
-    mirrored = bool(left_is_image_left != (facing == "away"))
     if yaw >= SAGITTAL_MIN_YAW_DEG:
         view = "sagittal"
     elif yaw > OBLIQUE_MAX_YAW_DEG:
         view = "oblique"
     else:
         view = "posterior" if facing == "away" else "anterior"
-    return ViewEstimate(view, facing, yaw, mirrored and view in ("posterior", "anterior"),
-                        view in ("posterior", "anterior"))
+    return ViewEstimate(view, facing, yaw, view in ("posterior", "anterior"))
 
 
 def mirrored_frames(track: PoseTrack, estimate: ViewEstimate) -> np.ndarray:
     """(N,) bool: frames whose left/right labels disagree with the facing (hips clearly apart)."""
     if estimate.view not in ("posterior", "anterior"):
         return np.zeros(len(track), bool)
+    # From behind the person's left hip is on the image left (smaller x); from in front, on the right.
     dx = track.image_xyz[:, LEFT_HIP, 0] - track.image_xyz[:, RIGHT_HIP, 0]
     hip_width = np.abs(dx)
     apart = hip_width > 0.25 * np.nanmedian(hip_width)  # nearly overlapping hips say nothing
