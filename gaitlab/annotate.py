@@ -35,6 +35,9 @@ _TIME_BASE = Fraction(1, 90000)
 # CRF 26 encodes in ~1/3 of the CPU time of "veryfast" at CRF 23, for a file ~3x larger
 VIDEO_PRESET = "ultrafast"
 VIDEO_CRF = 26
+# Long side of the annotated video, pixels: 720p for a 16:9 clip plays everywhere and takes about half
+# the CPU time of 1080p to draw and encode; clips already smaller keep their size
+VIDEO_MAX_SIDE = 1280
 
 
 def _finite(p: np.ndarray) -> bool:
@@ -225,7 +228,8 @@ def bystander_sightings(track: PoseTrack) -> np.ndarray:
     return np.flatnonzero(np.isfinite(track.bystander_image_xyz[:, lm.NOSE, 0]))
 
 
-def _blur_bystanders_into(out: np.ndarray, track: PoseTrack, time_s: float, sightings: np.ndarray) -> None:
+def _blur_bystanders_into(out: np.ndarray, track: PoseTrack, time_s: float, sightings: np.ndarray,
+                          zoom: float = 1.0) -> None:
     """Blur the faces of people seen beside the subject within BYSTANDER_HOLD_S of this frame (they are
     looked for about once a second, and move little in that time)."""
     if not sightings.size:
@@ -233,7 +237,7 @@ def _blur_bystanders_into(out: np.ndarray, track: PoseTrack, time_s: float, sigh
     times = track.time_s[sightings]
     lo, hi = np.searchsorted(times, [time_s - BYSTANDER_HOLD_S, time_s + BYSTANDER_HOLD_S])
     for k in sightings[lo:hi]:
-        _blur_faces_into(out, track.bystander_image_xyz[k], np.ones(len(track.bystander_image_xyz[k])))
+        _blur_faces_into(out, track.bystander_image_xyz[k] * zoom, np.ones(len(track.bystander_image_xyz[k])))
 
 
 def _annotate(rgb: np.ndarray, time_s: float, analysis: Analysis, blur: bool, crop: bool = False,
@@ -249,11 +253,15 @@ def _annotate(rgb: np.ndarray, time_s: float, analysis: Analysis, blur: bool, cr
     if k is None:
         return rgb
     xyz, vis = track.image_xyz[k], track.visibility[k]
+    zoom = rgb.shape[1] / track.width if track.width else 1.0  # frames decoded smaller than the track's
+    if zoom != 1.0:
+        xyz = xyz * zoom
     if blur:
         if not in_place:
             rgb = rgb.copy()
             in_place = True
-        _blur_bystanders_into(rgb, track, time_s, bystander_sightings(track) if sightings is None else sightings)
+        _blur_bystanders_into(rgb, track, time_s, bystander_sightings(track) if sightings is None else sightings,
+                              zoom)
     source = rgb
     if crop:
         rgb, xyz = _person_crop(rgb, xyz)
@@ -296,7 +304,8 @@ def worst_step_stills(video_path: str | Path, analysis: Analysis, blur: bool = T
 def write_annotated_video(video_path: str | Path, analysis: Analysis, out_path: str | Path,
                           blur: bool = True) -> None:
     """Re-encode the clip with the overlay: H.264/yuv420p MP4 (faststart), one output frame per input frame,
-    the input's timestamps. Frames are streamed, so memory stays flat whatever the clip length.
+    the input's timestamps, at most VIDEO_MAX_SIDE pixels on the long side. Frames are streamed, so memory
+    stays flat whatever the clip length.
 
     Speed: decoding runs in its own thread, frames are drawn on in place, converted to YUV 4:2:0 by OpenCV
     (several times faster than the encoder's own RGB conversion) and encoded with x264's VIDEO_PRESET."""
@@ -311,7 +320,7 @@ def write_annotated_video(video_path: str | Path, analysis: Analysis, out_path: 
     try:
         with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as out:
             stream = None
-            for frame in prefetch(iter_frames(video_path)):
+            for frame in prefetch(iter_frames(video_path, max_side=VIDEO_MAX_SIDE)):
                 rgb = _annotate(frame.rgb, frame.time_s, analysis, blur, in_place=True, tolerances=tolerances,
                                 sightings=sightings)
                 if stream is None:

@@ -131,8 +131,25 @@ class PelvisBandTracker:
         self._key = None
         self._warp = np.eye(2, 3, dtype=np.float32)
 
-    def update(self, gray: np.ndarray, image_xyz: np.ndarray, visibility: np.ndarray) -> tuple[float, float]:
-        """gray: (H,W) uint8 upright frame; image_xyz (33,3) pixels (NaN if no person); visibility (33,).
+    @property
+    def keyframe(self) -> tuple | None:
+        """The keyframe rotations are measured from (opaque; None before the first measurable frame)."""
+        return self._key
+
+    def adopt(self, keyframe: tuple, image_xyz: np.ndarray) -> bool:
+        """Measure from another tracker's keyframe (that of a concurrent tracker on an earlier span of the
+        clip), so that both trackers' rotations share its reference; only when the subject's image size
+        here is within max_keyframe_scale_ratio of the keyframe's (else False, nothing changed)."""
+        place = self._place(image_xyz)
+        if place is None or abs(np.log(place[2] / keyframe[2])) > np.log(self.max_scale_ratio):
+            return False
+        self._key = keyframe
+        self._warp = np.eye(2, 3, dtype=np.float32)
+        return True
+
+    def update(self, image: np.ndarray, image_xyz: np.ndarray, visibility: np.ndarray) -> tuple[float, float]:
+        """image: (H,W) uint8 grey or (H,W,3) uint8 RGB upright frame; image_xyz (33,3) pixels (NaN if no
+        person); visibility (33,).
         Returns (rotation_deg, quality): the pelvis band's in-plane rotation relative to the tracker's
         reference, degrees, positive = counter-clockwise ON SCREEN (the image-right end rising);
         quality 0..1 (0 / NaN rotation when it cannot measure).
@@ -142,7 +159,7 @@ class PelvisBandTracker:
         cost. If registration fails outright the chain restarts, and the next measurable frame is a
         new reference (its offset to the old one is unknown). So is a change of facing (the subject
         turning round): the band then shows another side of the body, read another way."""
-        band = self.band(gray, image_xyz)
+        band = self.band(image, image_xyz)
         if band is None:
             return float("nan"), 0.0
         patch, mask, torso_px = band
@@ -170,10 +187,24 @@ class PelvisBandTracker:
             self._new_key(patch, mask, torso_px, rotation, texture_q, behind)
         return float(np.rad2deg(rotation)), float(np.clip(rho, 0.0, 1.0) * texture_q)
 
-    def band(self, gray: np.ndarray, image_xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | None:
+    def band(self, image: np.ndarray, image_xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | None:
         """The band of this frame: (patch float32 (h, w), mask uint8 (255 = valid), T in image pixels),
         image axes, hip midpoint at (cx, cy) = (w/2, top * px_per_t); None without hips and shoulders
         or when the band is too small to hold texture."""
+        place = self._place(image_xyz)
+        if place is None:
+            return None
+        xy, hip_mid, torso_px = place
+        return self._sample(image, hip_mid, torso_px), self._mask(xy, hip_mid, torso_px), torso_px
+
+    def source_box(self, image_xyz: np.ndarray, width: int, height: int) -> tuple[int, int, int, int] | None:
+        """The pixels (x0, y0, x1, y1) of a width x height frame that band() reads for these landmarks
+        (None: none), so that a caller can keep just that region of a frame."""
+        place = self._place(image_xyz)
+        return None if place is None else self._box(place[1], place[2], width, height)
+
+    def _place(self, image_xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """(landmarks xy, hip midpoint, T pixels), or None without hips and shoulders or for a tiny band."""
         xy = np.asarray(image_xyz, dtype=np.float64)[:, :2]
         hips = xy[[LEFT_HIP, RIGHT_HIP]]
         shoulders = xy[[LEFT_SHOULDER, RIGHT_SHOULDER]]
@@ -183,25 +214,32 @@ class PelvisBandTracker:
         torso_px = float(np.linalg.norm(shoulders.mean(axis=0) - hip_mid))
         if torso_px * 2 * self.half_w < _MIN_BAND_SOURCE_PX:
             return None
-        return self._sample(gray, hip_mid, torso_px), self._mask(xy, hip_mid, torso_px), torso_px
+        return xy, hip_mid, torso_px
 
     def _new_key(self, patch, mask, torso_px, rotation, texture_q, behind) -> tuple[float, float]:
         self._key = (patch, mask, torso_px, rotation, behind)
         self._warp = np.eye(2, 3, dtype=np.float32)
         return float(np.rad2deg(rotation)), texture_q
 
-    def _sample(self, gray: np.ndarray, hip_mid: np.ndarray, torso_px: float) -> np.ndarray:
-        """Band patch: image axes, hip midpoint at (cx, cy), T = px_per_t pixels."""
-        s = self.px_per_t / torso_px  # patch pixels per image pixel
-        # Crop a margin around the band first so that the anti-aliasing and warp touch few pixels.
+    def _box(self, hip_mid: np.ndarray, torso_px: float, width: int, height: int) -> tuple[int, int, int, int]:
+        # a margin around the band, so that the anti-aliasing and warp touch few pixels
         margin = 0.25 * torso_px
         x0 = max(int(hip_mid[0] - self.half_w * torso_px - margin), 0)
         y0 = max(int(hip_mid[1] - self.top * torso_px - margin), 0)
-        x1 = min(int(hip_mid[0] + self.half_w * torso_px + margin) + 1, gray.shape[1])
-        y1 = min(int(hip_mid[1] + self.bottom * torso_px + margin) + 1, gray.shape[0])
+        x1 = min(int(hip_mid[0] + self.half_w * torso_px + margin) + 1, width)
+        y1 = min(int(hip_mid[1] + self.bottom * torso_px + margin) + 1, height)
+        return x0, y0, x1, y1
+
+    def _sample(self, image: np.ndarray, hip_mid: np.ndarray, torso_px: float) -> np.ndarray:
+        """Band patch: image axes, hip midpoint at (cx, cy), T = px_per_t pixels."""
+        s = self.px_per_t / torso_px  # patch pixels per image pixel
+        x0, y0, x1, y1 = self._box(hip_mid, torso_px, image.shape[1], image.shape[0])
         if x1 - x0 < 2 or y1 - y0 < 2:
             return np.zeros((self.h, self.w), np.float32)
-        roi = gray[y0:y1, x0:x1].astype(np.float32)
+        roi = image[y0:y1, x0:x1]
+        if roi.ndim == 3:  # RGB: grey only this region (converting whole 1080p frames cost ~3 ms each)
+            roi = cv2.cvtColor(roi, cv2.COLOR_RGB2GRAY)
+        roi = roi.astype(np.float32)
         if s < 1:  # downscaling: low-pass first to avoid aliasing (sigma ~ half the pixel ratio)
             roi = cv2.GaussianBlur(roi, (0, 0), 0.5 / s)
         m = np.array([[s, 0, self.cx - s * (hip_mid[0] - x0)], [0, s, self.cy - s * (hip_mid[1] - y0)]])

@@ -99,16 +99,20 @@ class PelvisSymmetry:
         self.outlier_sigmas = outlier_sigmas
         self._criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-6)
 
-    def update(self, gray: np.ndarray, image_xyz: np.ndarray, visibility: np.ndarray) -> tuple[float, float]:
-        """gray (H,W) uint8 upright frame, image_xyz (33,3) pixels (NaN if no person), visibility (33,)
-        (unused: landmarks are used whenever finite, as in PelvisBandTracker).
+    def update(self, image: np.ndarray, image_xyz: np.ndarray, visibility: np.ndarray) -> tuple[float, float]:
+        """image (H,W) uint8 grey or (H,W,3) uint8 RGB upright frame, image_xyz (33,3) pixels (NaN if no
+        person), visibility (33,) (unused: landmarks are used whenever finite, as in PelvisBandTracker).
         Returns (tilt_deg, quality): tilt of the pelvis's transverse axis, degrees CCW on screen;
         quality 0..1 (NaN / 0 when it cannot measure)."""
-        band = self._geom.band(gray, image_xyz)
+        band = self._geom.band(image, image_xyz)
         if band is None:
             return float("nan"), 0.0
         padded, mask, _ = band
         return self.measure(padded, mask)
+
+    def source_box(self, image_xyz: np.ndarray, width: int, height: int) -> tuple[int, int, int, int] | None:
+        """The pixels (x0, y0, x1, y1) that update() reads (see PelvisBandTracker.source_box)."""
+        return self._geom.source_box(image_xyz, width, height)
 
     def measure(self, padded: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
         """Tilt (deg CCW on screen) and quality from a band sampled with the contrast margin (as

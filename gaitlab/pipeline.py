@@ -1,9 +1,11 @@
 """From a video file to a pose track: decode -> pose -> pelvis pixels, streamed, with the track cache.
 
-Only landmarks and a few numbers per frame are kept, never the frames themselves.
+Only landmarks and a few numbers per frame are kept, never the frames themselves. Long enough clips are
+tracked as two halves at once, each with its own decoder, landmarker and pelvis measures (both cores busy).
 """
 from __future__ import annotations
 
+import ctypes
 import queue
 import threading
 import time
@@ -13,19 +15,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, TypeVar
 
-import cv2
 import numpy as np
 
 from .model import ModelInfo, cache_dir, file_sha256
 from .pelvis_image import PelvisBandTracker
 from .pelvis_level import PelvisSymmetry
-from .pose import FramePose, PoseExtractor, PoseSettings, cache_key
+from .pose import FramePose, ImageLandmarker, PoseExtractor, PoseSettings, cache_key
 from .track import NUM_LANDMARKS, PoseTrack
 from .video import VideoInfo, iter_frames, probe
 
 PELVIS_METHOD = "band-ecc-2+symmetry-1"  # part of the cache key: bump when the pixel measures change
 PREFETCH_FRAMES = 4  # decoded frames waiting for the landmarker: enough to absorb jitter, little memory
-PENDING_BAND_FRAMES = 8  # grey frames waiting for the pelvis band measurement
+PENDING_BAND_FRAMES = 8  # frames waiting for the pelvis band measurement
+TRACK_SEGMENTS = 2  # spans of the clip tracked concurrently (see span_cuts)
+MIN_SEGMENT_S = 4.0  # a span starts with a fresh detection: keep a few strides in each
+KEYFRAME_OFFER_FRAMES = 30  # a span waits at most this many of the previous span's frames for its keyframe
 T = TypeVar("T")
 _DONE = object()
 
@@ -119,17 +123,116 @@ class _TrackBuffer:
     def set_pelvis(self, i: int, values: tuple[float, float, int, float, float]) -> None:
         self._arrays["pelvis"][i] = values
 
-    def build(self, width: int, height: int) -> tuple[PoseTrack, np.ndarray]:
-        a = {name: arr[:self.n].copy() for name, arr in self._arrays.items()}  # copy: drop the spare rows
-        p = a.pop("pelvis")
-        people = a.pop("people")
-        track = PoseTrack(
-            **a, width=width, height=height,
-            pelvis_pixel_rotation_deg=p[:, 0], pelvis_pixel_quality=p[:, 1],
-            pelvis_pixel_reference=p[:, 2].astype(int),
-            pelvis_symmetry_tilt_deg=p[:, 3], pelvis_symmetry_quality=p[:, 4],
-        )
-        return track, people
+    def rows(self) -> dict[str, np.ndarray]:
+        return {name: arr[:self.n] for name, arr in self._arrays.items()}
+
+
+def span_cuts(start_s: float, end_s: float) -> list[float]:
+    """Where the clip [start_s, end_s) is cut into spans tracked concurrently: in halves when each half holds
+    a few strides, else nowhere. Fixed by the clip, not by the machine's cores, so every machine gives the
+    same track."""
+    if end_s - start_s < TRACK_SEGMENTS * MIN_SEGMENT_S:
+        return []
+    return [float(t) for t in np.linspace(start_s, end_s, TRACK_SEGMENTS + 1)[1:-1]]
+
+
+def pelvis_region(rgb: np.ndarray, image_xyz: np.ndarray, measures: Iterable[PelvisBandTracker | PelvisSymmetry]
+                  ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The part of the frame that the pelvis measures read (a copy, so that the whole frame is not kept
+    while it waits for them), with the landmarks moved into it; None when they read nothing."""
+    h, w = rgb.shape[:2]
+    boxes = [b for b in (m.source_box(image_xyz, w, h) for m in measures) if b is not None]
+    if not boxes:
+        return None
+    (x0, y0), (x1, y1) = np.min(boxes, axis=0)[:2], np.max(boxes, axis=0)[2:]
+    return rgb[y0:y1, x0:x1].copy(), image_xyz - [x0, y0, 0]
+
+
+class _KeyframeHandoff:
+    """The first pelvis keyframe of one span, handed to the span after it, so that both measure rotations
+    from the same reference (one level for the clip, as a single pass would): (keyframe, reference id in
+    the giving span), or None when the giving span had none in its first KEYFRAME_OFFER_FRAMES frames."""
+
+    def __init__(self) -> None:
+        self._ready = threading.Event()
+        self._value: tuple | None = None
+
+    def offer(self, value: tuple | None) -> None:
+        if not self._ready.is_set():
+            self._value = value
+            self._ready.set()
+
+    def take(self) -> tuple | None:
+        self._ready.wait()
+        return self._value
+
+
+@dataclass
+class _Span:
+    rows: _TrackBuffer
+    width: int
+    height: int
+    adopted_reference: int | None  # the previous span's reference id whose keyframe this span started from
+
+
+def _track_segment(path: Path, model: ModelInfo, settings: PoseSettings, image_landmarker: ImageLandmarker,
+                   start_s: float | None, end_s: float | None, expected: int, frame_done: Callable[[], None],
+                   stop: threading.Event, give: _KeyframeHandoff, receive: _KeyframeHandoff | None) -> _Span:
+    """Track one span of the clip. Returns early once `stop` is set."""
+    frames = _TrackBuffer(expected + 8)
+    band = PelvisBandTracker()
+    symmetry = PelvisSymmetry()
+    adopted: list[int] = []
+    seen = 0  # frames handed to the pelvis measures
+
+    def measure_band(region: tuple[np.ndarray, np.ndarray] | None, visibility: np.ndarray
+                     ) -> tuple[float, float, int, float, float]:
+        nonlocal receive, seen
+        seen += 1
+        if region is None:
+            if seen >= KEYFRAME_OFFER_FRAMES:
+                give.offer(None)
+            return (np.nan, 0.0, -1, np.nan, 0.0)
+        image, xyz = region
+        if receive is not None:  # blocks until the previous span's first keyframe (or its giving up)
+            handed = receive.take()
+            receive = None
+            if handed is not None and band.adopt(handed[0], xyz):
+                adopted.append(handed[1])
+        rotation, quality = band.update(image, xyz, visibility)
+        if band.keyframe is not None:
+            give.offer((band.keyframe, band.reference_id))
+        elif seen >= KEYFRAME_OFFER_FRAMES:
+            give.offer(None)
+        tilt, tilt_quality = symmetry.update(image, xyz, visibility)
+        return (rotation, quality, band.reference_id if np.isfinite(rotation) else -1, tilt, tilt_quality)
+
+    width = height = 0
+    pending: deque[tuple[int, Future]] = deque()
+    # Decoding, pose inference and the pelvis band run in three threads (OpenCV, PyAV and MediaPipe
+    # release the GIL); the band keeps frame order because it has a single worker. Only the landmarks
+    # and the band's numbers are kept (in preallocated arrays), never the frames.
+    try:
+        with PoseExtractor(model.path, settings, image_landmarker=image_landmarker) as extractor, \
+                ThreadPoolExecutor(1, "gaitlab-band") as pool:
+            for frame in prefetch(iter_frames(path, start_s, end_s)):
+                if stop.is_set():  # another span failed or the job was interrupted
+                    break
+                height, width = frame.rgb.shape[:2]
+                pose = extractor.detect(frame)
+                i = frames.append(pose)
+                region = pelvis_region(frame.rgb, pose.image_xyz, (band, symmetry)) if pose.detected else None
+                pending.append((i, pool.submit(measure_band, region, pose.visibility)))
+                del frame
+                while len(pending) > PENDING_BAND_FRAMES:
+                    j, f = pending.popleft()
+                    frames.set_pelvis(j, f.result())
+                frame_done()
+            for j, f in pending:
+                frames.set_pelvis(j, f.result())
+    finally:
+        give.offer(None)  # never leave the next span waiting
+    return _Span(frames, width, height, adopted[0] if adopted else None)
 
 
 def track_video(path: str | Path, model: ModelInfo, *, settings: PoseSettings = PoseSettings(),
@@ -143,50 +246,79 @@ def track_video(path: str | Path, model: ModelInfo, *, settings: PoseSettings = 
         track, extra = PoseTrack.load(cached)
         return TrackedVideo(info, track, extra["people"], True)
 
+    first = start_s or 0.0
+    last = end_s if end_s is not None else info.duration_s
     expected = info.frames
     if start_s is not None or end_s is not None:
-        span = (end_s if end_s is not None else info.duration_s) - (start_s or 0.0)
-        expected = max(int(round(span * info.fps)), 0)
-    frames = _TrackBuffer(expected + 8)
-    band = PelvisBandTracker()
-    symmetry = PelvisSymmetry()
+        expected = max(int(round((last - first) * info.fps)), 0)
+    cuts = span_cuts(first, last)
+    starts, ends = [start_s, *cuts], [*cuts, end_s]
+    handoffs = [_KeyframeHandoff() for _ in starts]
 
-    def measure_band(gray: np.ndarray | None, pose: FramePose) -> tuple[float, float, int, float, float]:
-        if gray is None:
-            return (np.nan, 0.0, -1, np.nan, 0.0)
-        rotation, quality = band.update(gray, pose.image_xyz, pose.visibility)
-        tilt, tilt_quality = symmetry.update(gray, pose.image_xyz, pose.visibility)
-        return (rotation, quality, band.reference_id if np.isfinite(rotation) else -1, tilt, tilt_quality)
-
-    def decoded():
-        for frame in iter_frames(path, start_s, end_s):
-            yield frame, cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY)
-
-    width = height = 0
+    lock = threading.Lock()
+    done = 0
     t0 = time.perf_counter()
-    pending: deque[tuple[int, Future]] = deque()
-    # Decoding, pose inference and the pelvis band run in three threads (OpenCV, PyAV and MediaPipe
-    # release the GIL); the band keeps frame order because it has a single worker. Only the landmarks
-    # and the band's numbers are kept (in preallocated arrays), never the frames.
-    with PoseExtractor(model.path, settings) as extractor, ThreadPoolExecutor(1, "gaitlab-band") as pool:
-        for frame, gray in prefetch(decoded()):
-            height, width = frame.rgb.shape[:2]
-            pose = extractor.detect(frame)
-            i = frames.append(pose)
-            pending.append((i, pool.submit(measure_band, gray if pose.detected else None, pose)))
-            del frame, gray
-            while len(pending) > PENDING_BAND_FRAMES:
-                j, f = pending.popleft()
-                frames.set_pelvis(j, f.result())
+
+    def frame_done() -> None:
+        nonlocal done
+        with lock:
+            done += 1
             if progress:
-                done = i + 1
                 elapsed = time.perf_counter() - t0
                 fps = done / elapsed if elapsed > 0 else 0.0
                 eta = max(expected - done, 0) / fps if fps > 0 else 0.0
                 progress(Progress(done, expected, fps, eta))
-        for j, f in pending:
-            frames.set_pelvis(j, f.result())
-    track, people = frames.build(width, height)
+
+    # The spans run concurrently: one MediaPipe landmarker each (inference is single-threaded and
+    # releases the GIL, so two of them use both cores of a laptop).
+    share = expected // len(starts) + 1
+    stop = threading.Event()
+    with ImageLandmarker(model.path, settings) as shared, ThreadPoolExecutor(len(starts), "gaitlab-span") as pool:
+        futures = [pool.submit(_track_segment, path, model, settings, shared, a, b, share, frame_done, stop,
+                               handoffs[k], handoffs[k - 1] if k else None)
+                   for k, (a, b) in enumerate(zip(starts, ends))]
+        try:
+            parts = [f.result() for f in futures]
+        finally:
+            stop.set()  # on an error or interruption here, the other spans end too
+    _release_freed_memory()
+    track, people = _join(parts)
     if use_cache and len(track):
         track.save(cached, people=people)
     return TrackedVideo(info, track, people, False)
+
+
+def _release_freed_memory() -> None:
+    """Hand the closed landmarkers' freed heap back to the OS (glibc keeps it otherwise, and the report
+    stage would add to it); a no-op where there is no glibc."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _join(spans: list[_Span]) -> tuple[PoseTrack, np.ndarray]:
+    """One track from the spans' rows, in time order (copied: the buffers' spare rows are dropped), with
+    pelvis rotation reference ids unique over the clip except where a span adopted the previous one's."""
+    width, height = next(((s.width, s.height) for s in spans if s.width), (0, 0))
+    rows = [s.rows.rows() for s in spans]
+    first_id = 0
+    given: dict[int, int] = {}  # previous span's local reference id -> id in the joined track
+    for span, r in zip(spans, rows):
+        ref = r["pelvis"][:, 2]
+        local = ref.copy()
+        ref[local >= 0] += first_id
+        if span.adopted_reference is not None and span.adopted_reference in given:
+            ref[local == 0] = given[span.adopted_reference]  # its first chain is the adopted keyframe's
+        given = {int(a): int(b) for a, b in zip(local[local >= 0], ref[local >= 0])}
+        first_id = int(ref.max(initial=first_id - 1)) + 1
+    a = {name: np.concatenate([r[name] for r in rows]) for name in rows[0]}
+    p = a.pop("pelvis")
+    people = a.pop("people")
+    track = PoseTrack(
+        **a, width=width, height=height,
+        pelvis_pixel_rotation_deg=p[:, 0], pelvis_pixel_quality=p[:, 1],
+        pelvis_pixel_reference=p[:, 2].astype(int),
+        pelvis_symmetry_tilt_deg=p[:, 3], pelvis_symmetry_quality=p[:, 4],
+    )
+    return track, people

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -16,25 +17,38 @@ import numpy as np
 from .track import LEFT_HIP, LEFT_SHOULDER, NUM_LANDMARKS, RIGHT_HIP, RIGHT_SHOULDER
 from .video import Frame
 
-TRACK_FORMAT = 4  # bump when the cached track's content or meaning changes
+TRACK_FORMAT = 5  # bump when the cached track's content or meaning changes
+
+
+_quiet_lock = threading.Lock()
+_quiet_depth = 0  # threads inside quiet_native_stderr (the clip's spans start their landmarkers together)
+_saved_stderr: int | None = None
 
 
 @contextlib.contextmanager
 def quiet_native_stderr():
-    """Hide the C++ runtime's start-up and shut-down log lines (they go straight to fd 2)."""
+    """Hide the C++ runtime's start-up and shut-down log lines (they go straight to fd 2). Safe across
+    threads: fd 2 is redirected by the first thread in and restored by the last one out."""
+    global _quiet_depth, _saved_stderr
+    with _quiet_lock:
+        if _quiet_depth == 0:
+            try:
+                _saved_stderr = os.dup(2)
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 2)
+                os.close(devnull)
+            except OSError:
+                _saved_stderr = None
+        _quiet_depth += 1
     try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
         yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+        with _quiet_lock:
+            _quiet_depth -= 1
+            if _quiet_depth == 0 and _saved_stderr is not None:
+                os.dup2(_saved_stderr, 2)
+                os.close(_saved_stderr)
+                _saved_stderr = None
 
 
 @dataclass(frozen=True)
@@ -166,35 +180,74 @@ def search_tiles(width: int, height: int) -> list[Crop]:
                                                               t.y0 + t.h / 2 - height / 2))), t.w))
 
 
+def _create_landmarker(model_path: str | Path, settings: PoseSettings, mode):
+    from mediapipe.tasks.python import BaseOptions, vision
+
+    options = vision.PoseLandmarkerOptions(
+        base_options=BaseOptions(model_asset_path=str(model_path)),
+        running_mode=mode,
+        num_poses=settings.num_poses,
+        min_pose_detection_confidence=settings.min_detection_confidence,
+        min_pose_presence_confidence=settings.min_presence_confidence,
+        min_tracking_confidence=settings.min_tracking_confidence,
+    )
+    with quiet_native_stderr():
+        return vision.PoseLandmarker.create_from_options(options)
+
+
+class ImageLandmarker:
+    """An IMAGE-mode landmarker (a fresh detection on every image: searching tiles, re-checking a crop,
+    looking beside the subject), created on first use and shareable by the extractors of one clip's spans:
+    each landmarker holds ~50 MB and these calls are rare (a lock takes them in turn). Close it when done."""
+
+    def __init__(self, model_path: str | Path, settings: PoseSettings = PoseSettings()):
+        self._model_path, self._settings = model_path, settings
+        self._landmarker = None
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> "ImageLandmarker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def detect(self, image):
+        from mediapipe.tasks.python import vision
+
+        with self._lock:
+            if self._landmarker is None:
+                self._landmarker = _create_landmarker(self._model_path, self._settings, vision.RunningMode.IMAGE)
+            return self._landmarker.detect(image)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._landmarker is not None:
+                with quiet_native_stderr():
+                    self._landmarker.close()
+                self._landmarker = None
+
+
 class PoseExtractor:
     """Wraps PoseLandmarkers in VIDEO mode; use as a context manager so they are always closed.
 
     The full-frame landmarker is used while the subject is large or not found. Once the subject is small
     (a crop of CROP_SCALE body extents is < CROP_ENTER of the frame's long side) a second landmarker
-    follows them on that square crop around their last landmarks. When nobody is found, an IMAGE-mode landmarker looks at one search tile
-    every SEARCH_EVERY frames (bounded extra cost), and a hit starts crop tracking.
+    follows them on that square crop around their last landmarks. When nobody is found, an IMAGE-mode
+    landmarker looks at one search tile every SEARCH_EVERY frames (bounded extra cost), and a hit starts
+    crop tracking.
     """
 
     def __init__(self, model_path: str | Path, settings: PoseSettings = PoseSettings(),
-                 follow_small: bool = True):
-        from mediapipe.tasks.python import BaseOptions, vision
+                 follow_small: bool = True, image_landmarker: ImageLandmarker | None = None):
+        """image_landmarker: shared with other extractors (the caller closes it); by default one of its own."""
+        from mediapipe.tasks.python import vision
 
-        def options(mode):
-            return vision.PoseLandmarkerOptions(
-                base_options=BaseOptions(model_asset_path=str(model_path)),
-                running_mode=mode,
-                num_poses=settings.num_poses,
-                min_pose_detection_confidence=settings.min_detection_confidence,
-                min_pose_presence_confidence=settings.min_presence_confidence,
-                min_tracking_confidence=settings.min_tracking_confidence,
-            )
-
-        self._options = options
+        self._model_path, self._settings = model_path, settings
         self._vision = vision
-        with quiet_native_stderr():
-            self._landmarker = vision.PoseLandmarker.create_from_options(options(vision.RunningMode.VIDEO))
+        self._landmarker = _create_landmarker(model_path, settings, vision.RunningMode.VIDEO)
+        self._owns_image_landmarker = image_landmarker is None
+        self._image_landmarker = image_landmarker or ImageLandmarker(model_path, settings)
         self._crop_landmarker = None  # created on first need
-        self._search_landmarker = None
         self._follow_small = follow_small
         self._last_ms = -1
         self._previous_centre: np.ndarray | None = None
@@ -204,7 +257,6 @@ class PoseExtractor:
         self._tile_index = 0
         self._misses = 0  # consecutive frames with nobody found
         self._crop_frames = 0  # consecutive frames followed on a crop
-        self._census_landmarker = None
         self._last_census_s = -np.inf
         self._census_count = 0
         self.source = ""  # where the last detection came from: "full", "crop", "search" or ""
@@ -216,16 +268,14 @@ class PoseExtractor:
         self.close()
 
     def close(self) -> None:
-        for name in ("_landmarker", "_crop_landmarker", "_search_landmarker", "_census_landmarker"):
+        for name in ("_landmarker", "_crop_landmarker"):
             landmarker = getattr(self, name, None)
             if landmarker is not None:
                 with quiet_native_stderr():
                     landmarker.close()
                 setattr(self, name, None)
-
-    def _create(self, mode):
-        with quiet_native_stderr():
-            return self._vision.PoseLandmarker.create_from_options(self._options(mode))
+        if getattr(self, "_owns_image_landmarker", False):
+            self._image_landmarker.close()
 
     def _someone_beside(self, rgb: np.ndarray, subject_xyz: np.ndarray) -> np.ndarray | None:
         """Another person in the strip left or right of the subject (alternately): their landmarks in
@@ -243,9 +293,7 @@ class PoseExtractor:
             return None
         a, b = strips[self._census_count % len(strips)]
         self._census_count += 1
-        if self._census_landmarker is None:
-            self._census_landmarker = self._create(self._vision.RunningMode.IMAGE)
-        found = self._run(self._census_landmarker, rgb[:, a:b], None).pose_landmarks
+        found = self._run(self._image_landmarker, rgb[:, a:b], None).pose_landmarks
         if not found:
             return None
         return Crop(a, 0, b - a, height).to_full(np.array([[p.x, p.y, p.z] for p in found[0]]))
@@ -289,7 +337,8 @@ class PoseExtractor:
         pose, source = None, ""
         if self._crop is not None:
             if self._crop_landmarker is None:
-                self._crop_landmarker = self._create(self._vision.RunningMode.VIDEO)
+                self._crop_landmarker = _create_landmarker(self._model_path, self._settings,
+                                                           self._vision.RunningMode.VIDEO)
             pose = self._choose(self._run(self._crop_landmarker, self._crop.take(rgb), ms),
                                 self._crop, frame.time_s, width, height)
             source = "crop"
@@ -339,9 +388,7 @@ class PoseExtractor:
                  height: int) -> FramePose:
         """A small subject followed on a crop may be a bystander or a reflection while the main subject
         walks in: look at the whole frame (IMAGE mode, fresh detection) and keep the more likely one."""
-        if self._search_landmarker is None:
-            self._search_landmarker = self._create(self._vision.RunningMode.IMAGE)
-        other = self._choose(self._run(self._search_landmarker, rgb, None), Crop(0, 0, width, height),
+        other = self._choose(self._run(self._image_landmarker, rgb, None), Crop(0, 0, width, height),
                              time_s, width, height)
         if other is None:
             return followed
@@ -360,11 +407,9 @@ class PoseExtractor:
             self._tile_index = 0
         if not self._tiles:
             return None
-        if self._search_landmarker is None:
-            self._search_landmarker = self._create(self._vision.RunningMode.IMAGE)
         tile = self._tiles[self._tile_index % len(self._tiles)]
         self._tile_index += 1
-        return self._choose(self._run(self._search_landmarker, tile.take(rgb), None), tile, time_s, width, height)
+        return self._choose(self._run(self._image_landmarker, tile.take(rgb), None), tile, time_s, width, height)
 
 
 # ---- cache -------------------------------------------------------------------------------------------

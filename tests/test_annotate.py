@@ -140,3 +140,21 @@ def test_faces_of_people_seen_beside_the_subject_are_blurred_too():
         assert (out[face].astype(float).std() < 0.3 * img[face].astype(float).std()) == expect_blur, t
     kept = _annotate(_texture(), 1.0, analysis, blur=False)
     assert np.array_equal(kept[face], _texture()[face])
+
+
+def test_annotated_video_of_a_1080p_clip_is_720p_with_the_face_blurred_where_it_is(tmp_path):
+    """Large clips are annotated at VIDEO_MAX_SIDE: the landmarks are scaled with the frame, so the blur
+    still covers the face."""
+    from gaitlab.annotate import VIDEO_MAX_SIDE
+
+    times = [i / 30 for i in range(6)]
+    texture = np.kron(_texture(270, 480), np.ones((4, 4, 1), np.uint8))  # 1080x1920, 4-px blocks survive H.264
+    clip = write_clip(tmp_path / "big.mp4", times, 1920, 1080, frame_fn=lambda i, *_: texture)
+    analysis = make_analysis(clip.name, time_s=np.array(times), width=1920, height=1080)
+    write_annotated_video(clip, analysis, tmp_path / "a.mp4")
+    frame = next(iter_frames(tmp_path / "a.mp4")).rgb.astype(float)
+    assert frame.shape == (720, 1280, 3) and max(frame.shape) == VIDEO_MAX_SIDE
+    face = analysis.track.image_xyz[0, list(FACE), :2] * 1280 / 1920
+    (x0, y0), (x1, y1) = face.min(axis=0).astype(int), face.max(axis=0).astype(int)
+    beside = frame[y0:y1 + 1, x1 + 60:x1 + 60 + (x1 - x0) + 1]
+    assert frame[y0:y1 + 1, x0:x1 + 1].std() < 0.3 * beside.std()

@@ -187,3 +187,33 @@ def test_facing_from_landmarks():
     assert facing_away(xyz)
     xyz[[23, 24, 11, 12], 0] = (580, 500, 610, 470)
     assert not facing_away(xyz)
+
+
+def test_rgb_frame_reads_like_its_grey_conversion():
+    """The pipeline hands over RGB frames and only the band's region is greyed: same numbers as grey frames."""
+    rng = np.random.default_rng(7)
+    tex = _texture(8)
+    tint = np.array([0.8, 1.0, 1.3])
+    grey_trk, rgb_trk = PelvisBandTracker(), PelvisBandTracker()
+    for angle in (0.0, 2.0, -4.0):
+        grey, xyz, vis = _frame(tex, angle, 1.0, (640, 380), 2.0, rng)
+        rgb = np.clip(grey[..., None] * tint, 0, 255).astype(np.uint8)
+        expected = grey_trk.update(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), xyz, vis)
+        assert rgb_trk.update(rgb, xyz, vis) == expected
+    assert expected[0] == pytest.approx(-4.0, abs=0.3)
+
+
+def test_adopted_keyframe_measures_on_the_same_reference():
+    """A tracker started on another's keyframe (a later span of the clip) reads the other's rotations; a
+    keyframe of a much different subject size is not adopted."""
+    rng = np.random.default_rng(11)
+    tex = _texture(12)
+    first = PelvisBandTracker()
+    first.update(*_frame(tex, 0.0, 1.0, (640, 380), 2.0, rng))
+    later = _frame(tex, 4.0, 1.05, (660, 372), 2.0, rng)
+    second = PelvisBandTracker()
+    assert second.adopt(first.keyframe, later[1])
+    assert second.update(*later)[0] == pytest.approx(first.update(*later)[0], abs=0.05)
+    assert second.update(*later)[0] == pytest.approx(4.0, abs=0.3)
+    far = _frame(tex, 4.0, 0.6, (660, 372), 2.0, rng)
+    assert not PelvisBandTracker().adopt(first.keyframe, far[1])

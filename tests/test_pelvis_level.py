@@ -117,3 +117,29 @@ def test_rotation_at_level_recovers_offset_despite_outliers():
 def test_rotation_at_level_needs_frames():
     est, _, frames = rotation_at_level(np.zeros(10), np.zeros(10))
     assert np.isnan(est) and frames == 10
+
+
+def test_rgb_frame_reads_like_its_grey_conversion():
+    grey, xyz, vis = _frame(_symmetric_pelvis(2), 3.0)
+    rgb = np.clip(grey[..., None] * np.array([0.7, 1.0, 1.2]), 0, 255).astype(np.uint8)
+    expected = PelvisSymmetry().update(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), xyz, vis)
+    assert PelvisSymmetry().update(rgb, xyz, vis) == expected
+    assert expected[0] == pytest.approx(3.0, abs=0.3)
+
+
+def test_pipeline_region_reads_like_the_whole_frame():
+    """The pipeline hands the measures only the region they read (with shifted landmarks): same numbers."""
+    from gaitlab.pelvis_image import PelvisBandTracker
+    from gaitlab.pipeline import pelvis_region
+
+    tex = _symmetric_pelvis(4)
+    whole = (PelvisBandTracker(), PelvisSymmetry())
+    cropped = (PelvisBandTracker(), PelvisSymmetry())
+    for angle, centre in ((0.0, (640, 380)), (3.0, (655, 372)), (-2.0, (120, 700))):  # the last at the frame's edge
+        grey, xyz, vis = _frame(tex, angle, centre=centre)
+        rgb = np.repeat(grey[..., None], 3, axis=2)
+        region, shifted = pelvis_region(rgb, xyz, cropped)
+        assert region.shape[0] * region.shape[1] < 0.25 * grey.size
+        for a, b in zip(whole, cropped):
+            assert b.update(region, shifted, vis) == pytest.approx(a.update(grey, xyz, vis), abs=1e-9)
+    assert pelvis_region(rgb, np.full((33, 3), np.nan), cropped) is None

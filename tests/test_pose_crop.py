@@ -97,3 +97,31 @@ def test_far_walker_found_and_mapped_back_to_the_full_frame(pose_model):
     # z is in pixels scaled like x: a few body widths at most, never normalised units.
     z = np.array([p.image_xyz[:, 2] for p in poses])[detected]
     assert 1.0 < np.nanmax(np.abs(z)) < width
+
+
+def test_quiet_native_stderr_from_threads_at_once_restores_stderr():
+    """The clip's spans start their landmarkers together: fd 2 must come back whatever the interleaving."""
+    import os
+    import threading
+    import time
+
+    from gaitlab.pose import quiet_native_stderr
+
+    before = os.fstat(2)
+    devnull = os.stat(os.devnull)
+    inside = []
+
+    def quiet(delay):
+        with quiet_native_stderr():
+            time.sleep(delay)
+            st = os.fstat(2)
+            inside.append((st.st_dev, st.st_ino) == (devnull.st_dev, devnull.st_ino))
+
+    threads = [threading.Thread(target=quiet, args=(0.01 * (i % 3),)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    after = os.fstat(2)
+    assert inside == [True] * 8
+    assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)

@@ -32,3 +32,39 @@ def test_track_cache_round_trip(pose_model, tmp_path, monkeypatch):
     assert len(first.track) == len(second.track) == 30
     np.testing.assert_array_equal(first.track.image_xyz, second.track.image_xyz)
     assert len(list((tmp_path / "gaitlab" / "tracks").glob("*.npz"))) == 1
+
+
+def test_spans_of_a_clip():
+    from gaitlab.pipeline import MIN_SEGMENT_S, TRACK_SEGMENTS, span_cuts
+
+    assert TRACK_SEGMENTS == 2
+    assert span_cuts(0.0, 12.0) == [6.0]
+    assert span_cuts(2.0, 14.0) == [8.0]
+    assert span_cuts(0.0, 2 * MIN_SEGMENT_S - 0.1) == []
+
+
+def test_two_spans_tracked_at_once_give_the_track_of_one(sample_walk_track, pose_model, monkeypatch):
+    """The halves of a clip are tracked concurrently, each from a fresh detection: every frame once, in
+    order, the second half's pelvis rotations measured from the first half's keyframe, the same measurement
+    as one pass."""
+    from gaitlab import pipeline
+    from gaitlab.analysis import analyze_track
+
+    monkeypatch.setattr(pipeline, "MIN_SEGMENT_S", 2.0)  # split the 6-s sample into two 3-s halves
+    one = sample_walk_track
+    two = track_video(SAMPLES / "sample_walk_post_short.mp4", pose_model, use_cache=False)
+    np.testing.assert_array_equal(two.track.time_s, one.track.time_s)
+    assert two.track.detected.mean() >= 0.9
+    half = np.searchsorted(two.track.time_s, 3.0)
+    ref, rotation = two.track.pelvis_pixel_reference, two.track.pelvis_pixel_rotation_deg
+    measured = one.track.pelvis_pixel_reference >= 0
+    assert set(one.track.pelvis_pixel_reference[measured]) == {ref[0]}  # one chain, from the first keyframe
+    assert ref[half] == ref[0]  # the second half measured from the first half's keyframe
+    single = one.track.pelvis_pixel_rotation_deg
+    assert np.nanmedian(np.abs(rotation[half:] - single[half:])) < 0.3  # degrees
+    hips = (slice(None), [LEFT_HIP, RIGHT_HIP], slice(0, 2))
+    assert np.nanmedian(np.abs(two.track.image_xyz[hips] - one.track.image_xyz[hips])) < 2.0  # pixels
+    a, b = (analyze_track(t.track, t.info) for t in (one, two))
+    for side in ("left", "right"):
+        assert b.sides[side].flagged == a.sides[side].flagged
+        assert abs(b.sides[side].mean_drop_deg - a.sides[side].mean_drop_deg) < 0.5
