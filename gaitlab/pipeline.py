@@ -27,8 +27,8 @@ from .video import VideoInfo, iter_frames, probe
 PELVIS_METHOD = "band-ecc-2+symmetry-1"  # part of the cache key: bump when the pixel measures change
 PREFETCH_FRAMES = 4  # decoded frames waiting for the landmarker: enough to absorb jitter, little memory
 PENDING_BAND_FRAMES = 8  # frames waiting for the pelvis band measurement
-TRACK_SEGMENTS = 2  # spans of the clip tracked concurrently (see span_cuts)
-MIN_SEGMENT_S = 4.0  # a span starts with a fresh detection: keep a few strides in each
+TRACK_SPANS = 2  # spans of the clip tracked concurrently (see span_cuts)
+MIN_SPAN_S = 4.0  # a span starts with a fresh detection: keep a few strides in each
 KEYFRAME_OFFER_FRAMES = 30  # a span waits at most this many of the previous span's frames for its keyframe
 T = TypeVar("T")
 _DONE = object()
@@ -131,9 +131,9 @@ def span_cuts(start_s: float, end_s: float) -> list[float]:
     """Where the clip [start_s, end_s) is cut into spans tracked concurrently: in halves when each half holds
     a few strides, else nowhere. Fixed by the clip, not by the machine's cores, so every machine gives the
     same track."""
-    if end_s - start_s < TRACK_SEGMENTS * MIN_SEGMENT_S:
+    if end_s - start_s < TRACK_SPANS * MIN_SPAN_S:
         return []
-    return [float(t) for t in np.linspace(start_s, end_s, TRACK_SEGMENTS + 1)[1:-1]]
+    return [float(t) for t in np.linspace(start_s, end_s, TRACK_SPANS + 1)[1:-1]]
 
 
 def pelvis_region(rgb: np.ndarray, image_xyz: np.ndarray, measures: Iterable[PelvisBandTracker | PelvisSymmetry]
@@ -175,7 +175,7 @@ class _Span:
     adopted_reference: int | None  # the previous span's reference id whose keyframe this span started from
 
 
-def _track_segment(path: Path, model: ModelInfo, settings: PoseSettings, image_landmarker: ImageLandmarker,
+def _track_span(path: Path, model: ModelInfo, settings: PoseSettings, image_landmarker: ImageLandmarker,
                    start_s: float | None, end_s: float | None, expected: int, frame_done: Callable[[], None],
                    stop: threading.Event, give: _KeyframeHandoff, receive: _KeyframeHandoff | None) -> _Span:
     """Track one span of the clip. Returns early once `stop` is set."""
@@ -274,7 +274,7 @@ def track_video(path: str | Path, model: ModelInfo, *, settings: PoseSettings = 
     share = expected // len(starts) + 1
     stop = threading.Event()
     with ImageLandmarker(model.path, settings) as shared, ThreadPoolExecutor(len(starts), "gaitlab-span") as pool:
-        futures = [pool.submit(_track_segment, path, model, settings, shared, a, b, share, frame_done, stop,
+        futures = [pool.submit(_track_span, path, model, settings, shared, a, b, share, frame_done, stop,
                                handoffs[k], handoffs[k - 1] if k else None)
                    for k, (a, b) in enumerate(zip(starts, ends))]
         try:

@@ -35,12 +35,12 @@ def test_track_cache_round_trip(pose_model, tmp_path, monkeypatch):
 
 
 def test_spans_of_a_clip():
-    from gaitlab.pipeline import MIN_SEGMENT_S, TRACK_SEGMENTS, span_cuts
+    from gaitlab.pipeline import MIN_SPAN_S, TRACK_SPANS, span_cuts
 
-    assert TRACK_SEGMENTS == 2
+    assert TRACK_SPANS == 2
     assert span_cuts(0.0, 12.0) == [6.0]
     assert span_cuts(2.0, 14.0) == [8.0]
-    assert span_cuts(0.0, 2 * MIN_SEGMENT_S - 0.1) == []
+    assert span_cuts(0.0, 2 * MIN_SPAN_S - 0.1) == []
 
 
 def test_two_spans_tracked_at_once_give_the_track_of_one(sample_walk_track, pose_model, monkeypatch):
@@ -50,7 +50,7 @@ def test_two_spans_tracked_at_once_give_the_track_of_one(sample_walk_track, pose
     from gaitlab import pipeline
     from gaitlab.analysis import analyze_track
 
-    monkeypatch.setattr(pipeline, "MIN_SEGMENT_S", 2.0)  # split the 6-s sample into two 3-s halves
+    monkeypatch.setattr(pipeline, "MIN_SPAN_S", 2.0)  # split the 6-s sample into two 3-s halves
     one = sample_walk_track
     two = track_video(SAMPLES / "sample_walk_post_short.mp4", pose_model, use_cache=False)
     np.testing.assert_array_equal(two.track.time_s, one.track.time_s)
