@@ -9,7 +9,8 @@
 (a) and (b) alternate --repeats times; medians are printed with fps, the ratio (b)/(a), the real-time factor of
 (b) (video duration / wall time) and its peak memory: the largest single process (getrusage of the child, which
 covers the Chromium and annotated-video processes it starts), the gaitlab process itself and the sum over its
-process tree (PSS, sampled every 50 ms).
+process tree (PSS, sampled every 50 ms); and the CPU time per frame of each (for (b) all its processes), which
+bounds what pipelining can reach: on N cores (b) takes at least its CPU time / N.
 
 Then, unless --no-long: a 1-min and a 10-min clip made now by looping --long-source (default the bench's 1080p
 30 fps walk) with PyAV stream copy into a temporary folder (deleted afterwards): (a) and (b) on the 1-min clip,
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -132,23 +134,33 @@ def run_analyze(clip: Path, workdir: Path) -> dict:
     proc.stderr.close()
     if proc.returncode != 0:
         raise SystemExit(f"gaitlab analyze failed ({proc.returncode}): {err.strip()}")
-    return {"wall": wall, "maxrss_mb": usage.ru_maxrss / 1024, "tree_mb": peak["tree"], "main_mb": peak["main"]}
+    return {"wall": wall, "maxrss_mb": usage.ru_maxrss / 1024, "tree_mb": peak["tree"], "main_mb": peak["main"],
+            "cpu": usage.ru_utime + usage.ru_stime}
+
+
+def _cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def measure(clip: Path, model_path: Path, repeats: int, workdir: Path, bare: bool = True) -> dict:
     info = probe(clip)
-    a, b = [], []
+    a, b, a_cpu = [], [], []
     for _ in range(repeats):
         if bare:
+            c0 = _cpu_s()
             n, t = bare_loop(clip, model_path)
             a.append(n / t)
+            a_cpu.append((_cpu_s() - c0) / n)
         r = run_analyze(clip, workdir)
         b.append(r | {"fps": info.frames / r["wall"], "rtf": info.duration_s / r["wall"]})
     med = lambda key: statistics.median(x[key] for x in b)  # noqa: E731
     return {"info": info, "a_fps": statistics.median(a) if a else float("nan"), "b_fps": med("fps"),
             "rtf": med("rtf"), "b_wall": med("wall"), "maxrss": max(x["maxrss_mb"] for x in b),
             "tree": max(x["tree_mb"] for x in b), "main": max(x["main_mb"] for x in b),
-            "ratios": [x["fps"] / y for x, y in zip(b, a)], "runs": len(b)}
+            "ratios": [x["fps"] / y for x, y in zip(b, a)], "runs": len(b),
+            "a_cpu_ms": 1000 * statistics.median(a_cpu) if a_cpu else float("nan"),
+            "b_cpu_ms": 1000 * statistics.median(x["cpu"] / info.frames for x in b)}
 
 
 def report(label: str, m: dict) -> None:
@@ -163,6 +175,12 @@ def report(label: str, m: dict) -> None:
         ratios = ", ".join(f"{r:.2f}" for r in m["ratios"])
         print(f"ratio (b)/(a)                  : {m['b_fps'] / m['a_fps']:.2f}  (per run: {ratios})")
     print(f"real-time factor of (b)        : {m['rtf']:.2f}x  (video duration / wall time)")
+    cores = os.cpu_count() or 1
+    if m["a_fps"] == m["a_fps"]:
+        # (b) cannot beat its CPU work spread over every core: the best ratio the pipelining could reach
+        bound = cores / (m["a_fps"] * m["b_cpu_ms"] / 1000)
+        print(f"CPU time per frame             : (a) {m['a_cpu_ms']:.1f} ms, (b) {m['b_cpu_ms']:.1f} ms (all its "
+              f"processes): with all {cores} cores busy, (b)/(a) could reach at most {bound:.2f}")
     print(f"peak RSS of (b)                : {m['maxrss']:.0f} MB largest process (getrusage), "
           f"{m['main']:.0f} MB gaitlab process, {m['tree']:.0f} MB all its processes (PSS sum, sampled)")
 
