@@ -187,15 +187,17 @@ class PelvisBandTracker:
             self._new_key(patch, mask, torso_px, rotation, texture_q, behind)
         return float(np.rad2deg(rotation)), float(np.clip(rho, 0.0, 1.0) * texture_q)
 
-    def band(self, image: np.ndarray, image_xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | None:
-        """The band of this frame: (patch float32 (h, w), mask uint8 (255 = valid), T in image pixels),
-        image axes, hip midpoint at (cx, cy) = (w/2, top * px_per_t); None without hips and shoulders
-        or when the band is too small to hold texture."""
+    def band(self, image: np.ndarray, image_xyz: np.ndarray, colour: bool = False
+             ) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """The band of this frame: (patch float32 (h, w), or (h, w, 3) RGB when colour and the image is
+        RGB; mask uint8 (255 = valid), T in image pixels), image axes, hip midpoint at (cx, cy) =
+        (w/2, top * px_per_t); None without hips and shoulders or when the band is too small to hold
+        texture."""
         place = self._place(image_xyz)
         if place is None:
             return None
         xy, hip_mid, torso_px = place
-        return self._sample(image, hip_mid, torso_px), self._mask(xy, hip_mid, torso_px), torso_px
+        return self._sample(image, hip_mid, torso_px, colour), self._mask(xy, hip_mid, torso_px), torso_px
 
     def source_box(self, image_xyz: np.ndarray, width: int, height: int) -> tuple[int, int, int, int] | None:
         """The pixels (x0, y0, x1, y1) of a width x height frame that band() reads for these landmarks
@@ -230,14 +232,14 @@ class PelvisBandTracker:
         y1 = min(int(hip_mid[1] + self.bottom * torso_px + margin) + 1, height)
         return x0, y0, x1, y1
 
-    def _sample(self, image: np.ndarray, hip_mid: np.ndarray, torso_px: float) -> np.ndarray:
-        """Band patch: image axes, hip midpoint at (cx, cy), T = px_per_t pixels."""
+    def _sample(self, image: np.ndarray, hip_mid: np.ndarray, torso_px: float, colour: bool = False) -> np.ndarray:
+        """Band patch: image axes, hip midpoint at (cx, cy), T = px_per_t pixels; grey unless colour."""
         s = self.px_per_t / torso_px  # patch pixels per image pixel
         x0, y0, x1, y1 = self._box(hip_mid, torso_px, image.shape[1], image.shape[0])
         if x1 - x0 < 2 or y1 - y0 < 2:
-            return np.zeros((self.h, self.w), np.float32)
+            return np.zeros((self.h, self.w) + image.shape[2:] if colour else (self.h, self.w), np.float32)
         roi = image[y0:y1, x0:x1]
-        if roi.ndim == 3:  # RGB: grey only this region (converting whole 1080p frames cost ~3 ms each)
+        if roi.ndim == 3 and not colour:  # RGB: grey only this region (converting whole 1080p frames cost ~3 ms each)
             roi = cv2.cvtColor(roi, cv2.COLOR_RGB2GRAY)
         roi = roi.astype(np.float32)
         if s < 1:  # downscaling: low-pass first to avoid aliasing (sigma ~ half the pixel ratio)

@@ -18,6 +18,15 @@ therefore local-contrast normalised first (grey level minus its local mean, over
 deviation, both over a few centimetres), which removes shading that varies smoothly over the body's
 curvature and keeps the edges (waistband, gluteal folds, outlines) and the cloth texture.
 
+That normalisation does not remove all of it: on the curved flanks shading changes over the same few
+centimetres as the edges, and from in front under one-sided light the grey-level match still reads the
+axis ~1° turned. Shading (and a power-law gamma) scales the three colour channels alike, so the
+log-chromaticity log(R/G), log(B/G) does not change with it, while the colour edges between garments,
+skin and background stay. So when the band has colour texture well above the noise of chroma, the
+mirror match is made on chroma: the band's principal chroma direction (the one along which its
+log-chromaticity varies most at the scale of the edges), contrast-normalised as above. A grey, white or
+black outfit has no chroma texture and is matched on grey levels as before.
+
 Per-frame tilts also carry pose asymmetries (one thigh forward, stance hip adducted), which change
 sign from one stance side to the other and mostly cancel in the clip-wide centre; what remains is the
 bias of real asymmetries (clothing, hands, lighting edges) and is not removable from one clip.
@@ -46,6 +55,8 @@ class PelvisSymmetry:
         contrast_sigma_torso: float = 0.075,
         contrast_floor_grey: float = 2.0,
         min_texture_grey: float = 2.0,
+        chroma_noise_grey: float = 2.0,
+        min_chroma_snr: float = 1.0,
         max_tilt_deg: float = 20.0,
         search_step_deg: float = 2.0,
         search_shift_torso: float = 0.10,
@@ -64,6 +75,13 @@ class PelvisSymmetry:
             that flat regions are not amplified into noise; sensor noise is ~1-2 levels.
         min_texture_grey: band grey-level standard deviation at which the texture quality is 1/2
             (as in PelvisBandTracker).
+        chroma_noise_grey: noise of each colour channel, in 8-bit levels (sensor and compression noise,
+            ~1-2 levels, as contrast_floor_grey). The noise of log(R/G) at grey level I is then
+            sqrt(2) * chroma_noise_grey / I; it is the floor of the chroma contrast normalisation,
+            and the offset added to each channel before the log (no log of 0 in black pixels).
+        min_chroma_snr: chroma texture (band standard deviation of the principal chroma component,
+            noise removed in quadrature) over the chroma noise above which the mirror match is made
+            on chroma rather than grey: 1 = the colour texture is at least as strong as the noise.
         max_tilt_deg: tilts searched, and beyond which an estimate is a failed registration
             (obliquity in gait is within ~15°, camera roll a few degrees).
         search_step_deg: tilt step of the coarse search that initialises ECC. The mirror is rotated
@@ -92,6 +110,8 @@ class PelvisSymmetry:
         self._m = int(round(margin * self._geom.px_per_t))
         self.floor = contrast_floor_grey
         self.min_texture = min_texture_grey
+        self.chroma_noise = chroma_noise_grey
+        self.min_chroma_snr = min_chroma_snr
         self.max_tilt = max_tilt_deg
         self.tilts = np.arange(-max_tilt_deg, max_tilt_deg + 1e-9, search_step_deg)
         self.slack_px = max(int(round(search_shift_torso * self._geom.px_per_t)), 1)
@@ -108,15 +128,18 @@ class PelvisSymmetry:
         if band is None:
             return float("nan"), 0.0
         padded, mask, _ = band
-        return self.measure(padded, mask)
+        rgb = self._geom.band(image, image_xyz, colour=True)[0] if np.ndim(image) == 3 else None
+        return self.measure(padded, mask, rgb)
 
     def source_box(self, image_xyz: np.ndarray, width: int, height: int) -> tuple[int, int, int, int] | None:
         """The pixels (x0, y0, x1, y1) that update() reads (see PelvisBandTracker.source_box)."""
         return self._geom.source_box(image_xyz, width, height)
 
-    def measure(self, padded: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
-        """Tilt (deg CCW on screen) and quality from a band sampled with the contrast margin (as
-        self._geom.band returns it: hip midpoint at the horizontal centre); mask uint8, 255 = valid."""
+    def measure(self, padded: np.ndarray, mask: np.ndarray, rgb: np.ndarray | None = None) -> tuple[float, float]:
+        """Tilt (deg CCW on screen) and quality from a grey band sampled with the contrast margin (as
+        self._geom.band returns it: hip midpoint at the horizontal centre) and, when the frame has colour,
+        the same band in RGB (h, w, 3) (matched on chroma when it has chroma texture); mask uint8,
+        255 = valid."""
         padded = np.asarray(padded, np.float32)
         m = self._m
         inner = (slice(m, padded.shape[0] - m), slice(m, padded.shape[1] - m))
@@ -128,7 +151,12 @@ class PelvisSymmetry:
         texture = float(patch[valid].std())
         if texture <= 0:
             return float("nan"), 0.0
-        norm = np.ascontiguousarray(self._contrast_normalise(padded)[inner])
+        chroma = None if rgb is None else self._chroma(np.asarray(rgb, np.float32), padded, inner, valid)
+        if chroma is not None:
+            norm, texture_q = chroma
+        else:
+            norm = np.ascontiguousarray(self._contrast_normalise(padded, self.floor)[inner])
+            texture_q = texture / (texture + self.min_texture)
         mirror, mirror_mask = np.ascontiguousarray(norm[:, ::-1]), np.ascontiguousarray(mask[:, ::-1])
         try:
             rho, warp = cv2.findTransformECCWithMask(
@@ -147,8 +175,31 @@ class PelvisSymmetry:
         tilt = 0.5 * float(np.degrees(np.arctan2(-warp[1, 0], warp[0, 0])))
         if not np.isfinite(tilt) or abs(tilt) > self.max_tilt:
             return float("nan"), 0.0
-        quality = float(np.clip(rho, 0.0, 1.0)) * texture / (texture + self.min_texture)
+        quality = float(np.clip(rho, 0.0, 1.0)) * texture_q
         return tilt, quality
+
+    def _chroma(self, rgb: np.ndarray, grey: np.ndarray, inner: tuple[slice, slice], valid: np.ndarray
+                ) -> tuple[np.ndarray, float] | None:
+        """(contrast-normalised principal chroma component of the band, cropped to inner; texture
+        quality 0..1), or None when the band's chroma texture is not above its noise (see
+        min_chroma_snr)."""
+        n = self.chroma_noise
+        r, g, b = cv2.split(rgb)
+        u = np.log((r + n) / (g + n))
+        v = np.log((b + n) / (g + n))
+        # noise of a log ratio of two channels, each with noise n, at the local grey level
+        level = cv2.GaussianBlur(grey, (0, 0), self.sigma_px, borderType=cv2.BORDER_REFLECT)
+        floor = (np.sqrt(2.0) * n / np.maximum(level, n)).astype(np.float32)
+        du = (u - cv2.GaussianBlur(u, (0, 0), self.sigma_px, borderType=cv2.BORDER_REFLECT))[inner][valid]
+        dv = (v - cv2.GaussianBlur(v, (0, 0), self.sigma_px, borderType=cv2.BORDER_REFLECT))[inner][valid]
+        var, axes = np.linalg.eigh(np.cov(np.vstack([du, dv])))
+        noise = float(np.median(floor[inner][valid]))
+        texture = float(np.sqrt(max(var[1], 0.0)))
+        if texture**2 - noise**2 < (self.min_chroma_snr * noise) ** 2:
+            return None
+        principal = (axes[0, 1] * u + axes[1, 1] * v).astype(np.float32)
+        norm = np.ascontiguousarray(self._contrast_normalise(principal, floor)[inner])
+        return norm, texture / (texture + noise)
 
     def _inliers(self, mirror, mirror_mask, norm, mask, warp) -> np.ndarray | None:
         """Mirror-frame mask without the pixels that do not match their mirror after registration
@@ -189,12 +240,12 @@ class PelvisSymmetry:
                 init[:, 2] += init[:, :2] @ np.array([k - i, 0.0])
         return init.astype(np.float32)
 
-    def _contrast_normalise(self, patch: np.ndarray) -> np.ndarray:
+    def _contrast_normalise(self, patch: np.ndarray, floor: float | np.ndarray) -> np.ndarray:
         """(p - local mean) / sqrt(local variance + floor^2), Gaussian windows of sigma_px."""
         mean = cv2.GaussianBlur(patch, (0, 0), self.sigma_px, borderType=cv2.BORDER_REFLECT)
         dev = patch - mean
         var = cv2.GaussianBlur(dev * dev, (0, 0), self.sigma_px, borderType=cv2.BORDER_REFLECT)
-        return (dev / np.sqrt(var + self.floor**2)).astype(np.float32)
+        return (dev / np.sqrt(var + floor**2)).astype(np.float32)
 
 
 def rotation_at_level(

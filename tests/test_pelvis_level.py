@@ -143,3 +143,29 @@ def test_pipeline_region_reads_like_the_whole_frame():
         for a, b in zip(whole, cropped):
             assert b.update(region, shifted, vis) == pytest.approx(a.update(grey, xyz, vis), abs=1e-9)
     assert pelvis_region(rgb, np.full((33, 3), np.nan), cropped) is None
+
+
+def test_coloured_band_is_matched_on_chroma_under_one_sided_light():
+    """A symmetric pelvis whose garments differ in colour, lit from one side (shading scales the three
+    channels alike): the chroma match reads the tilt."""
+    tex = _symmetric_pelvis(3)
+    size = tex.shape[0]
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    x = np.abs(xx - size / 2)
+    pants = (yy > size / 2 - 45 + 0.001 * x**2) & (x < 75 + 0.25 * np.clip(yy - size / 2 + 45, 0, None))
+    tint = np.where(pants[..., None], (0.8, 0.9, 1.3), (1.2, 1.0, 0.8)).astype(np.float32)
+    for angle in (-4.0, 2.5):
+        grey, xyz, vis = _frame(tex, angle, noise=0.0)
+        shade = np.linspace(0.6, 1.2, W, dtype=np.float32)[None, :, None]
+        rgb = np.clip(grey[..., None] * shade * cv2.warpAffine(
+            tint, _rotation(tex, angle), (W, H), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REFLECT), 0, 255)
+        tilt, q = PelvisSymmetry().update(rgb.astype(np.uint8), xyz, vis)
+        assert tilt == pytest.approx(angle, abs=0.3)
+        assert q > 0.3
+
+
+def _rotation(tex, angle_deg, centre=(640, 380)):
+    c = np.array(tex.shape[::-1]) / 2
+    m = cv2.getRotationMatrix2D(tuple(c), angle_deg, 1.0)
+    m[:, 2] += np.asarray(centre) - c
+    return m
