@@ -25,7 +25,7 @@ from .track import NUM_LANDMARKS, PoseTrack
 from .video import VideoInfo, iter_frames, probe
 
 PELVIS_METHOD = "band-ecc-2+symmetry-2"  # part of the cache key: bump when the pixel measures change
-PREFETCH_FRAMES = 4  # decoded frames waiting for the landmarker: enough to absorb jitter, little memory
+PREFETCH_FRAMES = 2  # decoded frames waiting for the landmarker (per span): decoding is ~5x faster than it
 PENDING_BAND_FRAMES = 8  # frames waiting for the pelvis band measurement
 TRACK_SPANS = 2  # spans of the clip tracked concurrently (see span_cuts)
 MIN_SPAN_S = 4.0  # a span starts with a fresh detection: keep a few strides in each
@@ -87,7 +87,8 @@ class TrackedVideo:
 
 class _TrackBuffer:
     """Per-frame results appended into preallocated arrays (grown by half when full), so a long clip
-    costs ~2 KB a frame and no Python objects per frame are kept."""
+    costs ~1.5 KB a frame and no Python objects per frame are kept. Landmarks are kept in float32, what
+    MediaPipe gives; times and pelvis measures in float64."""
 
     def __init__(self, capacity: int):
         self.n = 0
@@ -96,8 +97,9 @@ class _TrackBuffer:
         self._shapes = {"time_s": (), "image_xyz": (NUM_LANDMARKS, 3), "world_xyz": (NUM_LANDMARKS, 3),
                         "visibility": (NUM_LANDMARKS,), "presence": (NUM_LANDMARKS,), "people": (),
                         "bystander_image_xyz": (NUM_LANDMARKS, 3), "pelvis": (5,)}
+        dtypes = {"time_s": float, "people": int, "pelvis": float}
         for name, shape in self._shapes.items():
-            self._arrays[name] = np.empty((self._capacity, *shape), dtype=int if name == "people" else float)
+            self._arrays[name] = np.empty((self._capacity, *shape), dtype=dtypes.get(name, np.float32))
 
     def _grow(self) -> None:
         self._capacity += self._capacity // 2 + 16
@@ -125,6 +127,10 @@ class _TrackBuffer:
 
     def rows(self) -> dict[str, np.ndarray]:
         return {name: arr[:self.n] for name, arr in self._arrays.items()}
+
+    def pop(self, name: str) -> np.ndarray:
+        """One field's rows, released from the buffer (so joining spans holds one field twice, not all)."""
+        return self._arrays.pop(name)[:self.n]
 
 
 def span_cuts(start_s: float, end_s: float) -> list[float]:
@@ -312,7 +318,9 @@ def _join(spans: list[_Span]) -> tuple[PoseTrack, np.ndarray]:
             ref[local == 0] = given[span.adopted_reference]  # its first chain is the adopted keyframe's
         given = {int(a): int(b) for a, b in zip(local[local >= 0], ref[local >= 0])}
         first_id = int(ref.max(initial=first_id - 1)) + 1
-    a = {name: np.concatenate([r[name] for r in rows]) for name in rows[0]}
+    a = {name: np.concatenate([s.rows.pop(name) for s in spans]).astype(int if name == "people" else float, copy=False)
+         for name in list(rows[0])}
+    del rows
     p = a.pop("pelvis")
     people = a.pop("people")
     track = PoseTrack(
