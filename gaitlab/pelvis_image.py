@@ -188,16 +188,19 @@ class PelvisBandTracker:
         return float(np.rad2deg(rotation)), float(np.clip(rho, 0.0, 1.0) * texture_q)
 
     def band(self, image: np.ndarray, image_xyz: np.ndarray, colour: bool = False
-             ) -> tuple[np.ndarray, np.ndarray, float] | None:
-        """The band of this frame: (patch float32 (h, w), or (h, w, 3) RGB when colour and the image is
-        RGB; mask uint8 (255 = valid), T in image pixels), image axes, hip midpoint at (cx, cy) =
-        (w/2, top * px_per_t); None without hips and shoulders or when the band is too small to hold
-        texture."""
+             ) -> tuple[np.ndarray, np.ndarray, float] | tuple[np.ndarray, np.ndarray, float, np.ndarray] | None:
+        """The band of this frame: (patch float32 (h, w) grey, mask uint8 (255 = valid), T in image pixels),
+        image axes, hip midpoint at (cx, cy) = (w/2, top * px_per_t); with colour=True and an RGB image,
+        the same band in RGB (h, w, 3) as a fourth item. None without hips and shoulders or when the band
+        is too small to hold texture."""
         place = self._place(image_xyz)
         if place is None:
             return None
         xy, hip_mid, torso_px = place
-        return self._sample(image, hip_mid, torso_px, colour), self._mask(xy, hip_mid, torso_px), torso_px
+        band = (self._sample(image, hip_mid, torso_px), self._mask(xy, hip_mid, torso_px), torso_px)
+        if colour and np.ndim(image) == 3:
+            return (*band, self._sample(image, hip_mid, torso_px, colour=True))
+        return band
 
     def source_box(self, image_xyz: np.ndarray, width: int, height: int) -> tuple[int, int, int, int] | None:
         """The pixels (x0, y0, x1, y1) of a width x height frame that band() reads for these landmarks

@@ -124,12 +124,11 @@ class PelvisSymmetry:
         person), visibility (33,) (unused: landmarks are used whenever finite, as in PelvisBandTracker).
         Returns (tilt_deg, quality): tilt of the pelvis's transverse axis, degrees CCW on screen;
         quality 0..1 (NaN / 0 when it cannot measure)."""
-        band = self._geom.band(image, image_xyz)
+        band = self._geom.band(image, image_xyz, colour=True)
         if band is None:
             return float("nan"), 0.0
-        padded, mask, _ = band
-        rgb = self._geom.band(image, image_xyz, colour=True)[0] if np.ndim(image) == 3 else None
-        return self.measure(padded, mask, rgb)
+        padded, mask, _, *rgb = band
+        return self.measure(padded, mask, rgb[0] if rgb else None)
 
     def source_box(self, image_xyz: np.ndarray, width: int, height: int) -> tuple[int, int, int, int] | None:
         """The pixels (x0, y0, x1, y1) that update() reads (see PelvisBandTracker.source_box)."""
