@@ -29,6 +29,8 @@ PREFETCH_FRAMES = 2  # decoded frames waiting for the landmarker (per span): dec
 PENDING_BAND_FRAMES = 8  # frames waiting for the pelvis band measurement
 TRACK_SPANS = 2  # spans of the clip tracked concurrently (see span_cuts)
 MIN_SPAN_S = 4.0  # a span starts with a fresh detection: keep a few strides in each
+HEAP_ARENAS = 2  # glibc malloc arenas for the whole process (see _limit_heap_arenas)
+_M_ARENA_MAX = -8  # mallopt parameter number, from glibc's malloc.h
 KEYFRAME_OFFER_FRAMES = 30  # a span waits at most this many of the previous span's frames for its keyframe
 T = TypeVar("T")
 _DONE = object()
@@ -279,6 +281,7 @@ def track_video(path: str | Path, model: ModelInfo, *, settings: PoseSettings = 
     # releases the GIL, so two of them use both cores of a laptop).
     share = expected // len(starts) + 1
     stop = threading.Event()
+    _limit_heap_arenas()
     with ImageLandmarker(model.path, settings) as shared, ThreadPoolExecutor(len(starts), "gaitlab-span") as pool:
         futures = [pool.submit(_track_span, path, model, settings, shared, a, b, share, frame_done, stop,
                                handoffs[k], handoffs[k - 1] if k else None)
@@ -292,6 +295,16 @@ def track_video(path: str | Path, model: ModelInfo, *, settings: PoseSettings = 
     if use_cache and len(track):
         track.save(cached, people=people)
     return TrackedVideo(info, track, people, False)
+
+
+def _limit_heap_arenas() -> None:
+    """Let glibc keep at most HEAP_ARENAS malloc arenas (default: 8 per core, one per allocating thread):
+    each span's decoder, landmarker and pelvis threads would otherwise each keep the frames they freed in an
+    arena of their own (~25 MB more at the peak; no speed difference measured). A no-op without glibc."""
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, HEAP_ARENAS)
+    except (OSError, AttributeError):
+        pass
 
 
 def _release_freed_memory() -> None:
