@@ -184,36 +184,35 @@ class _Span:
 
 
 def _track_span(path: Path, model: ModelInfo, settings: PoseSettings, image_landmarker: ImageLandmarker,
-                   start_s: float | None, end_s: float | None, expected: int, frame_done: Callable[[], None],
-                   stop: threading.Event, give: _KeyframeHandoff, receive: _KeyframeHandoff | None) -> _Span:
+                start_s: float | None, end_s: float | None, expected: int, frame_done: Callable[[], None],
+                stop: threading.Event, give: _KeyframeHandoff, receive: _KeyframeHandoff | None) -> _Span:
     """Track one span of the clip. Returns early once `stop` is set."""
     frames = _TrackBuffer(expected + 8)
     band = PelvisBandTracker()
     symmetry = PelvisSymmetry()
-    adopted: list[int] = []
+    adopted: int | None = None
     seen = 0  # frames handed to the pelvis measures
 
     def measure_band(region: tuple[np.ndarray, np.ndarray] | None, visibility: np.ndarray
                      ) -> tuple[float, float, int, float, float]:
-        nonlocal receive, seen
+        nonlocal receive, seen, adopted
         seen += 1
-        if region is None:
-            if seen >= KEYFRAME_OFFER_FRAMES:
-                give.offer(None)
-            return (np.nan, 0.0, -1, np.nan, 0.0)
-        image, xyz = region
-        if receive is not None:  # blocks until the previous span's first keyframe (or its giving up)
-            handed = receive.take()
-            receive = None
-            if handed is not None and band.adopt(handed[0], xyz):
-                adopted.append(handed[1])
-        rotation, quality = band.update(image, xyz, visibility)
+        measured = (np.nan, 0.0, -1, np.nan, 0.0)
+        if region is not None:
+            image, xyz = region
+            if receive is not None:  # blocks until the previous span's first keyframe (or its giving up)
+                handed = receive.take()
+                receive = None
+                if handed is not None and band.adopt(handed[0], xyz):
+                    adopted = handed[1]
+            rotation, quality = band.update(image, xyz, visibility)
+            tilt, tilt_quality = symmetry.update(image, xyz, visibility)
+            measured = (rotation, quality, band.reference_id if np.isfinite(rotation) else -1, tilt, tilt_quality)
         if band.keyframe is not None:
             give.offer((band.keyframe, band.reference_id))
         elif seen >= KEYFRAME_OFFER_FRAMES:
             give.offer(None)
-        tilt, tilt_quality = symmetry.update(image, xyz, visibility)
-        return (rotation, quality, band.reference_id if np.isfinite(rotation) else -1, tilt, tilt_quality)
+        return measured
 
     width = height = 0
     pending: deque[tuple[int, Future]] = deque()
@@ -240,7 +239,7 @@ def _track_span(path: Path, model: ModelInfo, settings: PoseSettings, image_land
                 frames.set_pelvis(j, f.result())
     finally:
         give.offer(None)  # never leave the next span waiting
-    return _Span(frames, width, height, adopted[0] if adopted else None)
+    return _Span(frames, width, height, adopted)
 
 
 def track_video(path: str | Path, model: ModelInfo, *, settings: PoseSettings = PoseSettings(),
