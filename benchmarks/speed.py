@@ -10,7 +10,8 @@
 (b) (video duration / wall time) and its peak memory: the largest single process (getrusage of the child, which
 covers the Chromium and annotated-video processes it starts), the gaitlab process itself and the sum over its
 process tree (PSS, sampled every 50 ms); and the CPU time per frame of each (for (b) all its processes), which
-bounds what pipelining can reach: on N cores (b) takes at least its CPU time / N.
+bounds what pipelining can reach: on N cores (b) takes at least its CPU time / N; and (b)'s CPU split by stage
+(per-thread CPU times of its process tree, sampled with the memory).
 
 Then, unless --no-long: a 1-min and a 10-min clip made now by looping --long-source (default the bench's 1080p
 30 fps walk) with PyAV stream copy into a temporary folder (deleted afterwards): (a) and (b) on the 1-min clip,
@@ -104,6 +105,41 @@ def _tree_rss_mb(pid: int) -> tuple[float, float]:
     return own, total
 
 
+def _thread_cpu(pid: int, tck: float = os.sysconf("SC_CLK_TCK")) -> dict[tuple[int, int], tuple[str, float]]:
+    """(pid, tid) -> (stage, CPU seconds so far) for every thread of pid and its descendants. Stages: MediaPipe
+    (its "drishti" threads), decoding (FFmpeg's threads), Python and OpenCV (the rest of the gaitlab process:
+    pelvis measures, pose glue, analysis, report), the annotated-video process, Chromium (the PDF)."""
+    out, todo = {}, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            tids = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{p}/task/{tid}/stat") as f:
+                    stat = f.read()
+                with open(f"/proc/{p}/task/{tid}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+            except OSError:
+                continue
+            comm, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+            cpu = (int(fields[11]) + int(fields[12])) / tck
+            if p != pid:
+                with open(f"/proc/{p}/comm") as f:
+                    process = f.read().strip()
+                stage = "Chromium (PDF)" if "chrom" in process or "headless" in process else "annotated-video process"
+            elif comm.startswith("drishti"):
+                stage = "MediaPipe"
+            elif comm.startswith("av:"):
+                stage = "decoding"
+            else:
+                stage = "Python + OpenCV"
+            out[(p, int(tid))] = (stage, cpu)
+    return out
+
+
 CODE = ROOT  # the checkout whose gaitlab (b) runs (--code: compare with another one)
 
 
@@ -113,6 +149,7 @@ def run_analyze(clip: Path, workdir: Path) -> dict:
     env = dict(os.environ, XDG_CACHE_HOME=tempfile.mkdtemp(dir=workdir, prefix="cache."))
     cmd = [sys.executable, "-m", "gaitlab.cli", "analyze", str(clip), "-o", str(out), "--force"]
     peak = {"main": 0.0, "tree": 0.0}
+    threads: dict[tuple[int, int], tuple[str, float]] = {}  # last CPU time seen of every thread
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=CODE, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     done = threading.Event()
@@ -121,6 +158,7 @@ def run_analyze(clip: Path, workdir: Path) -> dict:
         while not done.is_set():
             own, tree = _tree_rss_mb(proc.pid)
             peak["main"], peak["tree"] = max(peak["main"], own), max(peak["tree"], tree)
+            threads.update(_thread_cpu(proc.pid))
             done.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -135,7 +173,14 @@ def run_analyze(clip: Path, workdir: Path) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"gaitlab analyze failed ({proc.returncode}): {err.strip()}")
     return {"wall": wall, "maxrss_mb": usage.ru_maxrss / 1024, "tree_mb": peak["tree"], "main_mb": peak["main"],
-            "cpu": usage.ru_utime + usage.ru_stime}
+            "cpu": usage.ru_utime + usage.ru_stime, "stages": _by_stage(threads.values())}
+
+
+def _by_stage(threads) -> dict[str, float]:
+    stages: dict[str, float] = {}
+    for stage, cpu in threads:
+        stages[stage] = stages.get(stage, 0.0) + cpu
+    return stages
 
 
 def _cpu_s() -> float:
@@ -160,7 +205,9 @@ def measure(clip: Path, model_path: Path, repeats: int, workdir: Path, bare: boo
             "tree": max(x["tree_mb"] for x in b), "main": max(x["main_mb"] for x in b),
             "ratios": [x["fps"] / y for x, y in zip(b, a)], "runs": len(b),
             "a_cpu_ms": 1000 * statistics.median(a_cpu) if a_cpu else float("nan"),
-            "b_cpu_ms": 1000 * statistics.median(x["cpu"] / info.frames for x in b)}
+            "b_cpu_ms": 1000 * statistics.median(x["cpu"] / info.frames for x in b),
+            "b_stages_ms": {k: 1000 * statistics.median(x["stages"].get(k, 0.0) / info.frames for x in b)
+                            for k in b[0]["stages"]}}
 
 
 def report(label: str, m: dict) -> None:
@@ -181,6 +228,10 @@ def report(label: str, m: dict) -> None:
         bound = cores / (m["a_fps"] * m["b_cpu_ms"] / 1000)
         print(f"CPU time per frame             : (a) {m['a_cpu_ms']:.1f} ms, (b) {m['b_cpu_ms']:.1f} ms (all its "
               f"processes): with all {cores} cores busy, (b)/(a) could reach at most {bound:.2f}")
+    stages = sorted(m["b_stages_ms"].items(), key=lambda kv: -kv[1])
+    seen = sum(v for _, v in stages)
+    print("(b) CPU per frame by stage     : " + ", ".join(f"{k} {v:.1f} ms" for k, v in stages)
+          + f", not seen by the 50-ms sampling {max(m['b_cpu_ms'] - seen, 0):.1f} ms")
     print(f"peak RSS of (b)                : {m['maxrss']:.0f} MB largest process (getrusage), "
           f"{m['main']:.0f} MB gaitlab process, {m['tree']:.0f} MB all its processes (PSS sum, sampled)")
 
