@@ -33,6 +33,12 @@ CSS_PATH = Path(__file__).with_name("templates") / "report.css"
 VIEW_WORDS = {"posterior": "from behind (posterior)", "anterior": "from the front (anterior)",
               "sagittal": "from the side (sagittal)", "oblique": "at an angle (oblique)"}
 ACTIVITY_WORDS = {"walk": "walking", "run": "running", "unknown": "not determined"}
+# A clip longer than this shows the obliquity over this window (about 17 strides of walking at a readable scale)
+# around its largest drop, and every step's drop over the whole clip; the whole trace is in frames.csv.
+OBLIQUITY_WINDOW_S = 20.0
+# The drop-over-time lines average each side's steps within this window (~25 steps per side when walking),
+# long enough to steady a mean (7 steps at least), short enough to follow fatigue over minutes.
+TREND_WINDOW_S = 30.0
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable",
                   "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome")
 
@@ -43,23 +49,40 @@ def _hex(side_or_key: str) -> str:
 
 # ---- plots -------------------------------------------------------------------------------------------
 
+def obliquity_window(analysis: Analysis) -> tuple[float, float] | None:
+    """The OBLIQUITY_WINDOW_S of a longer clip that "Pelvis over time" shows, centred on the step with the
+    largest drop (the clip's start without steps); None when the clip is not longer (all of it is shown)."""
+    t = analysis.frames.time_s
+    if not len(t) or t[-1] - t[0] <= OBLIQUITY_WINDOW_S:
+        return None
+    measured = [s for s in analysis.steps if math.isfinite(s.peak_drop_deg)]
+    centre = max(measured, key=lambda s: s.peak_drop_deg).peak_time_s if measured else float(t[0])
+    start = min(max(centre - OBLIQUITY_WINDOW_S / 2, float(t[0])), float(t[-1]) - OBLIQUITY_WINDOW_S)
+    return start, start + OBLIQUITY_WINDOW_S
+
+
 def obliquity_figure(analysis: Analysis) -> Figure:
-    """Pelvic obliquity over time: counted single-leg stances shaded per side, each step's peak marked."""
+    """Pelvic obliquity over time (over obliquity_window for a longer clip): counted single-leg stances shaded
+    per side, each step's peak marked."""
     f, thr = analysis.frames, analysis.threshold_deg
+    window = obliquity_window(analysis)
+    a, b = window or (f.time_s[0] if len(f.time_s) else 0.0, analysis.video.duration_s or None)
+    shown = slice(None) if window is None else slice(*np.searchsorted(f.time_s, [a, b], side="right"))
+    steps = [s for s in analysis.steps if window is None or (s.end_s > a and s.start_s < b)]
     fig = Figure(figsize=(9.5, 3.8))
     ax = fig.add_subplot()
-    for s in analysis.steps:
+    for s in steps:
         ax.axvspan(s.start_s, s.end_s, color=_hex(s.stance_side), alpha=0.13, lw=0)
-    ax.plot(f.time_s, f.baseline_obliquity_deg, color="0.55", lw=0.9, alpha=0.6, ls="--",
+    ax.plot(f.time_s[shown], f.baseline_obliquity_deg[shown], color="0.55", lw=0.9, alpha=0.6, ls="--",
             label="hip-landmark line (comparison)")
-    ax.plot(f.time_s, f.obliquity_deg, color="0.1", lw=1.5, label="pelvic obliquity (reported)")
+    ax.plot(f.time_s[shown], f.obliquity_deg[shown], color="0.1", lw=1.5, label="pelvic obliquity (reported)")
     ax.axhline(0, color="0.6", lw=0.6)
     # drop = +obliquity in right stance, -obliquity in left stance: one threshold line per side
     ax.axhline(thr, color=_hex("right"), lw=1.1, ls=":", label=f"right-stance threshold (+{thr:g}°)")
     ax.axhline(-thr, color=_hex("left"), lw=1.1, ls=":", label=f"left-stance threshold (−{thr:g}°)")
     for side in SIDES:
         sign = 1 if side == "right" else -1
-        own = [s for s in analysis.steps if s.stance_side == side]
+        own = [s for s in steps if s.stance_side == side]
         if own:
             t = [s.peak_time_s for s in own]
             y = [sign * s.peak_drop_deg for s in own]
@@ -67,9 +90,9 @@ def obliquity_figure(analysis: Analysis) -> Figure:
             ax.scatter(t, y, s=46, color=_hex(side), edgecolors=edge, linewidths=1.6, zorder=3,
                        label=f"{side}-stance peak")
     ax.scatter([], [], s=46, color="white", edgecolors=_hex("over"), linewidths=1.6, label="red ring: above threshold")
-    lim = max(thr + 2, float(np.nanmax(np.abs(f.obliquity_deg), initial=0)) + 1.5)
+    lim = max(thr + 2, float(np.nanmax(np.abs(f.obliquity_deg[shown]), initial=0)) + 1.5)
     ax.set_ylim(-lim, lim)
-    ax.set_xlim(f.time_s[0] if len(f.time_s) else 0, analysis.video.duration_s or None)
+    ax.set_xlim(a, b)
     ax.text(0.005, 0.98, "↑ right hip higher", transform=ax.transAxes, va="top", fontsize=9, color="0.35")
     ax.text(0.005, 0.02, "↓ left hip higher", transform=ax.transAxes, va="bottom", fontsize=9, color="0.35")
     ax.set_xlabel("time (s)")
@@ -110,6 +133,32 @@ def drops_figure(analysis: Analysis) -> Figure:
     ax.set_ylim(min(min(vals, default=0), 0) - 1, max(max(vals, default=0), thr) + 3.5)
     ax.set_ylabel("contralateral drop per step (°)")
     ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+def drop_trend_figure(analysis: Analysis) -> Figure:
+    """Each step's contralateral drop at its time over the whole clip, per stance side, with the mean of that
+    side's steps within TREND_WINDOW_S around each step: whether the drop grows along a long walk or run."""
+    thr = analysis.threshold_deg
+    fig = Figure(figsize=(9.5, 3.4))
+    ax = fig.add_subplot()
+    for side in SIDES:
+        own = [s for s in analysis.steps if s.stance_side == side and math.isfinite(s.peak_drop_deg)]
+        if not own:
+            continue
+        t = np.array([s.peak_time_s for s in own])
+        d = np.array([s.peak_drop_deg for s in own])
+        near = np.abs(t[:, None] - t[None, :]) <= TREND_WINDOW_S / 2
+        ax.scatter(t, d, s=9, color=_hex(side), alpha=0.45, lw=0)
+        ax.plot(t, (near @ d) / near.sum(axis=1), color=_hex(side), lw=2.2,
+                label=f"{side}-leg stance, mean over {TREND_WINDOW_S:g} s")
+    ax.axhline(thr, color=_hex("over"), lw=1.1, ls="--", label=f"threshold {thr:g}°")
+    ax.axhline(0, color="0.6", lw=0.6)
+    ax.set_xlim(0, analysis.video.duration_s or None)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("contralateral drop per step (°)")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=8.5, frameon=False)
     return fig
 
 
@@ -226,6 +275,18 @@ def report_html(analysis: Analysis, stills: dict[str, np.ndarray], generated: da
     defs = "".join(f"<dt>{e(title)}</dt><dd>{e(text)}</dd>" for title, text in DEFINITIONS.values())
     obliquity_uri = _svg_data_uri(obliquity_figure(analysis))
     drops_uri = _svg_data_uri(drops_figure(analysis))
+    window = obliquity_window(analysis)
+    shown = "" if window is None else (
+        f"Seconds {window[0]:.0f}–{window[1]:.0f} of the clip's {analysis.video.duration_s:.0f}, around the largest "
+        "drop (the whole trace is in frames.csv). ")
+    trend = "" if window is None else f"""<section>
+<h2>Drop over the clip</h2>
+<figure><img src="{_svg_data_uri(drop_trend_figure(analysis))}" alt="Contralateral drop per step over the clip">
+<figcaption>Each dot is one step's contralateral drop at its time (blue: left-leg stance, orange: right-leg
+stance); lines: the mean of that side's steps within {TREND_WINDOW_S / 2:g} s either side. A line that rises along
+the clip means the drop grows as the walk or run goes on, e.g. with fatigue.</figcaption></figure>
+</section>
+"""
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -260,7 +321,7 @@ def report_html(analysis: Analysis, stills: dict[str, np.ndarray], generated: da
 <section>
 <h2>Pelvis over time</h2>
 <figure><div class="scroll-x"><img src="{obliquity_uri}" alt="Pelvic obliquity over time"></div>
-<figcaption>Pelvic obliquity (positive = right hip higher). Shaded: single-leg stances counted as steps
+<figcaption>{e(shown)}Pelvic obliquity (positive = right hip higher). Shaded: single-leg stances counted as steps
 (blue = left leg, orange = right leg). In right-leg stance a drop shows as a peak upward, in left-leg stance
 downward; dotted lines are the threshold for each. Faint dashed: the hip-landmark line alone, for
 comparison.</figcaption></figure>
@@ -273,6 +334,7 @@ comparison.</figcaption></figure>
 Differences under {SMALLEST_DETECTABLE_DIFFERENCE_DEG:g}° are within measurement error.</figcaption></figure>
 </section>
 
+{trend}
 <section>
 <h2>Largest drop of each side</h2>
 {_stills(analysis, stills)}
@@ -343,7 +405,10 @@ def _text_page(analysis: Analysis) -> Figure:
 def _print_with_matplotlib(analysis: Analysis, stills: dict[str, np.ndarray], pdf_path: Path) -> None:
     with PdfPages(pdf_path) as pdf:
         pdf.savefig(_text_page(analysis))  # a whole A4 page, not trimmed to the text
-        for fig in (obliquity_figure(analysis), drops_figure(analysis)):
+        figures = [obliquity_figure(analysis), drops_figure(analysis)]
+        if obliquity_window(analysis) is not None:
+            figures.append(drop_trend_figure(analysis))
+        for fig in figures:
             pdf.savefig(fig, bbox_inches="tight")
         for side, rgb in stills.items():
             fig = Figure(figsize=(6, 6))

@@ -110,3 +110,27 @@ def test_pdf_is_written_without_chromium(tmp_path, monkeypatch):
     write_report(a, tmp_path, _stills(a))
     assert (tmp_path / "report.pdf").read_bytes()[:5] == b"%PDF-"
     assert (tmp_path / "report.html").is_file()
+
+
+def test_long_clip_shows_a_window_around_the_largest_drop_and_the_drop_over_time():
+    assert report.obliquity_window(make_analysis()) is None  # ~10 s: the whole clip is shown
+    a = make_analysis(time_s=np.arange(90 * 30) / 30.0)
+    # the right-stance drop grows along the clip (as with fatigue), with its largest step near 40 s
+    worst_time = min((s.peak_time_s for s in a.steps if s.stance_side == "right"), key=lambda t: abs(t - 40))
+    steps = [replace(s, peak_drop_deg=12.0 if s.peak_time_s == worst_time else 4.0 + 4.0 * s.peak_time_s / 90)
+             if s.stance_side == "right" else s for s in a.steps]
+    a = replace(a, steps=steps)
+    window = report.obliquity_window(a)
+    assert window[1] - window[0] == pytest.approx(report.OBLIQUITY_WINDOW_S)
+    assert window[0] < worst_time < window[1]
+    ax = report.obliquity_figure(a).axes[0]
+    assert ax.get_xlim() == pytest.approx(window)
+    traces = [line.get_xdata() for line in ax.get_lines() if len(line.get_xdata()) > 2]
+    assert traces and all(window[0] <= t.min() and t.max() <= window[1] for t in traces)
+    means = {line.get_label().split("-")[0]: line.get_ydata()
+             for line in report.drop_trend_figure(a).axes[0].get_lines() if "mean over" in line.get_label()}
+    assert means["right"][-1] - means["right"][0] > 2.5  # follows the growth
+    assert abs(means["left"][-1] - means["left"][0]) < 1.0
+    html = report_html(a, {})
+    assert html.count("data:image/svg+xml;base64,") == 3
+    assert "Drop over the clip" in html and "of the clip&#x27;s 90, around the largest drop" in html
