@@ -114,8 +114,11 @@ def _thread_cpu(pid: int, tck: float = os.sysconf("SC_CLK_TCK")) -> dict[tuple[i
         p = todo.pop()
         try:
             tids = os.listdir(f"/proc/{p}/task")
+            with open(f"/proc/{p}/comm") as f:
+                process = f.read().strip()
         except OSError:
             continue
+        child_stage = "Chromium (PDF)" if "chrom" in process or "headless" in process else "annotated-video process"
         for tid in tids:
             try:
                 with open(f"/proc/{p}/task/{tid}/stat") as f:
@@ -127,9 +130,7 @@ def _thread_cpu(pid: int, tck: float = os.sysconf("SC_CLK_TCK")) -> dict[tuple[i
             comm, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
             cpu = (int(fields[11]) + int(fields[12])) / tck
             if p != pid:
-                with open(f"/proc/{p}/comm") as f:
-                    process = f.read().strip()
-                stage = "Chromium (PDF)" if "chrom" in process or "headless" in process else "annotated-video process"
+                stage = child_stage
             elif comm.startswith("drishti"):
                 stage = "MediaPipe"
             elif comm.startswith("av:"):
