@@ -72,6 +72,7 @@ class PelvisBandTracker:
         max_rotation_deg: float = 25.0,
         max_strain: float = 0.3,
         outlier_sigmas: float = 2.5,
+        search_margin_torso: float = 0.10,
     ) -> None:
         """
         band_top_torso: band top above the hip-landmark midpoint, in T. The iliac crest lies
@@ -102,6 +103,11 @@ class PelvisBandTracker:
             gaitlab.pelvis_level: with scale and shear free, the affine bends toward an edge foreign
             to the band (a hand reaching past its mask strip), which a Euclidean fit cannot. 2.5 is
             the usual robust cut, ~1 % of Gaussian residuals.
+        search_margin_torso: the current frame is sampled this much (in T) beyond the band on every side,
+            so that the keyframe's band, placed by the landmarks of the keyframe, is found whole in it: the
+            rotation is then always read from the same body region, not from a band that slides over
+            the body with the landmarks' placement error (the hip landmarks bob ~0.05 T against the hip
+            joints within a running stance, and the band is only ~0.36 T tall).
         """
         self.top, self.bottom, self.half_w = band_top_torso, band_bottom_torso, band_half_width_torso
         self.forearm_w = forearm_mask_width_torso
@@ -117,11 +123,12 @@ class PelvisBandTracker:
         self.w = int(round(2 * self.half_w * self.px_per_t))
         self.h = int(round((self.top + self.bottom) * self.px_per_t))
         self.cx, self.cy = self.w / 2.0, self.top * self.px_per_t
+        self.margin = int(round(search_margin_torso * self.px_per_t))  # patch px around the band, current frame
         # Keyframe: patch, mask, T px, rotation, filmed from behind (the registration read for it).
         self._key: tuple[np.ndarray, np.ndarray, float, float, bool] | None = None
         # Counts rotation references: rotations measured under different references are not comparable.
         self.reference_id = 0
-        self._warp = np.eye(2, 3, dtype=np.float32)  # last warp keyframe patch -> current patch
+        self._warp = self._initial_warp()  # last warp keyframe patch -> current (extended) patch
         self._criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, _ECC_ITERATIONS, _ECC_EPS)
 
     def reset(self) -> None:
@@ -129,7 +136,7 @@ class PelvisBandTracker:
         if self._key is not None:
             self.reference_id += 1
         self._key = None
-        self._warp = np.eye(2, 3, dtype=np.float32)
+        self._warp = self._initial_warp()
 
     @property
     def keyframe(self) -> tuple | None:
@@ -144,8 +151,14 @@ class PelvisBandTracker:
         if place is None or abs(np.log(place[2] / keyframe[2])) > np.log(self.max_scale_ratio):
             return False
         self._key = keyframe
-        self._warp = np.eye(2, 3, dtype=np.float32)
+        self._warp = self._initial_warp()
         return True
+
+    def _initial_warp(self) -> np.ndarray:
+        """Keyframe band -> current extended patch with nothing moved: a shift by the margin."""
+        warp = np.eye(2, 3, dtype=np.float32)
+        warp[:, 2] = self.margin
+        return warp
 
     def update(self, image: np.ndarray, image_xyz: np.ndarray, visibility: np.ndarray) -> tuple[float, float]:
         """image: (H,W) uint8 grey or (H,W,3) uint8 RGB upright frame; image_xyz (33,3) pixels (NaN if no
@@ -159,10 +172,14 @@ class PelvisBandTracker:
         cost. If registration fails outright the chain restarts, and the next measurable frame is a
         new reference (its offset to the old one is unknown). So is a change of facing (the subject
         turning round): the band then shows another side of the body, read another way."""
-        band = self.band(image, image_xyz)
-        if band is None:
+        place = self._place(image_xyz)
+        if place is None:
             return float("nan"), 0.0
-        patch, mask, torso_px = band
+        xy, hip_mid, torso_px = place
+        m = self.margin
+        wide = self._sample(image, hip_mid, torso_px, extra=m)
+        wide_mask = self._mask(xy, hip_mid, torso_px, extra=m)
+        patch, mask = wide[m:m + self.h, m:m + self.w].copy(), wide_mask[m:m + self.h, m:m + self.w].copy()
         texture = float(patch[mask > 0].std()) if mask.any() else 0.0
         texture_q = texture / (texture + self.min_texture)
         behind = facing_away(image_xyz)
@@ -172,7 +189,7 @@ class PelvisBandTracker:
         if self._key is None:
             return self._new_key(patch, mask, torso_px, 0.0, texture_q, behind)
         key_patch, key_mask, key_t, key_rot, _ = self._key
-        rho, rot = self._register(key_patch, key_mask, patch, mask, behind)
+        rho, rot = self._register(key_patch, key_mask, wide, wide_mask, behind)
         if not np.isfinite(rot):
             # Registration failed outright: restart the chain here (the rotation reference is lost).
             self.reset()
@@ -183,9 +200,21 @@ class PelvisBandTracker:
         # the new keyframe inherits this frame's rotation error for good; past the square of the
         # ratio, re-anchor anyway rather than keep a keyframe that no longer resembles the frames.
         drift = abs(np.log(torso_px / key_t)) / np.log(self.max_scale_ratio)
-        if (drift > 1 and rho >= self.min_keyframe_ecc) or drift > 2:
+        # The new keyframe is this frame's band as the landmarks place it, and it inherits the rotation read
+        # from wherever the old keyframe's band was found in this frame: so re-anchor only on a frame where
+        # the two agree (within half the search margin, i.e. the hip landmarks' typical bob), not at the
+        # extreme of a step's landmark bob, where the new band would be another body region (from in front,
+        # e.g. lower, taking in the gap between the thighs) and the chain would read that region from then on.
+        aligned = np.abs(self._band_shift()).max() <= 0.5 * m
+        if (drift > 1 and rho >= self.min_keyframe_ecc and aligned) or drift > 2:
             self._new_key(patch, mask, torso_px, rotation, texture_q, behind)
         return float(np.rad2deg(rotation)), float(np.clip(rho, 0.0, 1.0) * texture_q)
+
+    def _band_shift(self) -> np.ndarray:
+        """Where the last registration found the keyframe band's centre in the current extended patch,
+        relative to where the current landmarks put it (patch pixels, x and y)."""
+        c = np.array([self.cx, self.cy])
+        return self._warp[:, :2].astype(np.float64) @ c + self._warp[:, 2] - c - self.margin
 
     def band(self, image: np.ndarray, image_xyz: np.ndarray, colour: bool = False
              ) -> tuple[np.ndarray, np.ndarray, float] | tuple[np.ndarray, np.ndarray, float, np.ndarray] | None:
@@ -223,7 +252,7 @@ class PelvisBandTracker:
 
     def _new_key(self, patch, mask, torso_px, rotation, texture_q, behind) -> tuple[float, float]:
         self._key = (patch, mask, torso_px, rotation, behind)
-        self._warp = np.eye(2, 3, dtype=np.float32)
+        self._warp = self._initial_warp()
         return float(np.rad2deg(rotation)), texture_q
 
     def _box(self, hip_mid: np.ndarray, torso_px: float, width: int, height: int) -> tuple[int, int, int, int]:
@@ -235,26 +264,31 @@ class PelvisBandTracker:
         y1 = min(int(hip_mid[1] + self.bottom * torso_px + margin) + 1, height)
         return x0, y0, x1, y1
 
-    def _sample(self, image: np.ndarray, hip_mid: np.ndarray, torso_px: float, colour: bool = False) -> np.ndarray:
-        """Band patch: image axes, hip midpoint at (cx, cy), T = px_per_t pixels; grey unless colour."""
+    def _sample(self, image: np.ndarray, hip_mid: np.ndarray, torso_px: float, colour: bool = False,
+                extra: int = 0) -> np.ndarray:
+        """Band patch: image axes, hip midpoint at (cx, cy), T = px_per_t pixels; grey unless colour; with
+        `extra` patch pixels more on every side (the hip midpoint then at (cx + extra, cy + extra))."""
         s = self.px_per_t / torso_px  # patch pixels per image pixel
         x0, y0, x1, y1 = self._box(hip_mid, torso_px, image.shape[1], image.shape[0])
         if x1 - x0 < 2 or y1 - y0 < 2:
-            return np.zeros((self.h, self.w) + image.shape[2:] if colour else (self.h, self.w), np.float32)
+            size = (self.h + 2 * extra, self.w + 2 * extra)
+            return np.zeros(size + image.shape[2:] if colour else size, np.float32)
         roi = image[y0:y1, x0:x1]
         if roi.ndim == 3 and not colour:  # RGB: grey only this region (converting whole 1080p frames cost ~3 ms each)
             roi = cv2.cvtColor(roi, cv2.COLOR_RGB2GRAY)
         roi = roi.astype(np.float32)
         if s < 1:  # downscaling: low-pass first to avoid aliasing (sigma ~ half the pixel ratio)
             roi = cv2.GaussianBlur(roi, (0, 0), 0.5 / s)
-        m = np.array([[s, 0, self.cx - s * (hip_mid[0] - x0)], [0, s, self.cy - s * (hip_mid[1] - y0)]])
-        return cv2.warpAffine(roi, m, (self.w, self.h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        cx, cy = self.cx + extra, self.cy + extra
+        m = np.array([[s, 0, cx - s * (hip_mid[0] - x0)], [0, s, cy - s * (hip_mid[1] - y0)]])
+        return cv2.warpAffine(roi, m, (self.w + 2 * extra, self.h + 2 * extra), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
 
-    def _mask(self, xy: np.ndarray, hip_mid: np.ndarray, torso_px: float) -> np.ndarray:
-        """Valid band pixels: everything except strips along the forearms and hands."""
-        mask = np.full((self.h, self.w), 255, np.uint8)
+    def _mask(self, xy: np.ndarray, hip_mid: np.ndarray, torso_px: float, extra: int = 0) -> np.ndarray:
+        """Valid band pixels: everything except strips along the forearms and hands (`extra`: as _sample)."""
+        mask = np.full((self.h + 2 * extra, self.w + 2 * extra), 255, np.uint8)
         s = self.px_per_t / torso_px
-        p = (xy - hip_mid) * s + (self.cx, self.cy)
+        p = (xy - hip_mid) * s + (self.cx + extra, self.cy + extra)
         width = max(int(round(self.forearm_w * self.px_per_t)), 1)
         for elbow, wrist, knuckles in _ARMS:
             e, w, k = p[elbow], p[wrist], p[list(knuckles)]
