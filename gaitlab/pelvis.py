@@ -111,6 +111,8 @@ def pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float) -> Level
     levels, methods = {}, set()
     for ref in np.unique(track.pelvis_pixel_reference[track.pelvis_pixel_reference >= 0]):
         sel = (track.pelvis_pixel_reference == ref) & np.isfinite(rotation)
+        if not sel.any():  # every frame of this reference was rejected: nothing to put on a level
+            continue
         level, _, _ = rotation_at_level(rotation[sel], track.pelvis_symmetry_tilt_deg[sel],
                                         track.pelvis_symmetry_quality[sel])
         if np.isfinite(level):
