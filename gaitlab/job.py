@@ -3,9 +3,10 @@
 The folder is built in a temporary sibling and renamed only when complete, so a failure or an
 interruption leaves nothing half-written.
 
-Speed (2 cores): while the pose pass keeps both cores busy, the annotated-video process starts and imports
-its modules; once the analysis is done, that process re-decodes the clip, draws and encodes the annotated
-video while this one writes the exports, the stills and the report. (The analysis and report modules are
+Speed (2 cores): while the pose pass keeps both cores busy, the annotated-video processes (one per segment
+of the clip, see annotate.video_segments) start and import their modules; once the analysis is done, they
+re-decode their segments, draw and encode them while this one writes the exports, the stills and the
+report, and the segments are joined without re-encoding. (The analysis and report modules are
 imported after the pose pass: importing them during it gained nothing once the pass used both cores, and
 added their ~60 MB to the pass's peak memory.)
 """
@@ -47,7 +48,7 @@ def default_outdir(video: Path) -> Path:
 
 def _video_child() -> None:
     """Child process body (`python -c ...`): import the video writer while the parent runs the pose pass,
-    then read one pickled job from stdin and write that video. Exit 0 done, 2 input error, 1 internal error
+    then read one pickled job (write_annotated_video's arguments) from stdin and write that video. Exit 0 done, 2 input error, 1 internal error
     (the message on stderr)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which ends this process
     import pickle
@@ -69,7 +70,7 @@ def _video_child() -> None:
 
 
 class _VideoProcess:
-    """The annotated video, written by a child process (its own interpreter lock and core) while the parent
+    """One segment of the annotated video, written by a child process (its own interpreter lock and core) while the parent
     writes the report. Started early so its imports overlap the pose pass; ended (never left running) by
     close(). A plain subprocess, not multiprocessing: nothing of the caller's __main__ is re-run, and it works
     from daemon processes too. Falls back to writing in this process if the child cannot be started."""
@@ -86,10 +87,11 @@ class _VideoProcess:
         except OSError:
             self._proc = None
 
-    def submit(self, video: Path, analysis: Analysis, out: Path, blur: bool) -> None:
+    def submit(self, video: Path, analysis: Analysis, out: Path, blur: bool, start_s: float | None,
+               end_s: float | None) -> None:
         import pickle
 
-        self._job = (str(video), analysis, str(out), blur)
+        self._job = (str(video), analysis, str(out), blur, start_s, end_s)
         if self._proc is not None:
             try:
                 pickle.dump(self._job, self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
@@ -146,10 +148,12 @@ def run_job(video: str | Path, outdir: str | Path, model: ModelInfo, options: Jo
         tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=parent))
     except OSError as exc:
         raise GaitlabError(f"cannot write into {parent}: {exc.strerror}") from None
-    video_process = None
+    from .annotate import video_segments
+
+    segments = video_segments(info.duration_s) if options.annotated_video else []
+    video_processes: list[_VideoProcess] = []
     try:
-        if options.annotated_video:
-            video_process = _VideoProcess()
+        video_processes = [_VideoProcess() for _ in segments]
         tracked = track_video(video, model, start_s=options.start_s, end_s=options.end_s, progress=progress)
         if not tracked.track.detected.any():
             raise GaitlabError(f"no person found in {video.name}")
@@ -161,12 +165,20 @@ def run_job(video: str | Path, outdir: str | Path, model: ModelInfo, options: Jo
         analysis = analyze_track(tracked.track, tracked.info, threshold_deg=options.threshold_deg,
                                  view=options.view, people=tracked.people)
         del tracked
-        if video_process is not None:  # the video (the longest stage) first, in its own process
-            video_process.submit(video, analysis, tmp / "annotated.mp4", options.blur_faces)
+        # the video (the longest stage) first, in its own processes
+        parts = [tmp / (f"annotated.{k}.mp4" if len(segments) > 1 else "annotated.mp4") for k in range(len(segments))]
+        for process, part, (start_s, end_s) in zip(video_processes, parts, segments):
+            process.submit(video, analysis, part, options.blur_faces, start_s, end_s)
         write_exports(analysis, tmp)
         write_report(analysis, tmp, worst_step_stills(video, analysis, blur=options.blur_faces))
-        if video_process is not None:
-            video_process.wait()
+        for process in video_processes:
+            process.wait()
+        if len(parts) > 1:
+            from .annotate import join_segments
+
+            join_segments(parts, tmp / "annotated.mp4")
+            for part in parts:
+                part.unlink(missing_ok=True)
         umask = os.umask(0)
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the finished folder gets the usual mode
@@ -174,11 +186,11 @@ def run_job(video: str | Path, outdir: str | Path, model: ModelInfo, options: Jo
             shutil.rmtree(outdir)
         tmp.rename(outdir)
     except BaseException:
-        if video_process is not None:
-            video_process.close()  # before removing the folder it writes into
+        for process in video_processes:
+            process.close()  # before removing the folder it writes into
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     finally:
-        if video_process is not None:
-            video_process.close()
+        for process in video_processes:
+            process.close()
     return analysis

@@ -117,16 +117,36 @@ _JPEG_RANGE = 2  # AVCOL_RANGE_JPEG: full-range luma 0-255
 def _to_rgb(frame: av.VideoFrame, max_side: int | None) -> np.ndarray:
     """The frame as RGB, at most max_side pixels on its long side (linear resampling). Limited-range 4:2:0,
     what cameras and phones record, is converted by OpenCV (~3x faster than libswscale, within a few
-    grey levels of it); other formats by libswscale."""
+    grey levels of it), after scaling its planes when it is to be made smaller (a third of the pixels
+    to convert at 1080p -> 720p); other formats by libswscale."""
+    size = None
+    if max_side and max(frame.width, frame.height) > max_side:
+        scale = max_side / max(frame.width, frame.height)
+        size = (max(int(round(frame.width * scale)), 1), max(int(round(frame.height * scale)), 1))
     if frame.format.name == "yuv420p" and frame.color_range != _JPEG_RANGE and not (frame.width | frame.height) & 1:
-        rgb = cv2.cvtColor(frame.to_ndarray(format="yuv420p"), cv2.COLOR_YUV2RGB_I420)
+        yuv = frame.to_ndarray(format="yuv420p")
+        if size is not None and not (size[0] | size[1]) & 1:
+            yuv = _scale_i420(yuv, frame.width, frame.height, size)
+            size = None
+        rgb = cv2.cvtColor(yuv, cv2.COLOR_YUV2RGB_I420)
     else:
         rgb = frame.to_ndarray(format="rgb24")
-    if max_side and max(rgb.shape[:2]) > max_side:
-        scale = max_side / max(rgb.shape[:2])
-        size = (max(int(round(rgb.shape[1] * scale)), 1), max(int(round(rgb.shape[0] * scale)), 1))
+    if size is not None:
         rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_LINEAR)
     return rgb
+
+
+def _scale_i420(yuv: np.ndarray, width: int, height: int, size: tuple[int, int]) -> np.ndarray:
+    """An I420 image (planes stacked as OpenCV and PyAV lay them out) scaled to `size` (even), plane by plane."""
+    w, h = size
+    out = np.empty((h * 3 // 2, w), np.uint8)
+    cv2.resize(yuv[:height], (w, h), dst=out[:h], interpolation=cv2.INTER_LINEAR)
+    chroma = height // 4  # rows of the stacked layout per chroma plane
+    for k in range(2):
+        plane = yuv[height + k * chroma:height + (k + 1) * chroma].reshape(height // 2, width // 2)
+        target = out[h + k * h // 4:h + (k + 1) * h // 4].reshape(h // 2, w // 2)
+        cv2.resize(plane, (w // 2, h // 2), dst=target, interpolation=cv2.INTER_LINEAR)
+    return out
 
 
 def iter_frames(path: str | Path, start_s: float | None = None, end_s: float | None = None,
