@@ -48,8 +48,8 @@ def default_outdir(video: Path) -> Path:
 
 def _video_child() -> None:
     """Child process body (`python -c ...`): import the video writer while the parent runs the pose pass,
-    then read one pickled job (write_annotated_video's arguments) from stdin and write that video. Exit 0 done, 2 input error, 1 internal error
-    (the message on stderr)."""
+    then read one pickled job (write_annotated_video's arguments) from stdin and write that video. Exit 0
+    done, 2 input error, 1 internal error (the message on stderr)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which ends this process
     import pickle
 
@@ -70,10 +70,11 @@ def _video_child() -> None:
 
 
 class _VideoProcess:
-    """One segment of the annotated video, written by a child process (its own interpreter lock and core) while the parent
-    writes the report. Started early so its imports overlap the pose pass; ended (never left running) by
-    close(). A plain subprocess, not multiprocessing: nothing of the caller's __main__ is re-run, and it works
-    from daemon processes too. Falls back to writing in this process if the child cannot be started."""
+    """One segment of the annotated video, written by a child process (its own interpreter lock and core)
+    while the parent writes the report. Started early so its imports overlap the pose pass; ended (never left
+    running) by close(). A plain subprocess, not multiprocessing: nothing of the caller's __main__ is re-run,
+    and it works from daemon processes too. Falls back to writing in this process if the child cannot be
+    started."""
 
     def __init__(self) -> None:
         self._job = None
