@@ -3,10 +3,9 @@
 The folder is built in a temporary sibling and renamed only when complete, so a failure or an
 interruption leaves nothing half-written.
 
-Speed (2 cores): while the pose pass keeps both cores busy, the annotated-video processes (one per segment
-of the clip, see annotate.video_segments) start and import their modules; once the analysis is done, they
-re-decode their segments, draw and encode them while this one writes the exports, the stills and the
-report, and the segments are joined without re-encoding. (The analysis and report modules are
+Speed (2 cores): while the pose pass keeps both cores busy, the annotated-video process starts and imports
+its modules; once the analysis is done, that process re-decodes the clip, draws and encodes the annotated
+video while this one writes the exports, the stills and the report. (The analysis and report modules are
 imported after the pose pass: importing them during it gained nothing once the pass used both cores, and
 added their ~60 MB to the pass's peak memory.)
 """
@@ -48,8 +47,8 @@ def default_outdir(video: Path) -> Path:
 
 def _video_child() -> None:
     """Child process body (`python -c ...`): import the video writer while the parent runs the pose pass,
-    then read one pickled job (write_annotated_video's arguments) from stdin and write that video. Exit 0
-    done, 2 input error, 1 internal error (the message on stderr)."""
+    then read one pickled job from stdin and write that video. Exit 0 done, 2 input error, 1 internal error
+    (the message on stderr)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which ends this process
     import pickle
 
@@ -70,11 +69,10 @@ def _video_child() -> None:
 
 
 class _VideoProcess:
-    """One segment of the annotated video, written by a child process (its own interpreter lock and core)
-    while the parent writes the report. Started early so its imports overlap the pose pass; ended (never left
-    running) by close(). A plain subprocess, not multiprocessing: nothing of the caller's __main__ is re-run,
-    and it works from daemon processes too. Falls back to writing in this process if the child cannot be
-    started."""
+    """The annotated video, written by a child process (its own interpreter lock and core) while the parent
+    writes the report. Started early so its imports overlap the pose pass; ended (never left running) by
+    close(). A plain subprocess, not multiprocessing: nothing of the caller's __main__ is re-run, and it works
+    from daemon processes too. Falls back to writing in this process if the child cannot be started."""
 
     def __init__(self) -> None:
         self._job = None
@@ -88,11 +86,10 @@ class _VideoProcess:
         except OSError:
             self._proc = None
 
-    def submit(self, video: Path, analysis: Analysis, out: Path, blur: bool, start_s: float | None,
-               end_s: float | None) -> None:
+    def submit(self, video: Path, analysis: Analysis, out: Path, blur: bool) -> None:
         import pickle
 
-        self._job = (str(video), analysis, str(out), blur, start_s, end_s)
+        self._job = (str(video), analysis, str(out), blur)
         if self._proc is not None:
             try:
                 pickle.dump(self._job, self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
@@ -149,12 +146,10 @@ def run_job(video: str | Path, outdir: str | Path, model: ModelInfo, options: Jo
         tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=parent))
     except OSError as exc:
         raise GaitlabError(f"cannot write into {parent}: {exc.strerror}") from None
-    from .annotate import video_segments
-
-    segments = video_segments(info.duration_s) if options.annotated_video else []
-    video_processes: list[_VideoProcess] = []
+    video_process = None
     try:
-        video_processes = [_VideoProcess() for _ in segments]
+        if options.annotated_video:
+            video_process = _VideoProcess()
         tracked = track_video(video, model, start_s=options.start_s, end_s=options.end_s, progress=progress)
         if not tracked.track.detected.any():
             raise GaitlabError(f"no person found in {video.name}")
@@ -166,20 +161,12 @@ def run_job(video: str | Path, outdir: str | Path, model: ModelInfo, options: Jo
         analysis = analyze_track(tracked.track, tracked.info, threshold_deg=options.threshold_deg,
                                  view=options.view, people=tracked.people)
         del tracked
-        # the video (the longest stage) first, in its own processes
-        parts = [tmp / (f"annotated.{k}.mp4" if len(segments) > 1 else "annotated.mp4") for k in range(len(segments))]
-        for process, part, (start_s, end_s) in zip(video_processes, parts, segments):
-            process.submit(video, analysis, part, options.blur_faces, start_s, end_s)
+        if video_process is not None:  # the video (the longest stage) first, in its own process
+            video_process.submit(video, analysis, tmp / "annotated.mp4", options.blur_faces)
         write_exports(analysis, tmp)
         write_report(analysis, tmp, worst_step_stills(video, analysis, blur=options.blur_faces))
-        for process in video_processes:
-            process.wait()
-        if len(parts) > 1:
-            from .annotate import join_segments
-
-            join_segments(parts, tmp / "annotated.mp4")
-            for part in parts:
-                part.unlink(missing_ok=True)
+        if video_process is not None:
+            video_process.wait()
         umask = os.umask(0)
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the finished folder gets the usual mode
@@ -187,11 +174,11 @@ def run_job(video: str | Path, outdir: str | Path, model: ModelInfo, options: Jo
             shutil.rmtree(outdir)
         tmp.rename(outdir)
     except BaseException:
-        for process in video_processes:
-            process.close()  # before removing the folder it writes into
+        if video_process is not None:
+            video_process.close()  # before removing the folder it writes into
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     finally:
-        for process in video_processes:
-            process.close()
+        if video_process is not None:
+            video_process.close()
     return analysis

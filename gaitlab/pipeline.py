@@ -218,11 +218,12 @@ def _track_span(path: Path, model: ModelInfo, settings: PoseSettings, image_land
     pending: deque[tuple[int, Future]] = deque()
     # Decoding, pose inference and the pelvis band run in three threads (OpenCV, PyAV and MediaPipe
     # release the GIL); the band keeps frame order because it has a single worker. Only the landmarks
-    # and the band's numbers are kept (in preallocated arrays), never the frames.
+    # and the band's numbers are kept (in preallocated arrays), never the frames. With two spans these
+    # threads fill both cores: the decoder gets no threads of its own (~1 ms a frame less CPU at 1080p).
     try:
         with PoseExtractor(model.path, settings, image_landmarker=image_landmarker) as extractor, \
                 ThreadPoolExecutor(1, "gaitlab-band") as pool:
-            for frame in prefetch(iter_frames(path, start_s, end_s)):
+            for frame in prefetch(iter_frames(path, start_s, end_s, thread_decode=False)):
                 if stop.is_set():  # another span failed or the job was interrupted
                     break
                 height, width = frame.rgb.shape[:2]

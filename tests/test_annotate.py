@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 
 from gaitlab import track as lm
-from gaitlab.annotate import (FACE, MIN_SEGMENT_S, PALETTE, blur_faces, draw_overlay, join_segments, video_segments,
-                              write_annotated_video)
+from gaitlab.annotate import FACE, PALETTE, blur_faces, draw_overlay, write_annotated_video
 from gaitlab.errors import GaitlabError
 from gaitlab.video import iter_frames
 from tests.analysis_fixture import make_analysis, stick_figure_track
@@ -110,32 +109,6 @@ def test_annotated_video_is_browser_playable_h264_with_every_frame(one_second_cl
     data = out.read_bytes()
     assert data.index(b"moov") < data.index(b"mdat")  # faststart: playable while downloading
     assert not list(tmp_path.glob("*.part"))
-
-
-def test_video_segments_cut_long_clips_into_equal_pieces_and_keep_short_ones_whole():
-    assert video_segments(2 * MIN_SEGMENT_S - 0.1, segments=2) == [(None, None)]
-    assert video_segments(12.0, segments=2) == [(None, 6.0), (6.0, None)]
-    assert video_segments(12.0, segments=1) == [(None, None)]
-
-
-def test_annotated_video_written_in_segments_and_joined_has_every_frame_once(one_second_clip, tmp_path):
-    a = _analysis_for(one_second_clip)
-    whole, parts = tmp_path / "whole.mp4", [tmp_path / "a.mp4", tmp_path / "b.mp4", tmp_path / "c.mp4"]
-    write_annotated_video(one_second_clip, a, whole)
-    for part, (start, end) in zip(parts, [(None, 0.4), (0.4, 2.0), (2.0, None)]):  # the last one is empty
-        write_annotated_video(one_second_clip, a, part, start_s=start, end_s=end)
-    joined = tmp_path / "joined.mp4"
-    join_segments(parts, joined)
-    times_in = [f.time_s for f in iter_frames(one_second_clip)]
-    with av.open(str(joined)) as c:
-        frames = list(c.decode(c.streams.video[0]))
-    assert np.allclose([float(f.pts * f.time_base) for f in frames], times_in, atol=1e-3)
-    assert [i for i, f in enumerate(frames) if f.key_frame] == [0, 12]  # each segment starts with a key frame
-    data = joined.read_bytes()
-    assert data.index(b"moov") < data.index(b"mdat")
-    # the same pictures as the video written in one piece (up to H.264 re-encoding noise)
-    for f_joined, f_whole in zip(iter_frames(joined), iter_frames(whole)):
-        assert np.abs(f_joined.rgb.astype(int) - f_whole.rgb.astype(int)).mean() < 2.0
 
 
 def test_annotated_video_draws_on_the_frames(one_second_clip, tmp_path):
