@@ -107,8 +107,9 @@ def _tree_rss_mb(pid: int) -> tuple[float, float]:
 
 def _thread_cpu(pid: int, tck: float = os.sysconf("SC_CLK_TCK")) -> dict[tuple[int, int], tuple[str, float]]:
     """(pid, tid) -> (stage, CPU seconds so far) for every thread of pid and its descendants. Stages: MediaPipe
-    (its "drishti" threads), decoding (FFmpeg's threads), Python and OpenCV (the rest of the gaitlab process:
-    pelvis measures, pose glue, analysis, report), the annotated-video process, Chromium (the PDF)."""
+    (its "drishti" threads), decoding (gaitlab's decode threads with their colour conversion, and FFmpeg's
+    threads), pelvis measures (the pixel measures' thread), Python and OpenCV (the rest of the gaitlab
+    process: pose glue, analysis, report, start-up), the annotated-video process, Chromium (the PDF)."""
     out, todo = {}, [pid]
     while todo:
         p = todo.pop()
@@ -133,8 +134,10 @@ def _thread_cpu(pid: int, tck: float = os.sysconf("SC_CLK_TCK")) -> dict[tuple[i
                 stage = child_stage
             elif comm.startswith("drishti"):
                 stage = "MediaPipe"
-            elif comm.startswith("av:"):
+            elif comm.startswith("av:") or comm == "gaitlab-decode":
                 stage = "decoding"
+            elif comm == "gaitlab-pelvis":
+                stage = "pelvis measures"
             else:
                 stage = "Python + OpenCV"
             out[(p, int(tid))] = (stage, cpu)

@@ -31,9 +31,19 @@ TRACK_SPANS = 2  # spans of the clip tracked concurrently (see span_cuts)
 MIN_SPAN_S = 4.0  # a span starts with a fresh detection: keep a few strides in each
 HEAP_ARENAS = 2  # glibc malloc arenas for the whole process (see _limit_heap_arenas)
 _M_ARENA_MAX = -8  # mallopt parameter number, from glibc's malloc.h
+_PR_SET_NAME = 15  # prctl option, from linux/prctl.h
 KEYFRAME_OFFER_FRAMES = 30  # a span waits at most this many of the previous span's frames for its keyframe
 T = TypeVar("T")
 _DONE = object()
+
+
+def name_os_thread(name: str) -> None:
+    """Name the calling thread in the OS too (top -H, /proc/PID/task: benchmarks/speed.py splits CPU time by
+    these names); Python's thread names stay inside Python. A no-op without Linux's prctl."""
+    try:
+        ctypes.CDLL("libc.so.6").prctl(_PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 def prefetch(items: Iterable[T], depth: int = PREFETCH_FRAMES) -> Iterator[T]:
@@ -42,6 +52,7 @@ def prefetch(items: Iterable[T], depth: int = PREFETCH_FRAMES) -> Iterator[T]:
     stop = threading.Event()
 
     def produce() -> None:
+        name_os_thread("gaitlab-decode")
         try:
             for item in items:
                 while not stop.is_set():
@@ -222,7 +233,7 @@ def _track_span(path: Path, model: ModelInfo, settings: PoseSettings, image_land
     # threads fill both cores: the decoder gets no threads of its own (~1 ms a frame less CPU at 1080p).
     try:
         with PoseExtractor(model.path, settings, image_landmarker=image_landmarker) as extractor, \
-                ThreadPoolExecutor(1, "gaitlab-band") as pool:
+                ThreadPoolExecutor(1, "gaitlab-band", initializer=name_os_thread, initargs=("gaitlab-pelvis",)) as pool:
             for frame in prefetch(iter_frames(path, start_s, end_s, thread_decode=False)):
                 if stop.is_set():  # another span failed or the job was interrupted
                     break

@@ -140,11 +140,12 @@ def _scale_i420(yuv: np.ndarray, width: int, height: int, size: tuple[int, int])
     """An I420 image (planes stacked as OpenCV and PyAV lay them out) scaled to `size` (even), plane by plane."""
     w, h = size
     out = np.empty((h * 3 // 2, w), np.uint8)
+    src, dst = yuv.reshape(-1), out.reshape(-1)  # flat: a chroma plane need not start on a row of the stack
     cv2.resize(yuv[:height], (w, h), dst=out[:h], interpolation=cv2.INTER_LINEAR)
-    chroma = height // 4  # rows of the stacked layout per chroma plane
-    for k in range(2):
-        plane = yuv[height + k * chroma:height + (k + 1) * chroma].reshape(height // 2, width // 2)
-        target = out[h + k * h // 4:h + (k + 1) * h // 4].reshape(h // 2, w // 2)
+    n, m = width * height // 4, w * h // 4
+    for k in (1, 2):
+        plane = src[width * height + (k - 1) * n:width * height + k * n].reshape(height // 2, width // 2)
+        target = dst[w * h + (k - 1) * m:w * h + k * m].reshape(h // 2, w // 2)
         cv2.resize(plane, (w // 2, h // 2), dst=target, interpolation=cv2.INTER_LINEAR)
     return out
 

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -69,3 +71,35 @@ def test_truncated_clip_yields_what_it_can(tmp_path):
     frames = list(iter_frames(cut))
     assert 0 < len(frames) < 60
     assert all(np.diff([f.time_s for f in frames]) > 0)
+
+
+@pytest.mark.parametrize("width, height, max_side", [(1280, 720, 640), (1200, 678, 400)])
+def test_frames_made_smaller_are_the_picture_scaled(tmp_path, width, height, max_side):
+    """Frames made smaller are scaled as YUV planes before the RGB conversion: the same picture as the RGB frame
+    scaled, but for the chroma resampling (a few grey levels at colour edges). 678 rows: the chroma planes do
+    not start on a row of the stacked I420 layout."""
+    import cv2
+
+    from tests.conftest import SAMPLES
+
+    scene = next(iter_frames(SAMPLES / "sample_walk_post_short.mp4", start_s=2.0)).rgb
+    picture = cv2.resize(scene, (width, height), interpolation=cv2.INTER_AREA)
+    clip = write_clip(tmp_path / "clip.mp4", [0.0, 1 / 30], width, height, frame_fn=lambda *_: picture)
+    full = next(iter_frames(clip)).rgb
+    small = next(iter_frames(clip, max_side=max_side)).rgb
+    size = (max_side, round(height * max_side / width))
+    assert small.shape == (size[1], size[0], 3)
+    expected = cv2.resize(full, size, interpolation=cv2.INTER_LINEAR).astype(int)
+    assert np.abs(small.astype(int) - expected).mean() < 1.0
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="thread names are read from Linux's /proc")
+def test_the_decode_thread_is_named_in_the_os():
+    import threading
+
+    from gaitlab.pipeline import prefetch
+
+    def items():
+        yield Path(f"/proc/self/task/{threading.get_native_id()}/comm").read_text().strip()
+
+    assert list(prefetch(items())) == ["gaitlab-decode"]
