@@ -224,20 +224,17 @@ def _person_crop(rgb: np.ndarray, image_xyz: np.ndarray) -> tuple[np.ndarray, np
 
 
 def bystander_sightings(track: PoseTrack) -> np.ndarray:
-    """Frame indices where another person was seen beside the subject."""
-    return np.flatnonzero(np.isfinite(track.bystander_image_xyz[:, lm.NOSE, 0]))
+    """Times (s, increasing) at which the track's other people (track.bystander_image_xyz) were seen."""
+    return track.time_s[track.bystander_frame]
 
 
 def _blur_bystanders_into(out: np.ndarray, track: PoseTrack, time_s: float, sightings: np.ndarray,
                           zoom: float = 1.0) -> None:
     """Blur the faces of people seen beside the subject within BYSTANDER_HOLD_S of this frame (they are
-    looked for about once a second, and move little in that time)."""
-    if not sightings.size:
-        return
-    times = track.time_s[sightings]
-    lo, hi = np.searchsorted(times, [time_s - BYSTANDER_HOLD_S, time_s + BYSTANDER_HOLD_S])
-    for k in sightings[lo:hi]:
-        _blur_faces_into(out, track.bystander_image_xyz[k] * zoom, np.ones(len(track.bystander_image_xyz[k])))
+    looked for about once a second, and move little in that time). sightings: bystander_sightings(track)."""
+    lo, hi = np.searchsorted(sightings, [time_s - BYSTANDER_HOLD_S, time_s + BYSTANDER_HOLD_S])
+    for xyz in track.bystander_image_xyz[lo:hi]:
+        _blur_faces_into(out, xyz * zoom, np.ones(len(xyz)))
 
 
 def _annotate(rgb: np.ndarray, time_s: float, analysis: Analysis, blur: bool, crop: bool = False,

@@ -100,8 +100,9 @@ class TrackedVideo:
 
 class _TrackBuffer:
     """Per-frame results appended into preallocated arrays (grown by half when full), so a long clip
-    costs ~1.5 KB a frame and no Python objects per frame are kept. Landmarks are kept in float32, what
-    MediaPipe gives; times and pelvis measures in float64."""
+    costs ~1.1 KB a frame and no Python objects per frame are kept. Landmarks are kept in float32, what
+    MediaPipe gives; times and pelvis measures in float64. Other people's sightings (a few a second at
+    most) are kept in lists."""
 
     def __init__(self, capacity: int):
         self.n = 0
@@ -109,7 +110,9 @@ class _TrackBuffer:
         self._capacity = max(int(capacity), 16)
         self._shapes = {"time_s": (), "image_xyz": (NUM_LANDMARKS, 3), "world_xyz": (NUM_LANDMARKS, 3),
                         "visibility": (NUM_LANDMARKS,), "presence": (NUM_LANDMARKS,), "people": (),
-                        "bystander_image_xyz": (NUM_LANDMARKS, 3), "pelvis": (5,)}
+                        "pelvis": (5,)}
+        self.bystander_frame: list[int] = []
+        self.bystander_xyz: list[np.ndarray] = []
         dtypes = {"time_s": float, "people": int, "pelvis": float}
         for name, shape in self._shapes.items():
             self._arrays[name] = np.empty((self._capacity, *shape), dtype=dtypes.get(name, np.float32))
@@ -131,7 +134,9 @@ class _TrackBuffer:
         a["visibility"][i] = pose.visibility
         a["presence"][i] = pose.presence
         a["people"][i] = pose.people
-        a["bystander_image_xyz"][i] = np.nan if pose.bystander_xyz is None else pose.bystander_xyz
+        for person in pose.bystanders if pose.bystanders is not None else ():
+            self.bystander_frame.append(i)
+            self.bystander_xyz.append(person)
         self.n += 1
         return i
 
@@ -347,8 +352,12 @@ def _join(spans: list[_Span]) -> tuple[PoseTrack, np.ndarray]:
     del rows
     p = a.pop("pelvis")
     people = a.pop("people")
+    first_frame = np.cumsum([0] + [s.rows.n for s in spans[:-1]])
     track = PoseTrack(
         **a, width=width, height=height,
+        bystander_frame=np.array([f + k for s, k in zip(spans, first_frame) for f in s.rows.bystander_frame], int),
+        bystander_image_xyz=np.array([x for s in spans for x in s.rows.bystander_xyz], float
+                                     ).reshape(-1, NUM_LANDMARKS, 3),
         pelvis_pixel_rotation_deg=p[:, 0], pelvis_pixel_quality=p[:, 1],
         pelvis_pixel_reference=p[:, 2].astype(int),
         pelvis_symmetry_tilt_deg=p[:, 3], pelvis_symmetry_quality=p[:, 4],

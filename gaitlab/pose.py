@@ -17,7 +17,7 @@ import numpy as np
 from .track import LEFT_HIP, LEFT_SHOULDER, NUM_LANDMARKS, RIGHT_HIP, RIGHT_SHOULDER
 from .video import Frame
 
-TRACK_FORMAT = 5  # bump when the cached track's content or meaning changes
+TRACK_FORMAT = 6  # bump when the cached track's content or meaning changes
 
 
 _quiet_lock = threading.Lock()
@@ -73,7 +73,7 @@ class FramePose:
     visibility: np.ndarray  # (33,)
     presence: np.ndarray  # (33,)
     people: int  # people found in the whole frame where counted (about once a second), else -1
-    bystander_xyz: np.ndarray | None = None  # (33, 3) pixels: another person found beside the subject
+    bystanders: np.ndarray | None = None  # (K, 33, 3) pixels: other people found beside the subject
 
     @property
     def detected(self) -> bool:
@@ -111,6 +111,9 @@ MIN_TILE_SIDE = 192  # pixels: smaller search tiles only add false detections
 SEARCH_EVERY = 2  # while nobody is found: try one search tile on every SEARCH_EVERY-th frame
 RECHECK_EVERY = 15  # while following on a crop: look at the whole frame for a more likely main subject
 PEOPLE_CHECK_S = 1.0  # how often the frame beside the subject is searched for others (one inference)
+# People looked for at once beside the subject: the detector returns the most prominent first, and a clinic often
+# has a therapist and a relative or two in view (each one found costs one landmark inference, once a second)
+CENSUS_POSES = 4
 
 
 @dataclass(frozen=True)
@@ -198,10 +201,12 @@ def _create_landmarker(model_path: str | Path, settings: PoseSettings, mode):
 class ImageLandmarker:
     """An IMAGE-mode landmarker (a fresh detection on every image: searching tiles, re-checking a crop,
     looking beside the subject), created on first use and shareable by the extractors of one clip's spans:
-    each landmarker holds ~50 MB and these calls are rare (a lock takes them in turn). Close it when done."""
+    each landmarker holds ~50 MB and these calls are rare (a lock takes them in turn). Close it when done.
+    It returns up to CENSUS_POSES people (the callers that want one pick the most likely subject)."""
 
     def __init__(self, model_path: str | Path, settings: PoseSettings = PoseSettings()):
-        self._model_path, self._settings = model_path, settings
+        self._model_path = model_path
+        self._settings = replace(settings, num_poses=max(settings.num_poses, CENSUS_POSES))
         self._landmarker = None
         self._lock = threading.Lock()
 
@@ -277,26 +282,27 @@ class PoseExtractor:
         if getattr(self, "_owns_image_landmarker", False):
             self._image_landmarker.close()
 
-    def _someone_beside(self, rgb: np.ndarray, subject_xyz: np.ndarray) -> np.ndarray | None:
-        """Another person in the strip left or right of the subject (alternately): their landmarks in
-        full-frame pixels (so exports can blur their face too), or None. Tracking one subject never notices
-        a second person, and MediaPipe's detector, given the whole frame, sees only the most prominent one;
-        a strip without the subject shows the others larger."""
+    def _others_beside(self, rgb: np.ndarray, subject_xyz: np.ndarray) -> np.ndarray:
+        """Other people in the strip left or right of the subject (alternately): (K, 33, 3) landmarks in
+        full-frame pixels (so exports can blur their faces too), K = 0 when nobody. Tracking one subject never
+        notices the others, and MediaPipe's detector, given the whole frame, sees the most prominent people
+        first; a strip without the subject shows the others larger."""
         height, width = rgb.shape[:2]
+        none = np.empty((0, NUM_LANDMARKS, 3))
         x = subject_xyz[:, 0][np.isfinite(subject_xyz[:, 0])]
         if x.size == 0:
-            return None
+            return none
         margin = 0.1 * (np.nanmax(subject_xyz[:, 1]) - np.nanmin(subject_xyz[:, 1]))
         strips = [(0, int(x.min() - margin)), (int(x.max() + margin), width)]
         strips = [(max(a, 0), min(b, width)) for a, b in strips if min(b, width) - max(a, 0) >= MIN_TILE_SIDE]
         if not strips:
-            return None
+            return none
         a, b = strips[self._census_count % len(strips)]
         self._census_count += 1
         found = self._run(self._image_landmarker, rgb[:, a:b], None).pose_landmarks
-        if not found:
-            return None
-        return Crop(a, 0, b - a, height).to_full(np.array([[p.x, p.y, p.z] for p in found[0]]))
+        strip = Crop(a, 0, b - a, height)
+        return np.array([strip.to_full(np.array([[p.x, p.y, p.z] for p in person])) for person in found]
+                        ).reshape(-1, NUM_LANDMARKS, 3)
 
     def _run(self, landmarker, rgb: np.ndarray, ms: int | None):
         import mediapipe as mp
@@ -361,8 +367,8 @@ class PoseExtractor:
             return _empty_pose(frame.time_s)
         if frame.time_s - self._last_census_s >= PEOPLE_CHECK_S:
             self._last_census_s = frame.time_s
-            other = self._someone_beside(rgb, pose.image_xyz)
-            pose = replace(pose, people=pose.people + int(other is not None), bystander_xyz=other)
+            others = self._others_beside(rgb, pose.image_xyz)
+            pose = replace(pose, people=pose.people + len(others), bystanders=others if len(others) else None)
         else:
             pose = replace(pose, people=-1)
         self._misses = 0

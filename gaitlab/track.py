@@ -53,8 +53,10 @@ class PoseTrack:
     # screen convention, noisy per frame; its quality 0..1.
     pelvis_symmetry_tilt_deg: np.ndarray = field(default=None)  # type: ignore[assignment]
     pelvis_symmetry_quality: np.ndarray = field(default=None)  # type: ignore[assignment]
-    # Another person seen beside the subject (checked about once a second; NaN elsewhere), pixels: kept
-    # only so that exports can blur their face as well.
+    # Other people seen beside the subject (looked for about once a second), kept only so that exports can
+    # blur their faces as well: sighting k is a person in frame bystander_frame[k] (M,), at
+    # bystander_image_xyz[k] (M, 33, 3) pixels; frames in increasing order.
+    bystander_frame: np.ndarray = field(default=None)  # type: ignore[assignment]
     bystander_image_xyz: np.ndarray = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
@@ -69,8 +71,10 @@ class PoseTrack:
             self.pelvis_symmetry_tilt_deg = np.full(n, np.nan)
         if self.pelvis_symmetry_quality is None:
             self.pelvis_symmetry_quality = np.zeros(n)
+        if self.bystander_frame is None:
+            self.bystander_frame = np.zeros(0, int)
         if self.bystander_image_xyz is None:
-            self.bystander_image_xyz = np.full((n, NUM_LANDMARKS, 3), np.nan)
+            self.bystander_image_xyz = np.zeros((0, NUM_LANDMARKS, 3))
         for name in ("image_xyz", "world_xyz"):
             if getattr(self, name).shape != (n, NUM_LANDMARKS, 3):
                 raise ValueError(f"{name} must have shape ({n}, 33, 3)")
@@ -88,7 +92,12 @@ class PoseTrack:
 
     def slice(self, start: int, stop: int) -> "PoseTrack":
         """Frames [start, stop) as a track of their own."""
-        return PoseTrack(**{k: (v if k in ("width", "height") else v[start:stop]) for k, v in self._fields().items()})
+        sightings = (self.bystander_frame >= start) & (self.bystander_frame < stop)
+        per_frame = {k: v[start:stop] for k, v in self._fields().items()
+                     if k not in ("width", "height", "bystander_frame", "bystander_image_xyz")}
+        return PoseTrack(**per_frame, width=self.width, height=self.height,
+                         bystander_frame=self.bystander_frame[sightings] - start,
+                         bystander_image_xyz=self.bystander_image_xyz[sightings])
 
     def save(self, path: Path, **extra: np.ndarray) -> None:
         """Compressed .npz, written atomically; extra arrays are stored beside the track's."""

@@ -121,25 +121,28 @@ def test_annotated_video_draws_on_the_frames(one_second_clip, tmp_path):
 
 
 def test_faces_of_people_seen_beside_the_subject_are_blurred_too():
+    """Two other people seen once, in the same frame (a therapist and a relative): both faces are blurred for
+    BYSTANDER_HOLD_S around the sighting, and only then."""
     from gaitlab.annotate import BYSTANDER_HOLD_S, _annotate
 
     analysis = make_analysis()
     track = analysis.track
-    other, _ = _person()
-    other = other.copy()
-    other[:, 0] += 250  # a second person to the right of the subject
-    bystanders = np.full_like(track.image_xyz, np.nan)
-    seen = 30  # seen once, at frame 30 (1.0 s)
-    bystanders[seen] = other
-    analysis.track = replace(track, bystander_image_xyz=bystanders)
-    (x0, y0), (x1, y1) = other[list(FACE), :2].min(axis=0), other[list(FACE), :2].max(axis=0)
-    face = (slice(int(y0), int(y1) + 1), slice(int(x0), int(x1) + 1))
+    person, _ = _person()
+    others = np.stack([person + [dx, dy, 0] for dx, dy in ((250, 0), (-230, 40))])  # right, and left lower
+    seen = 30  # frame 30 (1.0 s)
+    analysis.track = replace(track, bystander_frame=np.array([seen, seen]), bystander_image_xyz=others)
+    faces = []
+    for other in others:
+        (x0, y0), (x1, y1) = other[list(FACE), :2].min(axis=0), other[list(FACE), :2].max(axis=0)
+        faces.append((slice(int(y0), int(y1) + 1), slice(int(x0), int(x1) + 1)))
     for t, expect_blur in ((1.0, True), (1.0 + 0.8 * BYSTANDER_HOLD_S, True), (1.0 + 1.5 * BYSTANDER_HOLD_S, False)):
         img = _texture()
         out = _annotate(img, t, analysis, blur=True)
-        assert (out[face].astype(float).std() < 0.3 * img[face].astype(float).std()) == expect_blur, t
+        for face in faces:
+            assert (out[face].astype(float).std() < 0.3 * img[face].astype(float).std()) == expect_blur, t
     kept = _annotate(_texture(), 1.0, analysis, blur=False)
-    assert np.array_equal(kept[face], _texture()[face])
+    for face in faces:
+        assert np.array_equal(kept[face], _texture()[face])
 
 
 def test_annotated_video_of_a_1080p_clip_is_720p_with_the_face_blurred_where_it_is(tmp_path):

@@ -199,3 +199,13 @@ def test_window_matching_is_one_to_one_within_tolerance():
     truth = [("left", 1.0, 1.4), ("right", 1.5, 1.9)]
     found = [("left", 1.05, 1.45), ("left", 1.02, 1.41), ("right", 1.5, 2.1)]
     assert match_windows(found, truth) == [(1, 0)]
+
+
+def test_a_slice_of_the_track_keeps_the_other_people_seen_in_its_frames():
+    track, _ = make_track(view="posterior", drops={"left": 7.0, "right": 3.0}, dur_s=4.0)
+    people = np.arange(3 * 33 * 3, dtype=float).reshape(3, 33, 3)
+    track = replace(track, bystander_frame=np.array([10, 40, 40]), bystander_image_xyz=people)
+    part = track.slice(30, 60)
+    assert part.bystander_frame.tolist() == [10, 10]  # frame 40 of the clip is frame 10 of the slice
+    assert np.array_equal(part.bystander_image_xyz, people[1:])
+    assert len(track.slice(0, 5).bystander_frame) == 0

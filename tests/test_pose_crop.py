@@ -125,3 +125,24 @@ def test_quiet_native_stderr_from_threads_at_once_restores_stderr():
     after = os.fstat(2)
     assert inside == [True] * 8
     assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)
+
+
+@pytest.mark.integration
+def test_several_people_beside_the_subject_are_all_found(pose_model):
+    """Two other walkers left of the subject (a therapist and a relative, say): the census of that strip finds
+    both, in full-frame pixels, so the exports can blur both faces."""
+    from gaitlab.video import iter_frames
+
+    frame = next(iter_frames(SAMPLES / "sample_walk_post_short.mp4", start_s=2.0))
+    h = frame.rgb.shape[0]
+    other, gap = frame.rgb[:, 480:800], np.full((h, 80, 3), 200, np.uint8)
+    scene = np.ascontiguousarray(np.concatenate([other, gap, other, gap, frame.rgb], axis=1))
+    shift = 2 * other.shape[1] + 2 * gap.shape[1]
+    with PoseExtractor(pose_model.path) as extractor:
+        subject = extractor.detect(frame).image_xyz + [shift, 0, 0]
+        found = [extractor._others_beside(scene, subject) for _ in range(2)]  # the strips left and right in turn
+    assert sorted(len(f) for f in found) == [0, 2]  # nobody on the right
+    others = max(found, key=len)
+    assert others.shape == (2, 33, 3)
+    noses = np.sort(others[:, 0, 0])
+    assert 0 < noses[0] < other.shape[1] < noses[1] < shift  # one in each copy, left of the subject
