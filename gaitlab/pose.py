@@ -17,7 +17,7 @@ import numpy as np
 from .track import LEFT_HIP, LEFT_SHOULDER, NUM_LANDMARKS, RIGHT_HIP, RIGHT_SHOULDER
 from .video import Frame
 
-TRACK_FORMAT = 6  # bump when the cached track's content or meaning changes
+TRACK_FORMAT = 7  # bump when the cached track's content or meaning changes
 
 
 _quiet_lock = threading.Lock()
@@ -114,6 +114,7 @@ PEOPLE_CHECK_S = 1.0  # how often the frame beside the subject is searched for o
 # People looked for at once beside the subject: the detector returns the most prominent first, and a clinic often
 # has a therapist and a relative or two in view (each one found costs one landmark inference, once a second)
 CENSUS_POSES = 4
+CENSUS_TILE_ASPECT = 1.5  # height / width of the regions the census looks at (see _others_beside)
 
 
 @dataclass(frozen=True)
@@ -286,23 +287,29 @@ class PoseExtractor:
         """Other people in the strip left or right of the subject (alternately): (K, 33, 3) landmarks in
         full-frame pixels (so exports can blur their faces too), K = 0 when nobody. Tracking one subject never
         notices the others, and MediaPipe's detector, given the whole frame, sees the most prominent people
-        first; a strip without the subject shows the others larger."""
+        first; a strip without the subject shows the others larger. A strip much taller than wide (a phone
+        filming upright) is looked at in overlapping tiles of at most CENSUS_TILE_ASPECT height/width: the
+        detector squeezes whatever it gets into a square input, where a person in a tall strip is too small
+        to be found (a visitor standing beside a treadmill in a Pose2Sim clip was found in tiles only)."""
         height, width = rgb.shape[:2]
-        none = np.empty((0, NUM_LANDMARKS, 3))
         x = subject_xyz[:, 0][np.isfinite(subject_xyz[:, 0])]
-        if x.size == 0:
-            return none
-        margin = 0.1 * (np.nanmax(subject_xyz[:, 1]) - np.nanmin(subject_xyz[:, 1]))
-        strips = [(0, int(x.min() - margin)), (int(x.max() + margin), width)]
-        strips = [(max(a, 0), min(b, width)) for a, b in strips if min(b, width) - max(a, 0) >= MIN_TILE_SIDE]
+        strips = []
+        if x.size:
+            margin = 0.1 * (np.nanmax(subject_xyz[:, 1]) - np.nanmin(subject_xyz[:, 1]))
+            beside = [(0, int(x.min() - margin)), (int(x.max() + margin), width)]
+            strips = [(max(a, 0), min(b, width)) for a, b in beside if min(b, width) - max(a, 0) >= MIN_TILE_SIDE]
         if not strips:
-            return none
+            return np.empty((0, NUM_LANDMARKS, 3))
         a, b = strips[self._census_count % len(strips)]
         self._census_count += 1
-        found = self._run(self._image_landmarker, rgb[:, a:b], None).pose_landmarks
-        strip = Crop(a, 0, b - a, height)
-        return np.array([strip.to_full(np.array([[p.x, p.y, p.z] for p in person])) for person in found]
-                        ).reshape(-1, NUM_LANDMARKS, 3)
+        side = min(height, int(CENSUS_TILE_ASPECT * (b - a)))
+        count = int(np.ceil((height - side) / (side / 2))) + 1  # tiles overlapping by half
+        found = []
+        for y0 in np.linspace(0, height - side, count).astype(int):
+            tile = Crop(a, int(y0), b - a, side)
+            found += [tile.to_full(np.array([[p.x, p.y, p.z] for p in person]))
+                      for person in self._run(self._image_landmarker, tile.take(rgb), None).pose_landmarks]
+        return np.array(found).reshape(-1, NUM_LANDMARKS, 3)
 
     def _run(self, landmarker, rgb: np.ndarray, ms: int | None):
         import mediapipe as mp

@@ -52,3 +52,19 @@ def test_front_and_back_cameras_agree_on_the_lifted_leg(pose_model):
     # comparison is which leg is held up for longer, in anatomical labels.
     answers = {cam: _left_leg_lifted_more(cam, pose_model) for cam in (2, 3, 4)}
     assert len(set(answers.values())) == 1, answers
+
+
+@needs_real
+def test_a_visitor_beside_a_treadmill_filmed_upright_is_found_for_blurring(pose_model):
+    """Pose2Sim MultiPerson cam01 is filmed by an upright phone (1088x1920): a masked visitor stands at the left
+    edge of the room the whole clip. The pose detector misses her in the whole-height strip beside the subject
+    and finds her in its tiles; every frame is within BYSTANDER_HOLD_S of a sighting, so her face is blurred
+    throughout the exports."""
+    from gaitlab.annotate import BYSTANDER_HOLD_S
+
+    track = track_video(REAL / "pypi__pose2sim-0.10.49__Demo_MultiPerson_cam01.mp4", pose_model).track
+    noses = track.bystander_image_xyz[:, 0, :2]
+    visitor = (noses[:, 0] < 200) & (noses[:, 1] > 250) & (noses[:, 1] < 450)
+    seen = track.time_s[track.bystander_frame[visitor]]
+    assert seen.size
+    assert np.abs(track.time_s[:, None] - seen[None, :]).min(axis=1).max() <= BYSTANDER_HOLD_S
