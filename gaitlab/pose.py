@@ -72,7 +72,7 @@ class FramePose:
     world_xyz: np.ndarray  # (33, 3) metres
     visibility: np.ndarray  # (33,)
     presence: np.ndarray  # (33,)
-    people: int  # people found in the whole frame where counted (about once a second), else -1
+    people: int  # people found where counted (about once a second; may count one twice in overlapping tiles), else -1
     bystanders: np.ndarray | None = None  # (K, 33, 3) pixels: other people found beside the subject
 
     @property
