@@ -43,6 +43,26 @@ def test_spans_of_a_clip():
     assert span_cuts(0.0, 2 * MIN_SPAN_S - 0.1) == []
 
 
+def test_joined_spans_keep_each_other_persons_sighting_on_its_own_frame():
+    """Sightings beside the subject are kept per span by frame index; joining the spans shifts the second span's
+    indices by the first span's frames."""
+    from gaitlab.pipeline import _join, _Span, _TrackBuffer
+    from gaitlab.pose import FramePose
+
+    def span(times, seen_at):
+        rows = _TrackBuffer(4)
+        for t in times:
+            xyz = np.zeros((33, 3))
+            others = np.full((2, 33, 3), t) if t == seen_at else None  # two people, landmarks = the time
+            i = rows.append(FramePose(t, xyz, xyz, np.ones(33), np.ones(33), 1, bystanders=others))
+            rows.set_pelvis(i, (0.0, 1.0, 0, 0.0, 1.0))
+        return _Span(rows, 640, 480, None)
+
+    track, _ = _join([span([0.0, 0.1, 0.2], seen_at=0.1), span([0.3, 0.4], seen_at=0.4)])
+    assert track.bystander_frame.tolist() == [1, 1, 4, 4]
+    assert np.allclose(track.bystander_image_xyz[:, 0, 0], track.time_s[track.bystander_frame])
+
+
 def test_two_spans_tracked_at_once_give_the_track_of_one(sample_walk_track, pose_model, monkeypatch):
     """The halves of a clip are tracked concurrently, each from a fresh detection: every frame once, in
     order, the second half's pelvis rotations measured from the first half's keyframe, the same measurement
