@@ -232,8 +232,8 @@ class PelvisBandTracker:
         return band
 
     def source_box(self, image_xyz: np.ndarray, width: int, height: int) -> tuple[int, int, int, int] | None:
-        """The pixels (x0, y0, x1, y1) of a width x height frame that band() reads for these landmarks
-        (None: none), so that a caller can keep just that region of a frame."""
+        """The pixels (x0, y0, x1, y1) of a width x height frame that band() and update() read for these
+        landmarks (None: none), so that a caller can keep just that region of a frame."""
         place = self._place(image_xyz)
         return None if place is None else self._box(place[1], place[2], width, height)
 
@@ -256,8 +256,9 @@ class PelvisBandTracker:
         return float(np.rad2deg(rotation)), texture_q
 
     def _box(self, hip_mid: np.ndarray, torso_px: float, width: int, height: int) -> tuple[int, int, int, int]:
-        # a margin around the band, so that the anti-aliasing and warp touch few pixels
-        margin = 0.25 * torso_px
+        # a margin around the band, so that the anti-aliasing and warp touch few pixels, and that holds the
+        # search margin update() samples the current frame with (else the caller's region would cut it off)
+        margin = max(0.25, self.margin / self.px_per_t) * torso_px
         x0 = max(int(hip_mid[0] - self.half_w * torso_px - margin), 0)
         y0 = max(int(hip_mid[1] - self.top * torso_px - margin), 0)
         x1 = min(int(hip_mid[0] + self.half_w * torso_px + margin) + 1, width)
