@@ -5,6 +5,7 @@ Colours are shared with the report's plots so a side looks the same everywhere.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 from fractions import Fraction
@@ -17,7 +18,7 @@ import numpy as np
 from . import track as lm
 from .result import SIDES, Analysis
 from .track import PoseTrack
-from .video import iter_frames
+from .video import i420_planes, iter_frames, iter_i420_frames
 
 # RGB; the report uses the same colours (tab10: blue/orange for sides, green/red for the threshold)
 PALETTE = {"left": (31, 119, 180), "right": (255, 127, 14), "ok": (44, 160, 44), "over": (214, 39, 40),
@@ -57,12 +58,12 @@ def blur_faces(rgb: np.ndarray, image_xyz: np.ndarray, visibility: np.ndarray) -
     some view (ear-to-ear seen from the side, shoulder width seen from the side, trunk length when bent).
     """
     out = rgb.copy()
-    _blur_faces_into(out, image_xyz, visibility)
+    _blur_faces_into(_RgbCanvas(out), image_xyz, visibility)
     return out
 
 
-def _blur_faces_into(out: np.ndarray, image_xyz: np.ndarray, visibility: np.ndarray) -> None:
-    """blur_faces drawing into `out` itself (the video writer owns its decoded frames: no copy)."""
+def _blur_faces_into(canvas: "_RgbCanvas | _I420Canvas", image_xyz: np.ndarray, visibility: np.ndarray) -> None:
+    """blur_faces drawing on `canvas` itself."""
     face = image_xyz[list(FACE), :2]
     face = face[np.isfinite(face).all(axis=1) & (visibility[list(FACE)] > 0)]
     if not len(face):
@@ -75,45 +76,152 @@ def _blur_faces_into(out: np.ndarray, image_xyz: np.ndarray, visibility: np.ndar
                lm.RIGHT_SHOULDER), 0.55 * trunk, 1.8 * spread, 12.0)
     cx, cy = face.mean(axis=0)
     cy -= 0.1 * size  # landmarks sit at eye/ear level; the skull extends further up than the chin down
-    h, w = out.shape[:2]
-    x0, x1 = int(max(cx - size / 2, 0)), int(min(cx + size / 2, w))
-    y0, y1 = int(max(cy - size / 2, 0)), int(min(cy + size / 2, h))
+    x0, x1 = int(max(cx - size / 2, 0)), int(min(cx + size / 2, canvas.width))
+    y0, y1 = int(max(cy - size / 2, 0)), int(min(cy + size / 2, canvas.height))
     if x1 - x0 < 2 or y1 - y0 < 2:
         return
-    region = out[y0:y1, x0:x1]
-    # pixelate to ~6 blocks across the head (destroys identity), then blur the block edges
-    small = cv2.resize(region, (max((x1 - x0) * 6 // int(size), 1), max((y1 - y0) * 6 // int(size), 1)),
+    canvas.pixelate(x0, y0, x1, y1, size)
+
+
+def _pixelate(region: np.ndarray, size: float) -> None:
+    """Pixelate `region` in place to ~6 blocks across a head of `size` pixels (destroys identity), then
+    blur the block edges."""
+    h, w = region.shape[:2]
+    small = cv2.resize(region, (max(w * 6 // int(size), 1), max(h * 6 // int(size), 1)),
                        interpolation=cv2.INTER_AREA)
-    blocky = cv2.resize(small, (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST)
+    blocky = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
     k = int(size / 6) | 1
-    out[y0:y1, x0:x1] = cv2.GaussianBlur(blocky, (k, k), 0)
+    region[:] = cv2.GaussianBlur(blocky, (k, k), 0)
+
+
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+class _RgbCanvas:
+    """Drawing on an RGB uint8 image, in place."""
+
+    def __init__(self, rgb: np.ndarray) -> None:
+        self.image = rgb
+        self.height, self.width = rgb.shape[:2]
+
+    def line(self, p0, p1, colour, thickness: int) -> None:
+        cv2.line(self.image, _pt(p0), _pt(p1), colour, thickness, cv2.LINE_AA)
+
+    def disc(self, centre, radius: int, colour) -> None:
+        cv2.circle(self.image, _pt(centre), radius, colour, -1, cv2.LINE_AA)
+
+    def text(self, text: str, origin: tuple[int, int], scale: float, colour, thickness: int) -> None:
+        cv2.putText(self.image, text, origin, _FONT, scale, colour, thickness, cv2.LINE_AA)
+
+    def darken(self, x0: int, y0: int, x1: int, y1: int, keep: float) -> None:
+        roi = self.image[y0:y1, x0:x1]
+        roi[:] = (roi * keep).astype(np.uint8)
+
+    def pixelate(self, x0: int, y0: int, x1: int, y1: int, size: float) -> None:
+        _pixelate(self.image[y0:y1, x0:x1], size)
+
+
+_SUBPIXEL = 2  # OpenCV's drawing `shift`: chroma coordinates in quarter pixels
+
+
+def _chroma_pt(p) -> tuple[int, int]:
+    """A luma pixel position on the half-resolution chroma planes (sample centres at 2c + 0.5), in
+    1/2**_SUBPIXEL pixels."""
+    return round(2.0 * float(p[0]) - 1.0), round(2.0 * float(p[1]) - 1.0)
+
+
+class _I420Canvas:
+    """The same drawing on a yuv420p frame's planes, in place: luma at full resolution, chroma at half, so the
+    annotated video is drawn without converting each frame to RGB and back. Colours are converted as OpenCV
+    converts RGB to I420 (BT.601, limited range)."""
+
+    def __init__(self, planes: list[np.ndarray]) -> None:
+        self.y, self.u, self.v = planes
+        self.height, self.width = self.y.shape
+
+    def line(self, p0, p1, colour, thickness: int) -> None:
+        y, u, v = _yuv_of(colour)
+        cv2.line(self.y, _pt(p0), _pt(p1), y, thickness, cv2.LINE_AA)
+        c0, c1, half = _chroma_pt(p0), _chroma_pt(p1), max(1, int(round(thickness / 2)))
+        for plane, value in ((self.u, u), (self.v, v)):
+            cv2.line(plane, c0, c1, value, half, cv2.LINE_AA, _SUBPIXEL)
+
+    def disc(self, centre, radius: int, colour) -> None:
+        y, u, v = _yuv_of(colour)
+        cv2.circle(self.y, _pt(centre), radius, y, -1, cv2.LINE_AA)
+        for plane, value in ((self.u, u), (self.v, v)):
+            cv2.circle(plane, _chroma_pt(centre), 2 * radius, value, -1, cv2.LINE_AA, _SUBPIXEL)
+
+    def text(self, text: str, origin: tuple[int, int], scale: float, colour, thickness: int) -> None:
+        y, u, v = _yuv_of(colour)
+        cv2.putText(self.y, text, origin, _FONT, scale, y, thickness, cv2.LINE_AA)
+        # Glyphs drawn at half scale would not line up with the luma's: the chroma takes the luma's coverage,
+        # averaged over each 2x2 block
+        (w, h), below = cv2.getTextSize(text, _FONT, scale, thickness)
+        x0, y0 = max(origin[0] - thickness, 0) & ~1, max(origin[1] - h - thickness, 0) & ~1
+        x1 = min(origin[0] + w + thickness + 1, self.width) & ~1
+        y1 = min(origin[1] + below + thickness + 1, self.height) & ~1
+        if x1 <= x0 or y1 <= y0:
+            return
+        coverage = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.putText(coverage, text, (origin[0] - x0, origin[1] - y0), _FONT, scale, 255, thickness, cv2.LINE_AA)
+        alpha = cv2.resize(coverage, ((x1 - x0) // 2, (y1 - y0) // 2), interpolation=cv2.INTER_AREA
+                           ).astype(np.float32) / 255
+        for plane, value in ((self.u, u), (self.v, v)):
+            roi = plane[y0 // 2:y1 // 2, x0 // 2:x1 // 2]
+            roi[:] = (roi + alpha * (value - roi.astype(np.float32)) + 0.5).astype(np.uint8)
+
+    def darken(self, x0: int, y0: int, x1: int, y1: int, keep: float) -> None:
+        # RGB scaled by `keep` is luma scaled toward black (16) and chroma toward neutral (128)
+        for plane, (a, b, c, d), zero in ((self.y, (x0, y0, x1, y1), 16),
+                                          (self.u, _half_box(x0, y0, x1, y1), 128),
+                                          (self.v, _half_box(x0, y0, x1, y1), 128)):
+            roi = plane[b:d, a:c]
+            roi[:] = ((roi.astype(np.float32) - zero) * keep + zero).astype(np.uint8)
+
+    def pixelate(self, x0: int, y0: int, x1: int, y1: int, size: float) -> None:
+        _pixelate(self.y[y0:y1, x0:x1], size)
+        a, b, c, d = _half_box(x0, y0, x1, y1)
+        for plane in (self.u, self.v):
+            _pixelate(plane[b:d, a:c], size / 2)
+
+
+def _half_box(x0: int, y0: int, x1: int, y1: int) -> tuple[int, int, int, int]:
+    """The chroma samples covering the luma box [x0, x1) x [y0, y1)."""
+    return x0 // 2, y0 // 2, (x1 + 1) // 2, (y1 + 1) // 2
+
+
+@functools.lru_cache(maxsize=32)
+def _yuv_of(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
+    """(Y, U, V) of an RGB colour (a PALETTE tuple)."""
+    i420 = cv2.cvtColor(np.full((2, 2, 3), rgb, np.uint8), cv2.COLOR_RGB2YUV_I420)  # Y 2x2, then U, V
+    return int(i420[0, 0]), int(i420[2, 0]), int(i420[2, 1])
 
 
 def _pt(p) -> tuple[int, int]:
-    return int(round(p[0])), int(round(p[1]))
+    return round(float(p[0])), round(float(p[1]))
 
 
-def _dashed(img, p0, p1, color, thickness, dash: float) -> None:
+def _dashed(canvas, p0, p1, color, thickness, dash: float) -> None:
     length = float(np.hypot(*(p1 - p0)))
     for s in np.arange(0, length, 2 * dash):
         a, b = p0 + (p1 - p0) * s / length, p0 + (p1 - p0) * min(s + dash, length) / length
-        cv2.line(img, _pt(a), _pt(b), color, thickness, cv2.LINE_AA)
+        canvas.line(a, b, color, thickness)
 
 
-def _text_panel(img, lines: list[tuple[str, tuple[int, int, int]]], scale: float) -> None:
+def _text_panel(canvas, lines: list[tuple[str, tuple[int, int, int]]], scale: float) -> None:
     """Lines of text on a dark translucent panel in the top-left corner (readable on any background)."""
-    font, th = cv2.FONT_HERSHEY_SIMPLEX, max(1, int(round(2 * scale)))
-    sizes = [cv2.getTextSize(t, font, scale, th)[0] for t, _ in lines]
+    th = max(1, int(round(2 * scale)))
+    sizes = [cv2.getTextSize(t, _FONT, scale, th)[0] for t, _ in lines]
     pad, gap = int(12 * scale), int(14 * scale)
     w = max(s[0] for s in sizes) + 2 * pad
     h = sum(s[1] for s in sizes) + gap * (len(lines) - 1) + 2 * pad
     x0 = y0 = int(10 * scale)
-    roi = img[y0:y0 + h, x0:x0 + w]
-    roi[:] = (roi * 0.35).astype(np.uint8)
+    canvas.darken(x0, y0, x0 + w, y0 + h, 0.35)
     y = y0 + pad
     for (text, color), (_, th_px) in zip(lines, sizes):
         y += th_px
-        cv2.putText(img, text, (x0 + pad, y), font, scale, color, th, cv2.LINE_AA)
+        canvas.text(text, (x0 + pad, y), scale, color, th)
         y += gap
 
 
@@ -128,21 +236,22 @@ def draw_overlay(rgb: np.ndarray, image_xyz: np.ndarray, obliquity_deg: float, s
     measured obliquity, against a dashed line showing level as the camera sees it (tilted by the camera roll).
     """
     out = rgb.copy()
-    _draw_overlay_into(out, image_xyz, obliquity_deg, stance_label, threshold_deg, flagged, camera_roll_deg)
+    _draw_overlay_into(_RgbCanvas(out), image_xyz, obliquity_deg, stance_label, threshold_deg, flagged,
+                       camera_roll_deg)
     return out
 
 
-def _draw_overlay_into(out: np.ndarray, image_xyz: np.ndarray, obliquity_deg: float, stance_label: str,
+def _draw_overlay_into(canvas, image_xyz: np.ndarray, obliquity_deg: float, stance_label: str,
                        threshold_deg: float, flagged: bool, camera_roll_deg: float = 0.0) -> None:
-    """draw_overlay drawing into `out` itself."""
-    h, w = out.shape[:2]
+    """draw_overlay drawing on `canvas` itself."""
+    h, w = canvas.height, canvas.width
     scale = max(h, w) / 1280
     th = max(2, int(round(3 * scale)))
     for group, pairs in _LIMBS.items():
         color = PALETTE[group] if group in SIDES else PALETTE["trunk"]
         for a, b in pairs:
             if _finite(image_xyz[[a, b], :2]):
-                cv2.line(out, _pt(image_xyz[a]), _pt(image_xyz[b]), color, th, cv2.LINE_AA)
+                canvas.line(image_xyz[a], image_xyz[b], color, th)
 
     drop = float("nan")
     if stance_label in SIDES and math.isfinite(obliquity_deg):
@@ -158,11 +267,11 @@ def _draw_overlay_into(out: np.ndarray, image_xyz: np.ndarray, obliquity_deg: fl
         tilt = roll - facing * math.radians(np.nan_to_num(obliquity_deg))
         level = np.array([math.cos(roll), math.sin(roll)]) * reach
         pelvis = np.array([math.cos(tilt), math.sin(tilt)]) * reach
-        _dashed(out, mid - level, mid + level, PALETTE["trunk"], max(1, th // 2), dash=6 * scale)
+        _dashed(canvas, mid - level, mid + level, PALETTE["trunk"], max(1, th // 2), dash=6 * scale)
         color = PALETTE["neutral"] if math.isnan(drop) else PALETTE["over" if drop > threshold_deg else "ok"]
-        cv2.line(out, _pt(mid - pelvis), _pt(mid + pelvis), color, 2 * th, cv2.LINE_AA)
+        canvas.line(mid - pelvis, mid + pelvis, color, 2 * th)
         for p in (mid - pelvis, mid + pelvis):
-            cv2.circle(out, _pt(p), 2 * th, color, -1, cv2.LINE_AA)
+            canvas.disc(p, 2 * th, color)
 
     if stance_label in SIDES:
         stance = (f"{stance_label.upper()}-LEG STANCE" + (" (flagged side)" if flagged else ""),
@@ -178,7 +287,7 @@ def _draw_overlay_into(out: np.ndarray, image_xyz: np.ndarray, obliquity_deg: fl
         over = drop > threshold_deg
         lines.append((f"contralateral drop {drop:.1f} deg ({'above' if over else 'within'} {threshold_deg:g} deg)",
                       PALETTE["over" if over else "ok"]))
-    _text_panel(out, lines, 0.7 * min(h, w) / 720)
+    _text_panel(canvas, lines, 0.7 * min(h, w) / 720)
 
 
 def _tolerance(times: np.ndarray) -> float:
@@ -228,51 +337,55 @@ def bystander_sightings(track: PoseTrack) -> np.ndarray:
     return track.time_s[track.bystander_frame]
 
 
-def _blur_bystanders_into(out: np.ndarray, track: PoseTrack, time_s: float, sightings: np.ndarray,
+def _blur_bystanders_into(canvas, track: PoseTrack, time_s: float, sightings: np.ndarray,
                           zoom: float = 1.0) -> None:
     """Blur the faces of people seen beside the subject within BYSTANDER_HOLD_S of this frame (they are
     looked for about once a second, and move little in that time). sightings: bystander_sightings(track)."""
     lo, hi = np.searchsorted(sightings, [time_s - BYSTANDER_HOLD_S, time_s + BYSTANDER_HOLD_S])
     for xyz in track.bystander_image_xyz[lo:hi]:
-        _blur_faces_into(out, xyz * zoom, np.ones(len(xyz)))
+        _blur_faces_into(canvas, xyz * zoom, np.ones(len(xyz)))
 
 
-def _annotate(rgb: np.ndarray, time_s: float, analysis: Analysis, blur: bool, crop: bool = False,
-              in_place: bool = False, tolerances: tuple[float, float] | None = None,
-              sightings: np.ndarray | None = None) -> np.ndarray:
-    """Blur and overlay one decoded frame using the analysis sample at its time (untouched if none).
-    in_place: draw into `rgb` itself (the caller owns it); tolerances: (_tolerance of the track's times,
-    of the analysis frames' times) and sightings: bystander_sightings(track), precomputed by callers
-    annotating every frame."""
+def _subject_at(analysis: Analysis, time_s: float, width: int, tol: float | None = None
+                ) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """(landmarks in the pixels of a frame `width` px wide, visibility, that frame's zoom against the track's)
+    of the track sample at time_s, or None. tol: _tolerance of the track's times (see _nearest)."""
     track = analysis.track
-    tol_track, tol_frames = tolerances or (None, None)
-    k = _nearest(track.time_s, time_s, tol_track) if track is not None else None
+    k = _nearest(track.time_s, time_s, tol) if track is not None else None
     if k is None:
-        return rgb
-    xyz, vis = track.image_xyz[k], track.visibility[k]
-    zoom = rgb.shape[1] / track.width if track.width else 1.0  # frames decoded smaller than the track's
-    if zoom != 1.0:
-        xyz = xyz * zoom
+        return None
+    zoom = width / track.width if track.width else 1.0  # frames decoded smaller than the track's
+    return track.image_xyz[k] * zoom, track.visibility[k], zoom
+
+
+def _draw_subject(canvas, xyz: np.ndarray, visibility: np.ndarray, time_s: float, analysis: Analysis,
+                  blur: bool, tol: float | None = None) -> None:
+    """The subject's face blur and the overlay of the analysis sample at time_s. tol: _tolerance of the
+    analysis frames' times."""
     if blur:
-        if not in_place:
-            rgb = rgb.copy()
-            in_place = True
-        _blur_bystanders_into(rgb, track, time_s, bystander_sightings(track) if sightings is None else sightings,
-                              zoom)
-    source = rgb
-    if crop:
-        rgb, xyz = _person_crop(rgb, xyz)
-    if rgb is source and not in_place:
-        rgb = rgb.copy()
-    if blur:
-        _blur_faces_into(rgb, xyz, vis)
+        _blur_faces_into(canvas, xyz, visibility)
     f = analysis.frames
-    j = _nearest(f.time_s, time_s, tol_frames)
+    j = _nearest(f.time_s, time_s, tol)
     obliquity = float(f.obliquity_deg[j]) if j is not None else float("nan")
     stance = str(f.stance_phase[j]) if j is not None else ""
     verdict = analysis.sides.get(stance)
-    _draw_overlay_into(rgb, xyz, obliquity, stance, analysis.threshold_deg, bool(verdict and verdict.flagged),
+    _draw_overlay_into(canvas, xyz, obliquity, stance, analysis.threshold_deg, bool(verdict and verdict.flagged),
                        analysis.camera_roll_deg)
+
+
+def _annotate(rgb: np.ndarray, time_s: float, analysis: Analysis, blur: bool, crop: bool = False) -> np.ndarray:
+    """A blurred and overlaid copy of one decoded RGB frame, from the analysis sample at its time (the frame
+    itself if there is none); crop: cropped to the person (report stills)."""
+    subject = _subject_at(analysis, time_s, rgb.shape[1])
+    if subject is None:
+        return rgb
+    xyz, visibility, zoom = subject
+    rgb = rgb.copy()
+    if blur:
+        _blur_bystanders_into(_RgbCanvas(rgb), analysis.track, time_s, bystander_sightings(analysis.track), zoom)
+    if crop:
+        rgb, xyz = _person_crop(rgb, xyz)
+    _draw_subject(_RgbCanvas(rgb), xyz, visibility, time_s, analysis, blur)
     return rgb
 
 
@@ -304,36 +417,39 @@ def write_annotated_video(video_path: str | Path, analysis: Analysis, out_path: 
     the input's timestamps, at most VIDEO_MAX_SIDE pixels on the long side. Frames are streamed, so memory
     stays flat whatever the clip length.
 
-    Speed: decoding runs in its own thread, frames are drawn on in place, converted to YUV 4:2:0 by OpenCV
-    (several times faster than the encoder's own RGB conversion) and encoded with x264's VIDEO_PRESET. These
-    two threads fill two cores, so the decoder and the encoder get no threads of their own (measured on a
-    1080p clip: ~10% less CPU time, same wall time)."""
+    Speed: decoding and scaling run in their own thread; the frames stay in YUV 4:2:0 from the decoder to
+    x264 (VIDEO_PRESET), drawn on plane by plane (_I420Canvas). These two threads fill two cores, so the
+    decoder and the encoder get no threads of their own (measured on a 1080p clip: ~10% less CPU time, same
+    wall time)."""
     from .pipeline import prefetch
 
     out_path = Path(out_path)
     tmp = out_path.with_name(out_path.name + ".part")
     fps = Fraction(analysis.video.fps or 30).limit_denominator(1001)
     track = analysis.track
-    tolerances = (_tolerance(track.time_s) if track is not None else None, _tolerance(analysis.frames.time_s))
+    tol_track = _tolerance(track.time_s) if track is not None else None
+    tol_frames = _tolerance(analysis.frames.time_s)
     sightings = bystander_sightings(track) if track is not None else None
     try:
         with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as out:
             stream = None
-            for frame in prefetch(iter_frames(video_path, thread_decode=False, max_side=VIDEO_MAX_SIDE)):
-                rgb = _annotate(frame.rgb, frame.time_s, analysis, blur, in_place=True, tolerances=tolerances,
-                                sightings=sightings)
+            for time_s, frame in prefetch(iter_i420_frames(video_path, VIDEO_MAX_SIDE, thread_decode=False)):
+                subject = _subject_at(analysis, time_s, frame.width, tol_track)
+                if subject is not None:
+                    xyz, visibility, zoom = subject
+                    canvas = _I420Canvas(i420_planes(frame))
+                    if blur:
+                        _blur_bystanders_into(canvas, track, time_s, sightings, zoom)
+                    _draw_subject(canvas, xyz, visibility, time_s, analysis, blur, tol_frames)
                 if stream is None:
                     stream = out.add_stream("libx264", rate=fps, options={"crf": str(VIDEO_CRF),
                                                                           "preset": VIDEO_PRESET})
-                    # yuv420p needs even sizes: drop a last odd row/column rather than rescale
-                    stream.height, stream.width = rgb.shape[0] & ~1, rgb.shape[1] & ~1
+                    stream.width, stream.height = frame.width, frame.height
                     stream.pix_fmt = "yuv420p"
                     stream.time_base = stream.codec_context.time_base = _TIME_BASE
                     stream.codec_context.thread_count = 1
-                yuv = cv2.cvtColor(rgb[:stream.height, :stream.width], cv2.COLOR_RGB2YUV_I420)
-                vf = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
-                vf.pts, vf.time_base = int(round(frame.time_s / _TIME_BASE)), _TIME_BASE
-                out.mux(stream.encode(vf))
+                frame.pts, frame.time_base = int(round(time_s / _TIME_BASE)), _TIME_BASE
+                out.mux(stream.encode(frame))
             if stream is not None:
                 out.mux(stream.encode())
         os.replace(tmp, out_path)

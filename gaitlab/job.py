@@ -154,15 +154,17 @@ def run_job(video: str | Path, outdir: str | Path, model: ModelInfo, options: Jo
         if not tracked.track.detected.any():
             raise GaitlabError(f"no person found in {video.name}")
         from .analysis import analyze_track
-        from .annotate import worst_step_stills
-        from .exports import write_exports
-        from .report import write_report
 
         analysis = analyze_track(tracked.track, tracked.info, threshold_deg=options.threshold_deg,
                                  view=options.view, people=tracked.people)
         del tracked
         if video_process is not None:  # the video (the longest stage) first, in its own process
             video_process.submit(video, analysis, tmp / "annotated.mp4", options.blur_faces)
+        # imported only now, while the video process starts drawing (~0.45 s, matplotlib mostly)
+        from .annotate import worst_step_stills
+        from .exports import write_exports
+        from .report import write_report
+
         write_exports(analysis, tmp)
         write_report(analysis, tmp, worst_step_stills(video, analysis, blur=options.blur_faces))
         if video_process is not None:

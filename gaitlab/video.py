@@ -114,16 +114,21 @@ def _decode(container, stream) -> Iterator[av.VideoFrame]:
 _JPEG_RANGE = 2  # AVCOL_RANGE_JPEG: full-range luma 0-255
 
 
+def _limited_i420(frame: av.VideoFrame) -> bool:
+    """Limited-range 4:2:0, what cameras and phones record."""
+    return frame.format.name == "yuv420p" and frame.color_range != _JPEG_RANGE
+
+
 def _to_rgb(frame: av.VideoFrame, max_side: int | None) -> np.ndarray:
-    """The frame as RGB, at most max_side pixels on its long side (linear resampling). Limited-range 4:2:0,
-    what cameras and phones record, is converted by OpenCV (~3x faster than libswscale, within a few
-    grey levels of it), after scaling its planes when it is to be made smaller (a third of the pixels
-    to convert at 1080p -> 720p); other formats by libswscale."""
+    """The frame as RGB, at most max_side pixels on its long side (linear resampling). Limited-range 4:2:0
+    is converted by OpenCV (~3x faster than libswscale, within a few grey levels of it), after scaling its
+    planes when it is to be made smaller (a third of the pixels to convert at 1080p -> 720p); other formats
+    by libswscale."""
     size = None
     if max_side and max(frame.width, frame.height) > max_side:
         scale = max_side / max(frame.width, frame.height)
         size = (max(int(round(frame.width * scale)), 1), max(int(round(frame.height * scale)), 1))
-    if frame.format.name == "yuv420p" and frame.color_range != _JPEG_RANGE and not (frame.width | frame.height) & 1:
+    if _limited_i420(frame) and not (frame.width | frame.height) & 1:
         yuv = frame.to_ndarray(format="yuv420p")
         if size is not None and not (size[0] | size[1]) & 1:
             yuv = _scale_i420(yuv, frame.width, frame.height, size)
@@ -136,25 +141,58 @@ def _to_rgb(frame: av.VideoFrame, max_side: int | None) -> np.ndarray:
     return rgb
 
 
+def _stacked_planes(yuv: np.ndarray, width: int, height: int) -> list[np.ndarray]:
+    """Views of the Y, U, V planes of an I420 image stacked as OpenCV and PyAV lay them out (even size). Taken
+    from the flat buffer: a chroma plane need not start on a row of the stack."""
+    flat, n = yuv.reshape(-1), width * height
+    return [yuv[:height], *(flat[n + k * n // 4:n + (k + 1) * n // 4].reshape(height // 2, width // 2)
+                            for k in (0, 1))]
+
+
 def _scale_i420(yuv: np.ndarray, width: int, height: int, size: tuple[int, int]) -> np.ndarray:
-    """An I420 image (planes stacked as OpenCV and PyAV lay them out) scaled to `size` (even), plane by plane."""
-    w, h = size
-    out = np.empty((h * 3 // 2, w), np.uint8)
-    src, dst = yuv.reshape(-1), out.reshape(-1)  # flat: a chroma plane need not start on a row of the stack
-    cv2.resize(yuv[:height], (w, h), dst=out[:h], interpolation=cv2.INTER_LINEAR)
-    n, m = width * height // 4, w * h // 4
-    for k in (1, 2):
-        plane = src[width * height + (k - 1) * n:width * height + k * n].reshape(height // 2, width // 2)
-        target = dst[w * h + (k - 1) * m:w * h + k * m].reshape(h // 2, w // 2)
-        cv2.resize(plane, (w // 2, h // 2), dst=target, interpolation=cv2.INTER_LINEAR)
+    """An I420 image (planes stacked) scaled to `size` (even), plane by plane."""
+    out = np.empty((size[1] * 3 // 2, size[0]), np.uint8)
+    for src, dst in zip(_stacked_planes(yuv, width, height), _stacked_planes(out, *size)):
+        cv2.resize(src, dst.shape[::-1], dst=dst, interpolation=cv2.INTER_LINEAR)
     return out
 
 
-def iter_frames(path: str | Path, start_s: float | None = None, end_s: float | None = None,
-                thread_decode: bool = True, max_side: int | None = None) -> Iterator[Frame]:
-    """Yield upright RGB frames with strictly increasing container timestamps in [start_s, end_s),
-    downscaled to at most max_side pixels on the long side when given."""
-    path = Path(path)
+def i420_planes(frame: av.VideoFrame) -> list[np.ndarray]:
+    """Writable views (no copy) of a yuv420p frame's Y, U and V planes, without their rows' padding."""
+    return [np.frombuffer(p, np.uint8).reshape(p.height, p.line_size)[:, :p.width] for p in frame.planes]
+
+
+_CV_ROTATE = {1: cv2.ROTATE_90_COUNTERCLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_CLOCKWISE}  # np.rot90's k
+
+
+def _fill_i420(frame: av.VideoFrame, out: av.VideoFrame) -> None:
+    """Write `frame` upright into `out`'s planes (yuv420p, even size), scaled to out's size, or cropped by
+    an odd last row or column. Limited-range 4:2:0 is read from its planes as it is; other formats go
+    through RGB."""
+    if _limited_i420(frame):
+        planes = i420_planes(frame)
+    else:
+        rgb = _to_rgb(frame, None)
+        h, w = rgb.shape[0] & ~1, rgb.shape[1] & ~1
+        planes = _stacked_planes(cv2.cvtColor(np.ascontiguousarray(rgb[:h, :w]), cv2.COLOR_RGB2YUV_I420), w, h)
+    turns = _quarter_turns(frame.rotation or 0)
+    for src, dst in zip(planes, i420_planes(out)):
+        if turns:
+            src = cv2.rotate(src, _CV_ROTATE[turns])
+        if 0 <= src.shape[0] - dst.shape[0] <= 1 and 0 <= src.shape[1] - dst.shape[1] <= 1:
+            dst[:] = src[:dst.shape[0], :dst.shape[1]]
+        else:
+            cv2.resize(src, dst.shape[::-1], dst=dst, interpolation=cv2.INTER_LINEAR)
+
+
+def _even_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
+    scale = min(max_side / max(width, height), 1.0) if max_side else 1.0
+    return tuple(max(int(round(d * scale)) & ~1, 2) for d in (width, height))
+
+
+def _decoded(path: Path, start_s: float | None, end_s: float | None, thread_decode: bool
+             ) -> Iterator[tuple[float, av.VideoFrame]]:
+    """(time_s, decoded frame) with strictly increasing container timestamps in [start_s, end_s)."""
     container = _open(path)
     try:
         stream = container.streams.video[0]
@@ -166,7 +204,6 @@ def iter_frames(path: str | Path, start_s: float | None = None, end_s: float | N
         if start_s and start_s > 0 and time_base:
             container.seek(int(start_s / time_base) + base, stream=stream, backward=True)
         last_t = -math.inf
-        index = 0
         for frame in _decode(container, stream):
             if frame.pts is not None and time_base:
                 t = (frame.pts - base) * time_base
@@ -179,12 +216,35 @@ def iter_frames(path: str | Path, start_s: float | None = None, end_s: float | N
             if end_s is not None and t >= end_s:
                 break
             last_t = t
-            rgb = _to_rgb(frame, max_side)
-            turns = _quarter_turns(frame.rotation or 0)
-            if turns:
-                rgb = np.rot90(rgb, k=turns)
-            # PyAV pads rows and rot90 returns a view; MediaPipe ignores strides, so copy to contiguous.
-            yield Frame(index, t, np.ascontiguousarray(rgb))
-            index += 1
+            yield t, frame
     finally:
         container.close()
+
+
+def iter_frames(path: str | Path, start_s: float | None = None, end_s: float | None = None,
+                thread_decode: bool = True, max_side: int | None = None) -> Iterator[Frame]:
+    """Yield upright RGB frames with strictly increasing container timestamps in [start_s, end_s),
+    downscaled to at most max_side pixels on the long side when given."""
+    for index, (t, frame) in enumerate(_decoded(Path(path), start_s, end_s, thread_decode)):
+        rgb = _to_rgb(frame, max_side)
+        turns = _quarter_turns(frame.rotation or 0)
+        if turns:
+            rgb = np.rot90(rgb, k=turns)
+        # PyAV pads rows and rot90 returns a view; MediaPipe ignores strides, so copy to contiguous.
+        yield Frame(index, t, np.ascontiguousarray(rgb))
+
+
+def iter_i420_frames(path: str | Path, max_side: int | None = None, thread_decode: bool = True
+                     ) -> Iterator[tuple[float, av.VideoFrame]]:
+    """Yield (time_s, frame) for every frame of the clip, as iter_frames times them: upright, new yuv420p
+    frames of even size (what H.264 4:2:0 needs: an odd last row or column is dropped), at most max_side
+    pixels on the long side, ready to draw on (i420_planes) and encode. Camera 4:2:0 goes plane to plane,
+    never through RGB (at 1080p -> 720p about a third of the time of decoding to RGB and back)."""
+    size = None
+    for t, frame in _decoded(Path(path), None, None, thread_decode):
+        if size is None:
+            turned = _quarter_turns(frame.rotation or 0) % 2
+            size = _even_size(*((frame.height, frame.width) if turned else (frame.width, frame.height)), max_side)
+        out = av.VideoFrame(*size, "yuv420p")
+        _fill_i420(frame, out)
+        yield t, out

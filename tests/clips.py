@@ -11,12 +11,14 @@ import numpy as np
 TIME_BASE = Fraction(1, 90000)
 
 
-def encode(path: Path, frames: Iterable[tuple[float, np.ndarray]], rotation_deg: int = 0) -> Path:
+def encode(path: Path, frames: Iterable[tuple[float, np.ndarray]], rotation_deg: int = 0,
+           pix_fmt: str = "yuv420p") -> Path:
     """H.264 clip of (time in seconds, RGB frame) pairs at exactly those presentation times (variable
-    frame rate allowed); rotation_deg adds a display-rotation tag like a phone's."""
+    frame rate allowed); rotation_deg adds a display-rotation tag like a phone's; pix_fmt e.g. "yuvj420p"
+    (full range) or "yuv444p" (odd sizes allowed)."""
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=30)
-        stream.pix_fmt = "yuv420p"
+        stream.pix_fmt = pix_fmt
         stream.time_base = stream.codec_context.time_base = TIME_BASE
         if rotation_deg:
             stream.set_display_rotation(rotation_deg)
@@ -39,8 +41,8 @@ def pattern(i: int, width: int, height: int) -> np.ndarray:
 
 
 def write_clip(path: Path, times_s: list[float], width: int = 64, height: int = 48,
-               rotation_deg: int = 0, frame_fn=pattern) -> Path:
-    return encode(path, ((t, frame_fn(i, width, height)) for i, t in enumerate(times_s)), rotation_deg)
+               rotation_deg: int = 0, frame_fn=pattern, pix_fmt: str = "yuv420p") -> Path:
+    return encode(path, ((t, frame_fn(i, width, height)) for i, t in enumerate(times_s)), rotation_deg, pix_fmt)
 
 
 def write_audio_only(path: Path, seconds: float = 0.5) -> Path:

@@ -71,6 +71,39 @@ def test_pelvis_line_is_grey_outside_single_leg_stance():
     assert (patch == PALETTE["neutral"]).all(axis=1).sum() > 20
 
 
+def test_the_video_frames_yuv_planes_get_the_same_drawing_as_rgb():
+    """The annotated video draws on YUV 4:2:0 planes (no RGB round trip). Over 2x2 blocks (4:2:0's chroma
+    resolution) that is the RGB drawing, at least as closely as converting the RGB drawing to 4:2:0 (what
+    the video did before); the pelvis line has its colour and the face is blurred."""
+    import cv2
+
+    from gaitlab.annotate import _blur_faces_into, _draw_overlay_into, _I420Canvas
+    from gaitlab.video import _stacked_planes
+
+    xyz, vis = _person()
+    img = np.kron(_texture(120, 160), np.ones((4, 4, 1), np.uint8))  # 480x640
+    rgb = blur_faces(draw_overlay(img, xyz, 8.0, "right", 5.0, flagged=True), xyz, vis)
+    i420 = cv2.cvtColor(img, cv2.COLOR_RGB2YUV_I420)
+    canvas = _I420Canvas(_stacked_planes(i420, 640, 480))
+    _draw_overlay_into(canvas, xyz, 8.0, "right", 5.0, flagged=True)
+    _blur_faces_into(canvas, xyz, vis)
+    got = cv2.cvtColor(i420, cv2.COLOR_YUV2RGB_I420)
+    before = cv2.cvtColor(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), cv2.COLOR_YUV2RGB_I420)
+
+    def blocks(a):
+        return cv2.resize(a, (320, 240), interpolation=cv2.INTER_AREA).astype(int)
+
+    drawn = blocks((np.abs(rgb.astype(int) - img).max(axis=2) > 0).astype(np.uint8) * 255) > 0
+    error = np.abs(blocks(got) - blocks(rgb)).max(axis=2)[drawn].mean()
+    assert drawn.mean() > 0.02
+    assert error < 8 and error <= np.abs(blocks(before) - blocks(rgb)).max(axis=2)[drawn].mean()
+    mid = ((xyz[lm.LEFT_HIP] + xyz[lm.RIGHT_HIP]) / 2).astype(int)
+    line = got[mid[1] - 2:mid[1] + 3, mid[0] - 20:mid[0] + 21].reshape(-1, 3).astype(int)
+    assert np.abs(np.median(line, axis=0) - PALETTE["over"]).max() < 8
+    (x0, y0), (x1, y1) = xyz[list(FACE), :2].min(axis=0).astype(int), xyz[list(FACE), :2].max(axis=0).astype(int)
+    assert got[y0:y1 + 1, x0:x1 + 1].std() < 0.3 * img[y0:y1 + 1, x0:x1 + 1].std()
+
+
 @pytest.fixture(scope="module")
 def one_second_clip(tmp_path_factory):
     """The first second of the sample walk, re-encoded (30 frames, 1280x720)."""

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from gaitlab.errors import VideoError
-from gaitlab.video import iter_frames, probe
+from gaitlab.video import i420_planes, iter_frames, iter_i420_frames, probe
 from tests.clips import write_audio_only, write_clip
 
 
@@ -91,6 +91,38 @@ def test_frames_made_smaller_are_the_picture_scaled(tmp_path, width, height, max
     assert small.shape == (size[1], size[0], 3)
     expected = cv2.resize(full, size, interpolation=cv2.INTER_LINEAR).astype(int)
     assert np.abs(small.astype(int) - expected).mean() < 1.0
+
+
+@pytest.mark.parametrize("width, height, rotation_deg, pix_fmt, max_side, size", [
+    (1280, 720, 0, "yuv420p", 640, (640, 360)),  # camera 4:2:0, scaled plane by plane
+    (1200, 678, 0, "yuv420p", 400, (400, 226)),  # chroma planes not on a row of the stacked layout
+    (64, 48, 90, "yuv420p", None, (48, 64)),  # a phone's rotation tag
+    (65, 49, 0, "yuv444p", None, (64, 48)),  # through RGB, the odd last row and column dropped
+    (64, 48, 0, "yuvj420p", None, (64, 48)),  # full range: through RGB
+])
+def test_yuv_frames_for_the_encoder_are_the_rgb_frames(tmp_path, width, height, rotation_deg, pix_fmt, max_side,
+                                                       size):
+    """The annotated video's frames, taken from the decoder's planes without RGB, show what iter_frames shows."""
+    import cv2
+
+    from tests.conftest import SAMPLES
+
+    scene = next(iter_frames(SAMPLES / "sample_walk_post_short.mp4", start_s=2.0)).rgb
+    picture = cv2.resize(scene, (width, height), interpolation=cv2.INTER_AREA)
+    picture[:, : width // 10] = 255  # the stored left edge, to see the rotation
+    clip = write_clip(tmp_path / "clip.mp4", [0.0, 1 / 30], width, height, rotation_deg=rotation_deg,
+                      frame_fn=lambda *_: picture, pix_fmt=pix_fmt)
+    frames = list(iter_i420_frames(clip, max_side))
+    assert [t for t, _ in frames] == [f.time_s for f in iter_frames(clip)]
+    t, frame = frames[0]
+    assert (frame.width, frame.height) == size and frame.format.name == "yuv420p"
+    y, u, v = i420_planes(frame)
+    stacked = np.concatenate([y.reshape(-1), u.reshape(-1), v.reshape(-1)]).reshape(-1, size[0])
+    got = cv2.cvtColor(stacked, cv2.COLOR_YUV2RGB_I420).astype(int)
+    expected = next(iter_frames(clip, max_side=max_side)).rgb[:size[1], :size[0]].astype(int)
+    assert np.abs(got - expected).mean() < 1.5
+    if rotation_deg:  # the white stored left edge is at the bottom
+        assert got[-3:].mean() > 240 and got[:3].mean() < 200
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="thread names are read from Linux's /proc")
