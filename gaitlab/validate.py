@@ -4,7 +4,10 @@ Scores (the truth schema is in docs/truth_schema.md):
 - stance-window F1: a detected single-leg stance matches a true one of the same side when its start and
   end are both within 0.1 s (one-to-one);
 - per-step peak-drop MAE over matched steps, per-side mean-drop error, verdict agreement (counted where
-  the truth is at least 0.5° from the threshold) — for gaitlab's measure and the landmark-line baseline.
+  the truth is at least 0.5° from the threshold) — for gaitlab's measure and the landmark-line baseline;
+- the per-side error of a perfect 2D measurement (the truth's own image obliquity, the true camera roll
+  removed): the part of the error that the image of the pelvis does not contain (perspective), when the
+  truth has the image obliquity and the camera roll.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .pelvis import contralateral_drop_deg, image_to_world
 from .result import SIDES, Analysis
 
 WINDOW_TOLERANCE_S = 0.1
@@ -34,6 +38,7 @@ class ClipScore:
     verdicts_right: int
     baseline_verdicts_right: int
     verdicts_decisive: int
+    image_side_error: dict[str, float]  # a perfect 2D measurement's (image_ceiling_side_error)
 
 
 def match_windows(found: list[tuple[str, float, float]], truth: list[tuple[str, float, float]],
@@ -51,6 +56,26 @@ def match_windows(found: list[tuple[str, float, float]], truth: list[tuple[str, 
             used_t.add(j)
             pairs.append((i, j))
     return pairs
+
+
+def image_ceiling_side_error(truth: dict) -> dict[str, float]:
+    """Per side: mean over the true steps of (peak drop of the true image obliquity with the true camera roll
+    removed, in the true single-leg stance) - true peak drop. What a method reading the pelvis' tilt
+    perfectly from the image, and the camera roll perfectly, would still be off by: the projection of a
+    pelvis seen from a camera above it or turned toward it. NaN when the truth lacks the image obliquity
+    or the camera roll."""
+    frames, roll = truth.get("frames_truth", {}), truth.get("camera", {}).get("roll_deg")
+    if "image_obliquity_deg" not in frames or roll is None:
+        return {side: float("nan") for side in SIDES}
+    t = np.asarray(frames["time_s"], float)
+    world = image_to_world(np.asarray(frames["image_obliquity_deg"], float), roll, truth["view"])
+    errors: dict[str, list[float]] = {side: [] for side in SIDES}
+    for step in truth["steps"]:
+        inside = (t >= step["start_s"] - 1e-9) & (t <= step["end_s"] + 1e-9)
+        if inside.any():
+            peak = contralateral_drop_deg(world[inside], step["stance_side"]).max()
+            errors[step["stance_side"]].append(float(peak) - step["peak_drop_deg"])
+    return {side: float(np.mean(e)) if e else float("nan") for side, e in errors.items()}
 
 
 def score_clip(analysis: Analysis, truth: dict) -> ClipScore:
@@ -83,7 +108,7 @@ def score_clip(analysis: Analysis, truth: dict) -> ClipScore:
                               and (v.baseline_mean_drop_deg > threshold) == truth_flag)
     return ClipScore(truth.get("name", analysis.video.name), len(ref), len(found), len(pairs), f1,
                      mae("peak_drop_deg"), mae("baseline_peak_drop_deg"), side_err, base_err,
-                     right, base_right, decisive)
+                     right, base_right, decisive, image_ceiling_side_error(truth))
 
 
 def truth_clips(folder: Path) -> list[tuple[Path, Path]]:
@@ -101,7 +126,7 @@ def load_truth(path: Path) -> dict:
 
 def format_table(scores: list[ClipScore]) -> str:
     head = (f"{'clip':28s} {'F1':>5s} {'steps':>9s} | {'step MAE°':>9s} {'side err L/R°':>13s} {'verdicts':>8s}"
-            f" | {'base MAE°':>9s} {'base err L/R°':>13s} {'verdicts':>8s}")
+            f" | {'base MAE°':>9s} {'base err L/R°':>13s} {'verdicts':>8s} | {'2D ceiling L/R°':>15s}")
     lines = [head, "-" * len(head)]
     for s in scores:
         lines.append(
@@ -109,7 +134,8 @@ def format_table(scores: list[ClipScore]) -> str:
             f"{s.step_mae:9.2f} {s.side_error['left']:+6.2f}/{s.side_error['right']:+6.2f} "
             f"{s.verdicts_right:3d}/{s.verdicts_decisive:<4d} | {s.baseline_step_mae:9.2f} "
             f"{s.baseline_side_error['left']:+6.2f}/{s.baseline_side_error['right']:+6.2f} "
-            f"{s.baseline_verdicts_right:3d}/{s.verdicts_decisive:<4d}")
+            f"{s.baseline_verdicts_right:3d}/{s.verdicts_decisive:<4d} | "
+            f"{s.image_side_error['left']:+7.2f}/{s.image_side_error['right']:+6.2f}")
     lines.append("-" * len(head))
     lines.append(format_overall(scores))
     return "\n".join(lines)
@@ -140,6 +166,7 @@ def overall(scores: list[ClipScore]) -> dict[str, float]:
         "step_mae": weighted_mae("step_mae"), "baseline_step_mae": weighted_mae("baseline_step_mae"),
         "side_mae": side_abs("side_error"), "side_max": side_max("side_error"),
         "baseline_side_mae": side_abs("baseline_side_error"), "baseline_side_max": side_max("baseline_side_error"),
+        "image_side_mae": side_abs("image_side_error"), "image_side_max": side_max("image_side_error"),
         "verdicts_right": sum(s.verdicts_right for s in scores),
         "baseline_verdicts_right": sum(s.baseline_verdicts_right for s in scores),
         "verdicts_decisive": sum(s.verdicts_decisive for s in scores),
@@ -152,7 +179,8 @@ def format_overall(scores: list[ClipScore]) -> str:
             f"{o['side_mae']:.2f}° max {o['side_max']:.2f}°, verdicts {o['verdicts_right']}/{o['verdicts_decisive']}"
             f" | landmark baseline: step MAE {o['baseline_step_mae']:.2f}°, side error mean "
             f"{o['baseline_side_mae']:.2f}° max {o['baseline_side_max']:.2f}°, verdicts "
-            f"{o['baseline_verdicts_right']}/{o['verdicts_decisive']}")
+            f"{o['baseline_verdicts_right']}/{o['verdicts_decisive']} | perfect 2D measurement: side error "
+            f"mean {o['image_side_mae']:.2f}° max {o['image_side_max']:.2f}°")
 
 
 def plot_against_truth(analysis: Analysis, truth: dict, path: Path) -> None:

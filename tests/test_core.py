@@ -16,7 +16,7 @@ from gaitlab.pelvis import (
     step_peak,
 )
 from gaitlab.track import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER, PoseTrack
-from gaitlab.validate import match_windows
+from gaitlab.validate import image_ceiling_side_error, match_windows
 from gaitlab.video import VideoInfo
 from gaitlab.view import estimate_view, to_anatomical
 from tests.synthetic import make_track
@@ -199,6 +199,25 @@ def test_window_matching_is_one_to_one_within_tolerance():
     truth = [("left", 1.0, 1.4), ("right", 1.5, 1.9)]
     found = [("left", 1.05, 1.45), ("left", 1.02, 1.41), ("right", 1.5, 2.1)]
     assert match_windows(found, truth) == [(1, 0)]
+
+
+@pytest.mark.parametrize("view, roll", [("posterior", 3.0), ("anterior", -2.0)])
+def test_the_2d_ceiling_is_what_perspective_adds_once_the_roll_is_removed(view, roll):
+    """A camera that, roll apart, sees a level pelvis 0.8° turned (right hip lower) and every tilt 1.05x: a
+    perfect 2D measurement over-reads each left-stance drop by 0.05 x drop + 0.8° and each right-stance drop
+    by 0.05 x drop - 0.8°."""
+    t = np.arange(0, 4, 1 / 40)  # samples the peaks, at a quarter and three quarters of each second
+    world = 6.0 * np.sin(2 * np.pi * t)  # right hip higher (right stance) in the first half of each second
+    sign = -1.0 if view == "anterior" else 1.0
+    image = 1.05 * world - 0.8 - sign * roll  # image_to_world adds sign * roll back
+    steps = [{"stance_side": "right" if k % 2 == 0 else "left", "start_s": k / 2, "end_s": k / 2 + 0.5,
+              "peak_drop_deg": 6.0} for k in range(7)]
+    truth = {"view": view, "camera": {"roll_deg": roll}, "steps": steps,
+             "frames_truth": {"time_s": list(t), "obliquity_deg": list(world), "image_obliquity_deg": list(image)}}
+    error = image_ceiling_side_error(truth)
+    assert error["right"] == pytest.approx(0.05 * 6.0 - 0.8, abs=0.02)
+    assert error["left"] == pytest.approx(0.05 * 6.0 + 0.8, abs=0.02)
+    assert np.isnan(image_ceiling_side_error({**truth, "camera": {}})["left"])
 
 
 def test_a_slice_of_the_track_keeps_the_other_people_seen_in_its_frames():
