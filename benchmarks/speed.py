@@ -147,10 +147,12 @@ def _thread_cpu(pid: int, tck: float = os.sysconf("SC_CLK_TCK")) -> dict[tuple[i
 CODE = ROOT  # the checkout whose gaitlab (b) runs (--code: compare with another one)
 
 
-def run_analyze(clip: Path, workdir: Path) -> dict:
-    """`gaitlab analyze` in a subprocess with a fresh cache; wall time and peak memory."""
+def run_analyze(clip: Path, model_path: Path, workdir: Path) -> dict:
+    """`gaitlab analyze` in a subprocess with a fresh track cache (the pose model named by the environment, as
+    the fresh cache has none); wall time and peak memory."""
     out = workdir / f"{clip.stem}_gaitlab"
-    env = dict(os.environ, XDG_CACHE_HOME=tempfile.mkdtemp(dir=workdir, prefix="cache."))
+    env = dict(os.environ, XDG_CACHE_HOME=tempfile.mkdtemp(dir=workdir, prefix="cache."),
+               GAITLAB_POSE_MODEL=str(model_path))
     cmd = [sys.executable, "-m", "gaitlab.cli", "analyze", str(clip), "-o", str(out), "--force"]
     peak = {"main": 0.0, "tree": 0.0}
     threads: dict[tuple[int, int], tuple[str, float]] = {}  # last CPU time seen of every thread
@@ -201,7 +203,7 @@ def measure(clip: Path, model_path: Path, repeats: int, workdir: Path, bare: boo
             n, t = bare_loop(clip, model_path)
             a.append(n / t)
             a_cpu.append((_cpu_s() - c0) / n)
-        r = run_analyze(clip, workdir)
+        r = run_analyze(clip, model_path, workdir)
         b.append(r | {"fps": info.frames / r["wall"], "rtf": info.duration_s / r["wall"]})
     med = lambda key: statistics.median(x[key] for x in b)  # noqa: E731
     return {"info": info, "a_fps": statistics.median(a) if a else float("nan"), "b_fps": med("fps"),
