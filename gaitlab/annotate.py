@@ -413,9 +413,10 @@ def worst_step_stills(video_path: str | Path, analysis: Analysis, blur: bool = T
 
 def write_annotated_video(video_path: str | Path, analysis: Analysis, out_path: str | Path,
                           blur: bool = True) -> None:
-    """Re-encode the clip with the overlay: H.264/yuv420p MP4 (faststart), one output frame per input frame,
-    the input's timestamps, at most VIDEO_MAX_SIDE pixels on the long side. Frames are streamed, so memory
-    stays flat whatever the clip length.
+    """Re-encode the analysed part of the clip (the frames the pose track covers: outside it nobody's face is
+    known, so none could be blurred) with the overlay: H.264/yuv420p MP4 (faststart), one output frame per
+    input frame, the input's timestamps, at most VIDEO_MAX_SIDE pixels on the long side. Frames are streamed,
+    so memory stays flat whatever the clip length.
 
     Speed: decoding and scaling run in their own thread; the frames stay in YUV 4:2:0 from the decoder to
     x264 (VIDEO_PRESET), drawn on plane by plane (_I420Canvas). These two threads fill two cores, so the
@@ -430,10 +431,14 @@ def write_annotated_video(video_path: str | Path, analysis: Analysis, out_path: 
     tol_track = _tolerance(track.time_s) if track is not None else None
     tol_frames = _tolerance(analysis.frames.time_s)
     sightings = bystander_sightings(track) if track is not None else None
+    start_s = end_s = None
+    if track is not None and len(track):
+        start_s, end_s = float(track.time_s[0]) - tol_track, float(track.time_s[-1]) + tol_track
+    frames = iter_i420_frames(video_path, VIDEO_MAX_SIDE, start_s, end_s, thread_decode=False)
     try:
         with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as out:
             stream = None
-            for time_s, frame in prefetch(iter_i420_frames(video_path, VIDEO_MAX_SIDE, thread_decode=False)):
+            for time_s, frame in prefetch(frames):
                 subject = _subject_at(analysis, time_s, frame.width, tol_track)
                 if subject is not None:
                     xyz, visibility, zoom = subject

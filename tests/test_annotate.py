@@ -153,6 +153,17 @@ def test_annotated_video_draws_on_the_frames(one_second_clip, tmp_path):
     assert drawn.mean() > 0.002
 
 
+def test_the_annotated_video_holds_only_the_analysed_part_of_the_clip(one_second_clip, tmp_path):
+    """Analysed with --start/--end: frames outside the track would show faces nobody located (unblurred), so
+    the video is of the analysed part only, every frame of it."""
+    times = np.array([f.time_s for f in iter_frames(one_second_clip)])
+    window = times[(times >= 0.3) & (times < 0.7)]
+    a = make_analysis(one_second_clip.name, time_s=window, width=1280, height=720)
+    write_annotated_video(one_second_clip, a, tmp_path / "part.mp4")
+    got = [f.time_s for f in iter_frames(tmp_path / "part.mp4")]
+    assert len(got) == len(window) and np.allclose(np.array(got) - got[0], window - window[0], atol=1e-3)
+
+
 def test_faces_of_people_seen_beside_the_subject_are_blurred_too():
     """Two other people seen once, in the same frame (a therapist and a relative): both faces are blurred for
     BYSTANDER_HOLD_S around the sighting, and only then."""
