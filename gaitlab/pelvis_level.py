@@ -71,6 +71,8 @@ class PelvisSymmetry:
         max_tilt_deg: float = 20.0,
         search_step_deg: float = 2.0,
         search_shift_torso: float = 0.10,
+        follow_window_deg: float = 6.0,
+        full_search_every: int = 10,
         min_valid_fraction: float = 0.5,
         outlier_sigmas: float = 2.5,
     ) -> None:
@@ -97,6 +99,13 @@ class PelvisSymmetry:
             (obliquity in gait is within ~15°, camera roll a few degrees).
         search_step_deg: tilt step of the coarse search that initialises ECC. The mirror is rotated
             by twice the tilt, so ECC starts within 2° of mirror rotation, well inside its basin.
+        follow_window_deg: after a measured frame the coarse search covers only the tilts this far either
+            side of that frame's tilt: the pelvis turns by under ~3° between frames (obliquity changes at
+            up to ~100°/s in running, ~4° a frame at 25 fps, less at higher rates; plus the per-frame
+            noise of the tilt, ~1-2°). The whole range is searched when nothing was measured just before,
+            when the best tilt is at the window's edge (a faster turn), and on every full_search_every-th
+            frame, so that a wrong tilt followed (a false match inside the window after a jump) ends there.
+        full_search_every: see follow_window_deg (10 frames: a third of a second at 30 fps).
         search_shift_torso: horizontal slack of the coarse search, in T (~5 cm): twice the largest
             expected offset of the hip-landmark midpoint from the body's midline (the mirror image
             of an axis offset d is shifted by 2 d).
@@ -125,6 +134,10 @@ class PelvisSymmetry:
         self.min_chroma_snr = min_chroma_snr
         self.max_tilt = max_tilt_deg
         self.tilts = np.arange(-max_tilt_deg, max_tilt_deg + 1e-9, search_step_deg)
+        self.follow_window = follow_window_deg
+        self.full_search_every = full_search_every
+        self._previous_tilt: float | None = None  # the last frame's tilt (None: not measured)
+        self._followed = 0  # frames measured since the last search over the whole range
         self.slack_px = max(int(round(search_shift_torso * self._geom.px_per_t)), 1)
         self.min_valid = min_valid_fraction
         self.outlier_sigmas = outlier_sigmas
@@ -136,6 +149,7 @@ class PelvisSymmetry:
         quality 0..1 (NaN / 0 when it cannot measure)."""
         band = self._geom.band(image, image_xyz, colour=True)
         if band is None:
+            self._previous_tilt = None
             return float("nan"), 0.0
         padded, mask, _, *rgb = band
         return self.measure(padded, mask, rgb[0] if rgb else None)
@@ -148,7 +162,12 @@ class PelvisSymmetry:
         """Tilt (deg CCW on screen) and quality from a grey band sampled with the contrast margin (as
         self._geom.band returns it: hip midpoint at the horizontal centre) and, when the frame has colour,
         the same band in RGB (h, w, 3) (matched on chroma when it has chroma texture); mask uint8,
-        255 = valid."""
+        255 = valid. Consecutive calls are taken as consecutive frames (see follow_window_deg)."""
+        tilt, quality = self._measure(padded, mask, rgb)
+        self._previous_tilt = tilt if np.isfinite(tilt) else None
+        return tilt, quality
+
+    def _measure(self, padded: np.ndarray, mask: np.ndarray, rgb: np.ndarray | None) -> tuple[float, float]:
         padded = np.asarray(padded, np.float32)
         m = self._m
         inner = (slice(m, padded.shape[0] - m), slice(m, padded.shape[1] - m))
@@ -231,23 +250,39 @@ class PelvisSymmetry:
         return keep.astype(np.uint8) * 255
 
     def _coarse(self, mirror: np.ndarray, norm: np.ndarray) -> np.ndarray:
-        """ECC initial warp (mirror -> patch coords) from a grid search over tilt, with the best
-        horizontal shift per tilt by normalised cross-correlation (masks ignored at this stage), on the
-        patch shrunk by _COARSE_SHRINK."""
+        """ECC initial warp (mirror -> patch coords) from a grid search over tilt (within follow_window_deg of
+        the previous frame's tilt when there is one), with the best horizontal shift per tilt by normalised
+        cross-correlation (masks ignored at this stage), on the patch shrunk by _COARSE_SHRINK."""
         f = _COARSE_SHRINK
         small = [cv2.resize(a, None, fx=1 / f, fy=1 / f, interpolation=cv2.INTER_AREA) for a in (mirror, norm)]
         h, w = small[1].shape
         c = ((w - 1) / 2.0, (h - 1) / 2.0)
         k = max(self.slack_px // f, 1)
-        best, tilt, shift = -np.inf, 0.0, 0.0
-        for t in self.tilts:
-            warp = cv2.getRotationMatrix2D(c, 2.0 * t, 1.0)  # same layout as the ECC warp
-            warped = cv2.warpAffine(small[1], warp, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
-            # mirror[:, j + i] ~ warped[:, k + j]  <=>  mirror(x) ~ norm(warp(x + (k - i, 0)))
-            score = cv2.matchTemplate(small[0], warped[:, k : w - k], cv2.TM_CCOEFF_NORMED)[0]
-            i = int(np.argmax(score))
-            if score[i] > best:
-                best, tilt, shift = score[i], t, f * (k - i)
+        scores: dict[float, tuple[float, float]] = {}  # tilt -> (best correlation, its shift)
+
+        def best_of(tilts: np.ndarray) -> float:
+            for t in tilts:
+                if t not in scores:
+                    warp = cv2.getRotationMatrix2D(c, 2.0 * t, 1.0)  # same layout as the ECC warp
+                    warped = cv2.warpAffine(small[1], warp, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+                    # mirror[:, j + i] ~ warped[:, k + j]  <=>  mirror(x) ~ norm(warp(x + (k - i, 0)))
+                    score = cv2.matchTemplate(small[0], warped[:, k : w - k], cv2.TM_CCOEFF_NORMED)[0]
+                    i = int(np.argmax(score))
+                    scores[t] = (float(score[i]), float(f * (k - i)))
+            return max(tilts, key=lambda t: scores[t][0])
+
+        tilt = None
+        self._followed += 1
+        if self._previous_tilt is not None and self._followed < self.full_search_every:
+            window = self.tilts[np.abs(self.tilts - self._previous_tilt) <= self.follow_window]
+            if len(window) > 2:
+                tilt = best_of(window)
+                if tilt in (window[0], window[-1]) and tilt not in (self.tilts[0], self.tilts[-1]):
+                    tilt = None  # at the window's edge: the best may lie outside it
+        if tilt is None:
+            tilt = best_of(self.tilts)
+            self._followed = 0
+        shift = scores[tilt][1]
         h, w = norm.shape
         init = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), 2.0 * tilt, 1.0)
         init[:, 2] += init[:, :2] @ np.array([shift, 0.0])

@@ -24,7 +24,7 @@ from .pose import FramePose, ImageLandmarker, PoseExtractor, PoseSettings, cache
 from .track import NUM_LANDMARKS, PoseTrack
 from .video import VideoInfo, iter_frames, probe
 
-PELVIS_METHOD = "band-ecc-5+symmetry-3"  # part of the cache key: bump when the pixel measures change
+PELVIS_METHOD = "band-ecc-5+symmetry-4"  # part of the cache key: bump when the pixel measures change
 PREFETCH_FRAMES = 2  # decoded frames waiting for the landmarker (per span): decoding is ~5x faster than it
 PENDING_BAND_FRAMES = 8  # frames waiting for the pelvis band measurement
 TRACK_SPANS = 2  # spans of the clip tracked concurrently (see span_cuts)

@@ -59,6 +59,22 @@ def test_tilt_of_rotated_symmetric_pelvis(angle):
     assert q > 0.5
 
 
+def test_following_frames_searches_near_the_last_tilt_and_recovers_from_a_jump():
+    """One instance over consecutive frames (its coarse search then covers only the tilts near the last one)
+    measures what a fresh instance measures on each frame while the tilt changes by a few degrees a frame;
+    after an impossible jump (28° in a frame) it is right again within full_search_every frames."""
+    pelvis = _symmetric_pelvis(1)
+    followed = PelvisSymmetry()
+    for angle in (0.0, 2.0, 5.0, 8.0, 11.0, 14.0, 16.0):
+        frame = _frame(pelvis, angle)
+        tilt, _ = followed.update(*frame)
+        assert tilt == pytest.approx(PelvisSymmetry().update(*frame)[0], abs=0.02)
+        assert tilt == pytest.approx(angle, abs=0.3)
+    jumped = _frame(pelvis, -12.0)
+    tilts = [followed.update(*jumped)[0] for _ in range(followed.full_search_every)]
+    assert tilts[-1] == pytest.approx(-12.0, abs=0.3)
+
+
 def test_hip_landmark_off_the_midline():
     """MediaPipe's hip midpoint is often a few cm off the body's midline: the mirror shift absorbs it."""
     sym = PelvisSymmetry()
