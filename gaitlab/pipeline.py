@@ -266,6 +266,9 @@ def track_video(path: str | Path, model: ModelInfo, *, settings: PoseSettings = 
     info = probe(path)
     key = cache_key(file_sha256(path), model.sha256, settings, start_s, end_s, pelvis_key=PELVIS_METHOD)
     cached = cache_dir() / "tracks" / f"{key}.npz"
+    pending = _pending_saves.pop(cached, None)
+    if pending is not None:  # this track is still being written by an earlier call
+        pending.join()
     if use_cache and cached.is_file():
         track, extra = PoseTrack.load(cached)
         return TrackedVideo(info, track, extra["people"], True)
@@ -309,8 +312,27 @@ def track_video(path: str | Path, model: ModelInfo, *, settings: PoseSettings = 
     _release_freed_memory()
     track, people = _join(parts)
     if use_cache and len(track):
-        track.save(cached, people=people)
+        _save_in_background(track, people, cached)
     return TrackedVideo(info, track, people, False)
+
+
+_pending_saves: dict[Path, threading.Thread] = {}
+
+
+def _save_in_background(track: PoseTrack, people: np.ndarray, path: Path) -> None:
+    """Write the track cache in a thread of its own, so that the caller goes on with the analysis meanwhile
+    (compressing takes ~0.4 s a minute of video, on one core, while the other is idle). The interpreter waits
+    for it at exit; a later track_video of the same clip waits for it too. The cache only saves time, so a
+    failed write is not an error of the analysis."""
+    def save() -> None:
+        try:
+            track.save(path, people=people)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=save, name="gaitlab-cache")
+    _pending_saves[path] = thread
+    thread.start()
 
 
 def _limit_heap_arenas() -> None:

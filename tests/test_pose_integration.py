@@ -34,6 +34,23 @@ def test_track_cache_round_trip(pose_model, tmp_path, monkeypatch):
     assert len(list((tmp_path / "gaitlab" / "tracks").glob("*.npz"))) == 1
 
 
+def test_a_failed_cache_write_does_not_fail_the_tracking(pose_model, tmp_path, monkeypatch):
+    """The cache is written in the background; where it cannot be written the track is still returned, and
+    the next call tracks again."""
+    from gaitlab.track import PoseTrack
+
+    def refuse(self, path, **extra):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(PoseTrack, "save", refuse)
+    clip = SAMPLES / "pose2sim_single_cam02.mp4"
+    first = track_video(clip, pose_model, end_s=0.2)
+    second = track_video(clip, pose_model, end_s=0.2)
+    assert len(first.track) == len(second.track) == 12
+    assert not first.from_cache and not second.from_cache
+
+
 def test_spans_of_a_clip():
     from gaitlab.pipeline import MIN_SPAN_S, TRACK_SPANS, span_cuts
 
