@@ -18,7 +18,7 @@ import numpy as np
 from . import track as lm
 from .result import SIDES, Analysis
 from .track import PoseTrack
-from .video import i420_planes, iter_frames, iter_i420_frames
+from .video import i420_planes, iter_i420_frames, nearest_frame
 
 # RGB; the report uses the same colours (tab10: blue/orange for sides, green/red for the threshold)
 PALETTE = {"left": (31, 119, 180), "right": (255, 127, 14), "ok": (44, 160, 44), "over": (214, 39, 40),
@@ -391,10 +391,7 @@ def _annotate(rgb: np.ndarray, time_s: float, analysis: Analysis, blur: bool, cr
 
 def render_still(video_path: str | Path, analysis: Analysis, time_s: float, blur: bool = True) -> np.ndarray:
     """The annotated frame nearest `time_s` (blurred by default), cropped to the person, for the report."""
-    best = None
-    for frame in iter_frames(video_path, start_s=max(time_s - 0.25, 0.0), end_s=time_s + 0.25):
-        if best is None or abs(frame.time_s - time_s) < abs(best.time_s - time_s):
-            best = frame
+    best = nearest_frame(video_path, time_s)
     if best is None:
         raise ValueError(f"no frame near {time_s:.2f} s in {Path(video_path).name}")
     return _annotate(best.rgb, best.time_s, analysis, blur, crop=True)

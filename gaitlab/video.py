@@ -226,12 +226,34 @@ def iter_frames(path: str | Path, start_s: float | None = None, end_s: float | N
     """Yield upright RGB frames with strictly increasing container timestamps in [start_s, end_s),
     downscaled to at most max_side pixels on the long side when given."""
     for index, (t, frame) in enumerate(_decoded(Path(path), start_s, end_s, thread_decode)):
-        rgb = _to_rgb(frame, max_side)
-        turns = _quarter_turns(frame.rotation or 0)
-        if turns:
-            rgb = np.rot90(rgb, k=turns)
-        # PyAV pads rows and rot90 returns a view; MediaPipe ignores strides, so copy to contiguous.
-        yield Frame(index, t, np.ascontiguousarray(rgb))
+        yield Frame(index, t, _upright_rgb(frame, max_side))
+
+
+def _upright_rgb(frame: av.VideoFrame, max_side: int | None) -> np.ndarray:
+    rgb = _to_rgb(frame, max_side)
+    turns = _quarter_turns(frame.rotation or 0)
+    if turns:
+        rgb = np.rot90(rgb, k=turns)
+    # PyAV pads rows and rot90 returns a view; MediaPipe ignores strides, so copy to contiguous.
+    return np.ascontiguousarray(rgb)
+
+
+def nearest_frame(path: str | Path, time_s: float, within_s: float = 0.25) -> Frame | None:
+    """The upright RGB frame whose timestamp is nearest `time_s` (as iter_frames times and numbers them, the
+    index counted from the first frame decoded) among those within `within_s` of it, None if there is none.
+    Decoding stops at the first frame past `time_s`, and only the chosen frame is converted to RGB."""
+    before = None  # (index, time, frame): the last frame at or before time_s
+    for index, (t, frame) in enumerate(_decoded(Path(path), max(time_s - within_s, 0.0), time_s + within_s, True)):
+        if t <= time_s:
+            before = (index, t, frame)
+            continue
+        if before is None or t - time_s < time_s - before[1]:
+            before = (index, t, frame)
+        break
+    if before is None:
+        return None
+    index, t, frame = before
+    return Frame(index, t, _upright_rgb(frame, None))
 
 
 def iter_i420_frames(path: str | Path, max_side: int | None = None, start_s: float | None = None,

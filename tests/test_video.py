@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from gaitlab.errors import VideoError
-from gaitlab.video import i420_planes, iter_frames, iter_i420_frames, probe
+from gaitlab.video import i420_planes, iter_frames, iter_i420_frames, nearest_frame, probe
 from tests.clips import write_audio_only, write_clip
 
 
@@ -47,6 +47,17 @@ def test_start_end_window(tmp_path):
     clip = write_clip(tmp_path / "w.mp4", [i / 30 for i in range(90)])
     times = [f.time_s for f in iter_frames(clip, start_s=1.0, end_s=2.0)]
     assert times[0] == pytest.approx(1.0, abs=1e-3) and times[-1] < 2.0 and len(times) == 30
+
+
+def test_nearest_frame_is_the_frame_iter_frames_gives_nearest_the_time(tmp_path):
+    times = [0.0, 0.0333, 0.0667, 0.1667, 0.2, 0.3, 0.3333, 0.5]  # variable frame rate, as a phone records
+    clip = write_clip(tmp_path / "vfr.mp4", times, rotation_deg=90)
+    frames = list(iter_frames(clip))
+    for t in (0.0, 0.05, 0.1, 0.12, 0.25, 0.31, 0.45, 0.62):
+        want = min(frames, key=lambda f: (abs(f.time_s - t), f.time_s))
+        got = nearest_frame(clip, t)
+        assert got.time_s == want.time_s and np.array_equal(got.rgb, want.rgb) and got.rgb.flags.c_contiguous
+    assert nearest_frame(clip, 0.9) is None  # nothing within 0.25 s
 
 
 @pytest.mark.parametrize("make, message", [
