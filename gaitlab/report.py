@@ -20,7 +20,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from . import __version__
@@ -403,6 +402,8 @@ def _text_page(analysis: Analysis) -> Figure:
 
 
 def _print_with_matplotlib(analysis: Analysis, stills: dict[str, np.ndarray], pdf_path: Path) -> None:
+    from matplotlib.backends.backend_pdf import PdfPages  # ~0.1 s to import, only needed without Chromium
+
     with PdfPages(pdf_path) as pdf:
         pdf.savefig(_text_page(analysis))  # a whole A4 page, not trimmed to the text
         figures = [obliquity_figure(analysis), drops_figure(analysis)]
