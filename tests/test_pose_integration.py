@@ -23,6 +23,24 @@ def test_sample_walk_detected_with_hips_in_frame(sample_walk_track):
     assert np.allclose(track.world_xyz[track.detected][:, LEFT_HIP, 1], track.world_xyz[track.detected][:, RIGHT_HIP, 1], atol=0.15)
 
 
+def test_sample_walk_matches_its_ground_truth(sample_walk_track):
+    """The bundled sample is a bench clip with exact truth (sample_walk_post_short.truth.json): real MediaPipe,
+    then the analysis, give each side's mean contralateral drop within 1.5° of the truth and the right verdicts
+    (right flagged at 7.56°, left not at 2.46°), with its single-leg stances found."""
+    from gaitlab.analysis import analyze_track
+    from gaitlab.result import SIDES
+    from gaitlab.validate import load_truth, score_clip
+
+    truth = load_truth(SAMPLES / "sample_walk_post_short.truth.json")
+    analysis = analyze_track(sample_walk_track.track, sample_walk_track.info, people=sample_walk_track.people)
+    score = score_clip(analysis, truth)
+    for side in SIDES:
+        assert abs(score.side_error[side]) <= 1.5, (side, score.side_error)
+        assert analysis.sides[side].measurable
+        assert analysis.sides[side].flagged == truth["sides"][side]["flagged"]
+    assert score.f1 >= 0.9 and score.step_mae <= 1.0
+
+
 def test_track_cache_round_trip(pose_model, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     clip = SAMPLES / "pose2sim_single_cam02.mp4"
