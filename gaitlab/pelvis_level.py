@@ -100,9 +100,9 @@ class PelvisSymmetry:
         search_step_deg: tilt step of the coarse search that initialises ECC. The mirror is rotated
             by twice the tilt, so ECC starts within 2° of mirror rotation, well inside its basin.
         follow_window_deg: after a measured frame the coarse search covers only the tilts this far either
-            side of that frame's tilt: the pelvis turns by under ~3° between frames (obliquity changes at
-            up to ~100°/s in running, ~4° a frame at 25 fps, less at higher rates; plus the per-frame
-            noise of the tilt, ~1-2°). The whole range is searched when nothing was measured just before,
+            side of that frame's tilt: the pelvis turns by a few degrees at most between frames (obliquity
+            changes at up to ~100°/s in running: ~4° a frame at 25 fps, ~2° at 60 fps), plus the per-frame
+            noise of the tilt (~1-2°). The whole range is searched when nothing was measured just before,
             when the best tilt is at the window's edge (a faster turn), and on every full_search_every-th
             frame, so that a wrong tilt followed (a false match inside the window after a jump) ends there.
         full_search_every: see follow_window_deg (10 frames: a third of a second at 30 fps).

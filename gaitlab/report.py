@@ -402,7 +402,7 @@ def _text_page(analysis: Analysis) -> Figure:
 
 
 def _print_with_matplotlib(analysis: Analysis, stills: dict[str, np.ndarray], pdf_path: Path) -> None:
-    from matplotlib.backends.backend_pdf import PdfPages  # ~0.1 s to import, only needed without Chromium
+    from matplotlib.backends.backend_pdf import PdfPages  # ~0.15 s to import, only needed without Chromium
 
     with PdfPages(pdf_path) as pdf:
         pdf.savefig(_text_page(analysis))  # a whole A4 page, not trimmed to the text
