@@ -329,6 +329,9 @@ def _save_in_background(track: PoseTrack, people: np.ndarray, path: Path) -> Non
             track.save(path, people=people)
         except OSError:
             pass
+        finally:  # written: nothing left to wait for (unless a later save of this path took the entry)
+            if _pending_saves.get(path) is threading.current_thread():
+                del _pending_saves[path]
 
     thread = threading.Thread(target=save, name="gaitlab-cache")
     _pending_saves[path] = thread

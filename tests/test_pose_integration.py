@@ -50,6 +50,13 @@ def test_track_cache_round_trip(pose_model, tmp_path, monkeypatch):
     assert len(first.track) == len(second.track) == 30
     np.testing.assert_array_equal(first.track.image_xyz, second.track.image_xyz)
     assert len(list((tmp_path / "gaitlab" / "tracks").glob("*.npz"))) == 1
+    from gaitlab.pipeline import _pending_saves
+
+    third = track_video(clip, pose_model, end_s=0.3)  # another window: a new track, written in the background
+    assert not third.from_cache
+    for thread in list(_pending_saves.values()):
+        thread.join()
+    assert not _pending_saves  # a finished write leaves nothing behind
 
 
 def test_a_failed_cache_write_does_not_fail_the_tracking(pose_model, tmp_path, monkeypatch):
