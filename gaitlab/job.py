@@ -190,7 +190,8 @@ def run_job(video: str | Path, outdir: str | Path, model: ModelInfo, options: Jo
         settings = {"threshold_deg": options.threshold_deg, "view": options.view, "people": tracked.people}
         if video_process is not None:  # the analysis, then the video (the longest stage), in its own process
             video_process.submit(tracked, settings, video, tmp / "annotated.mp4", options.blur_faces)
-        # imported only now, while the other process analyses (~15 ms: mediapipe has imported matplotlib already)
+        # imported only now, while the other process analyses (~0.27 s, most of it matplotlib: kept out of the
+        # pose pass's memory peak)
         from .annotate import worst_step_stills
         from .exports import write_exports
         from .report import write_report

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.machinery
+import importlib.util
 import os
+import sys
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -49,6 +52,45 @@ def quiet_native_stderr():
                 os.dup2(_saved_stderr, 2)
                 os.close(_saved_stderr)
                 _saved_stderr = None
+
+
+# mediapipe's vision package imports its drawing helpers, and they import matplotlib.pyplot: ~36 MB more at the
+# pose pass's memory peak and ~0.35 s more start-up, for helpers gaitlab never calls. They are loaded lazily
+# (importlib's LazyLoader: on their first attribute access, if any).
+_LAZY_MEDIAPIPE_MODULES = ("mediapipe.tasks.python.vision.drawing_utils", "mediapipe.tasks.python.vision.drawing_styles")
+
+
+_import_lock = threading.Lock()
+
+
+class _LazyModules:
+    """A meta path finder loading the named modules lazily (and nothing else)."""
+
+    def __init__(self, names: tuple[str, ...]):
+        self._names = set(names)
+
+    def find_spec(self, name, path, target=None):
+        if name not in self._names:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is not None and spec.loader is not None:
+            spec.loader = importlib.util.LazyLoader(spec.loader)
+        return spec
+
+
+def mediapipe_vision():
+    """mediapipe.tasks.python.vision, imported without its drawing helpers' matplotlib (see above)."""
+    with _import_lock:  # the spans' threads create their landmarkers at once
+        if "mediapipe" not in sys.modules:
+            finder = _LazyModules(_LAZY_MEDIAPIPE_MODULES)
+            sys.meta_path.insert(0, finder)
+            try:
+                import mediapipe  # noqa: F401
+            finally:
+                sys.meta_path.remove(finder)
+    from mediapipe.tasks.python import vision
+
+    return vision
 
 
 @dataclass(frozen=True)
@@ -185,7 +227,8 @@ def search_tiles(width: int, height: int) -> list[Crop]:
 
 
 def _create_landmarker(model_path: str | Path, settings: PoseSettings, mode):
-    from mediapipe.tasks.python import BaseOptions, vision
+    vision = mediapipe_vision()
+    from mediapipe.tasks.python import BaseOptions
 
     options = vision.PoseLandmarkerOptions(
         base_options=BaseOptions(model_asset_path=str(model_path)),
@@ -218,11 +261,10 @@ class ImageLandmarker:
         self.close()
 
     def detect(self, image):
-        from mediapipe.tasks.python import vision
-
         with self._lock:
             if self._landmarker is None:
-                self._landmarker = _create_landmarker(self._model_path, self._settings, vision.RunningMode.IMAGE)
+                self._landmarker = _create_landmarker(self._model_path, self._settings,
+                                                      mediapipe_vision().RunningMode.IMAGE)
             return self._landmarker.detect(image)
 
     def close(self) -> None:
@@ -246,8 +288,7 @@ class PoseExtractor:
     def __init__(self, model_path: str | Path, settings: PoseSettings = PoseSettings(),
                  follow_small: bool = True, image_landmarker: ImageLandmarker | None = None):
         """image_landmarker: shared with other extractors (the caller closes it); by default one of its own."""
-        from mediapipe.tasks.python import vision
-
+        vision = mediapipe_vision()
         self._model_path, self._settings = model_path, settings
         self._vision = vision
         self._landmarker = _create_landmarker(model_path, settings, vision.RunningMode.VIDEO)

@@ -146,3 +146,17 @@ def test_several_people_beside_the_subject_are_all_found(pose_model):
     assert others.shape == (2, 33, 3)
     noses = np.sort(others[:, 0, 0])
     assert 0 < noses[0] < other.shape[1] < noses[1] < shift  # one in each copy, left of the subject
+
+
+def test_mediapipe_is_imported_without_its_drawing_helpers_matplotlib():
+    """mediapipe's vision package imports matplotlib.pyplot for drawing helpers gaitlab never calls (~36 MB at
+    the pose pass's memory peak): they load lazily, and still work if someone uses them."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from gaitlab.pose import mediapipe_vision; vision = mediapipe_vision(); "
+            "assert vision.PoseLandmarker is not None; print('matplotlib.pyplot' in sys.modules); "
+            "from mediapipe.tasks.python.vision import drawing_utils; drawing_utils.draw_landmarks; "
+            "print('matplotlib.pyplot' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True"]
