@@ -165,7 +165,7 @@ def run_analyze(clip: Path, model_path: Path, workdir: Path) -> dict:
     def sample() -> None:
         # The PSS sum reads every process's smaps_rollup (~12 ms of CPU at the pose pass's size, and it holds
         # each process's memory map lock while walking it): sampled every TREE_SAMPLE_S only, so that the
-        # sampling takes ~2% of a core from (b) (every 50 ms, with the thread times, it took ~17%).
+        # sampling takes ~4% of a core from (b) (every 50 ms, with the thread times, it took ~17%).
         next_tree = 0.0
         while not done.is_set():
             if time.perf_counter() >= next_tree:

@@ -57,10 +57,9 @@ def quiet_native_stderr():
 # mediapipe's vision package imports its drawing helpers, and they import matplotlib.pyplot: ~36 MB more at the
 # pose pass's memory peak and ~0.35 s more start-up, for helpers gaitlab never calls. They are loaded lazily
 # (importlib's LazyLoader: on their first attribute access, if any).
-_LAZY_MEDIAPIPE_MODULES = ("mediapipe.tasks.python.vision.drawing_utils", "mediapipe.tasks.python.vision.drawing_styles")
-
-
-_import_lock = threading.Lock()
+_LAZY_MEDIAPIPE_MODULES = ("mediapipe.tasks.python.vision.drawing_utils",
+                           "mediapipe.tasks.python.vision.drawing_styles")
+_import_lock = threading.Lock()  # the spans' threads create their landmarkers at once
 
 
 class _LazyModules:
@@ -80,7 +79,7 @@ class _LazyModules:
 
 def mediapipe_vision():
     """mediapipe.tasks.python.vision, imported without its drawing helpers' matplotlib (see above)."""
-    with _import_lock:  # the spans' threads create their landmarkers at once
+    with _import_lock:
         if "mediapipe" not in sys.modules:
             finder = _LazyModules(_LAZY_MEDIAPIPE_MODULES)
             sys.meta_path.insert(0, finder)
