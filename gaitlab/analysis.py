@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .clean import clean_track
-from .events import detect_gait_events
+from .events import GaitEvents, detect_gait_events, window_frames
 from .pelvis import (baseline_obliquity_deg, estimate_camera_roll_deg,
                      knee_bend_2d_deg, refined_obliquity_deg, step_peak, trunk_lean_right_deg)
 from .result import DEFAULT_THRESHOLD_DEG, Analysis, FrameSeries, StepDrop
@@ -15,6 +15,7 @@ from .track import (LEFT_FOOT_INDEX, LEFT_HEEL, LEFT_HIP, RIGHT_FOOT_INDEX, RIGH
 from .verdict import side_verdicts, step_count_warnings
 from .video import VideoInfo
 from .view import ViewEstimate, estimate_view, facing_stretches, to_anatomical
+from .wording import ends_early_warnings
 
 MAX_ROLL_DEG = 10.0  # beyond this the roll correction itself becomes the largest error
 SIDEWAYS_ROLL_DEG = 45.0  # the body axis nearer horizontal than vertical: the video is turned on its side
@@ -27,12 +28,21 @@ MIN_PIXEL_QUALITY = 0.3  # median band registration quality below which the pelv
 MAX_FEET_OUT_FRACTION = 0.2
 
 
-def _stance_phase(left: np.ndarray, right: np.ndarray, valid: np.ndarray) -> np.ndarray:
+def _stance_phase(events: GaitEvents, steps: list[StepDrop]) -> np.ndarray:
+    """Per-frame phase: "left"/"right" over exactly the frames of the counted steps of that stance side,
+    "double"/"flight" where both feet's contact is decided, "" elsewhere (undecided, or a single-leg stance
+    not counted as a step).
+
+    Derived from the steps, so frames.csv, the stills and the annotated video show the stances steps.csv
+    counts: the feet's contact alone misses a window at a clip's edge, which needs one foot's events only
+    (the gait's definition supplies the other foot's state, left undecided there), and it would show
+    stances that were left out (pelvis measured too little, implausible drop)."""
+    left, right, valid = events.left_contact, events.right_contact, events.valid
     phase = np.full(len(left), "", dtype=object)
-    phase[valid & left & ~right] = "left"
-    phase[valid & right & ~left] = "right"
     phase[valid & left & right] = "double"
     phase[valid & ~left & ~right] = "flight"
+    for step in steps:
+        phase[window_frames(events.time_s, step.start_s, step.end_s)] = step.stance_side
     return phase.astype(str)
 
 
@@ -114,7 +124,7 @@ def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, threshold_de
             trunk_lean_deg=float(lean), knee_flexion_deg=float(knee[window.side][peak.peak_index]),
             flagged=peak.peak_drop_deg > threshold_deg,
         ))
-    phase = _stance_phase(events.left_contact, events.right_contact, events.valid)
+    phase = _stance_phase(events, steps)
     return _Stretch(track, obliquity, baseline, lean_right, phase, events.activity, level.method,
                     level.from_symmetry, swapped, steps, skipped, implausible)
 
@@ -123,7 +133,7 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
                   view: str = "auto", people: np.ndarray | None = None) -> Analysis:
     forced = None if view == "auto" else view
     estimate = estimate_view(track, forced)
-    warnings = []
+    warnings = ends_early_warnings(video)  # first: it bounds what every other line covers
     if estimate.frontal_warning:
         warnings.append(estimate.frontal_warning)
     warnings += _quality_warnings(track, people)

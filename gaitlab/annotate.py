@@ -229,11 +229,12 @@ def draw_overlay(rgb: np.ndarray, image_xyz: np.ndarray, obliquity_deg: float, s
                  threshold_deg: float, flagged: bool, camera_roll_deg: float = 0.0) -> np.ndarray:
     """Return a copy with the skeleton, the pelvis line and a text panel drawn on.
 
-    stance_label: the frame's stance phase ("left", "right", "double", "flight" or "").
+    stance_label: the frame's stance phase ("left", "right", "double", "flight" or ""; see stance_at).
     flagged: the stance side's verdict is flagged (marked in the label).
     The pelvis line is green while the live contralateral drop is at or below the threshold, red above it,
-    grey outside single-leg stance (where no drop is measured); it is drawn through the hip midpoint at the
-    measured obliquity, against a dashed line showing level as the camera sees it (tilted by the camera roll).
+    grey outside a counted step's single-leg stance (where no drop is measured); it is drawn through the hip
+    midpoint at the measured obliquity, against a dashed line showing level as the camera sees it (tilted by
+    the camera roll).
     """
     out = rgb.copy()
     _draw_overlay_into(_RgbCanvas(out), image_xyz, obliquity_deg, stance_label, threshold_deg, flagged,
@@ -277,7 +278,7 @@ def _draw_overlay_into(canvas, image_xyz: np.ndarray, obliquity_deg: float, stan
         stance = (f"{stance_label.upper()}-LEG STANCE" + (" (flagged side)" if flagged else ""),
                   PALETTE[stance_label])
     else:
-        stance = ({"double": "double support", "flight": "flight"}.get(stance_label, "no single-leg stance"),
+        stance = ({"double": "double support", "flight": "flight"}.get(stance_label, "no step counted"),
                   PALETTE["neutral"])
     lines = [stance]
     if math.isfinite(obliquity_deg):
@@ -358,6 +359,14 @@ def _subject_at(analysis: Analysis, time_s: float, width: int, tol: float | None
     return track.image_xyz[k] * zoom, track.visibility[k], zoom
 
 
+def stance_at(analysis: Analysis, time_s: float, tol: float | None = None) -> str:
+    """The stance phase the overlay shows at time_s (seconds): the analysis frame's, which is a side exactly
+    within a counted step of that stance side; "" without an analysis frame within half a frame. tol:
+    _tolerance of the analysis frames' times (see _nearest)."""
+    j = _nearest(analysis.frames.time_s, time_s, tol)
+    return str(analysis.frames.stance_phase[j]) if j is not None else ""
+
+
 def _draw_subject(canvas, xyz: np.ndarray, visibility: np.ndarray, time_s: float, analysis: Analysis,
                   blur: bool, tol: float | None = None) -> None:
     """The subject's face blur and the overlay of the analysis sample at time_s. tol: _tolerance of the
@@ -367,7 +376,7 @@ def _draw_subject(canvas, xyz: np.ndarray, visibility: np.ndarray, time_s: float
     f = analysis.frames
     j = _nearest(f.time_s, time_s, tol)
     obliquity = float(f.obliquity_deg[j]) if j is not None else float("nan")
-    stance = str(f.stance_phase[j]) if j is not None else ""
+    stance = stance_at(analysis, time_s, tol)
     verdict = analysis.sides.get(stance)
     _draw_overlay_into(canvas, xyz, obliquity, stance, analysis.threshold_deg, bool(verdict and verdict.flagged),
                        analysis.camera_roll_deg)

@@ -4,7 +4,8 @@ clips at a time, and an index.html linking the reports.
 A clip that fails (bad input or an internal error) gets its one-line error and the others go on. With
 `--jobs 1` the clips run one after another in this process; with more, each runs as its own
 `gaitlab analyze` process (a crash or a kill takes only that clip down, and SIGTERM / Ctrl-C end them all,
-each removing its half-written folder).
+each removing its half-written folder). The index.html in the batch folder is replaced only if gaitlab
+wrote it (it names gaitlab as its generator).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mts", ".m2t
                   ".wmv"}
 DEFAULT_BATCH_DIR = "gaitlab_batch"
 INDEX_NAME = "index.html"
+GENERATOR = '<meta name="generator" content="gaitlab">'  # in every index gaitlab writes: only such is replaced
 
 
 @dataclass
@@ -72,6 +74,20 @@ def output_folders(videos: list[Path], root: Path) -> list[Path]:
         used.add(name.lower())
         out.append(root / name)
     return out
+
+
+def check_index(root: Path) -> None:
+    """Refuse, before any clip is analysed, a batch folder whose index.html gaitlab did not write (the batch
+    would replace it)."""
+    path = root / INDEX_NAME
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise GaitlabError(f"cannot use {root} as the batch folder: {path.name}: {exc.strerror}") from None
+    if GENERATOR not in text:
+        raise GaitlabError(f"{path} was not written by gaitlab: choose another batch folder (-o)")
 
 
 def run_batch(videos: list[Path], outdirs: list[Path], jobs: int, run_here: Callable[[Path, Path], str],
@@ -184,6 +200,7 @@ def write_index(root: Path, outcomes: list[ClipOutcome], threshold_deg: float) -
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+{GENERATOR}
 <title>gaitlab batch – {len(outcomes)} clips</title>
 <style>
 body {{ font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 70rem; padding: 0 1rem; color: #222; }}
@@ -211,7 +228,11 @@ a screening aid, not a diagnosis.</p>
 </html>
 """
     path = root / INDEX_NAME
-    tmp = path.with_name(f".{INDEX_NAME}.part")
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{INDEX_NAME}.{os.getpid()}.part")  # this process's own: batches may share a folder
+    try:
+        tmp.write_text(html, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half-written index
+        raise
     return path

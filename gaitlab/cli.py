@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import GaitlabError
+from .errors import NO_SPACE, GaitlabError
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_videos"
 DEMO_CLIP = SAMPLE_DIR / "sample_walk_post_short.mp4"
@@ -51,6 +51,8 @@ def cmd_model(args) -> int:
 def cmd_track(args) -> int:
     from .model import resolve_model
     from .pipeline import track_video
+    from .video import covered_s
+    from .wording import ends_early_warnings
 
     model = resolve_model(args.model)
     for video in args.videos:
@@ -61,9 +63,11 @@ def cmd_track(args) -> int:
         finally:
             bar.done()
         det = float(tv.track.detected.mean()) if len(tv.track) else 0.0
-        print(f"{tv.info.name}: {len(tv.track)} frames, {tv.info.width}x{tv.info.height} @ "
-              f"{tv.info.fps:.2f} fps, person found in {100 * det:.1f}% of frames"
+        print(f"{tv.info.name}: {len(tv.track)} frames ({covered_s(tv.track.time_s, tv.info.fps):.1f} s), "
+              f"{tv.info.width}x{tv.info.height} @ {tv.info.fps:.2f} fps, person found in {100 * det:.1f}% of frames"
               f"{' (cached)' if tv.from_cache else ''}")
+        for warning in ends_early_warnings(tv.info):
+            print(f"  warning: {warning}")
     return 0
 
 
@@ -88,7 +92,8 @@ def _job_options(args, **overrides):
 
 
 def _describe(video: Path, analysis, outdir: Path) -> str:
-    lines = [f"{video.name}: {analysis.view} view, {analysis.activity}, camera roll {analysis.camera_roll_deg:+.1f}°",
+    lines = [f"{video.name}: {analysis.view} view, {analysis.activity}, camera roll {analysis.camera_roll_deg:+.1f}°, "
+             f"analysed {analysis.analysed_frames} frames, {analysis.analysed_s:.1f} s",
              _verdict_table(analysis)]
     lines += [f"  warning: {w}" for w in analysis.warnings]
     lines.append(f"report: {outdir / 'report.html'}")
@@ -125,7 +130,7 @@ def cmd_analyze(args) -> int:
     """One video: its folder (-o or beside it). Several, or a folder: a batch folder (-o, default
     ./gaitlab_batch) with <stem>_gaitlab per clip and index.html; exit 2 if a clip failed on its input,
     1 if one failed on an internal error, else 0."""
-    from .batch import DEFAULT_BATCH_DIR, expand_inputs, output_folders, run_batch, write_index
+    from .batch import DEFAULT_BATCH_DIR, check_index, expand_inputs, output_folders, run_batch, write_index
     from .model import resolve_model
 
     if args.jobs < 1:
@@ -141,6 +146,7 @@ def cmd_analyze(args) -> int:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise GaitlabError(f"cannot create the batch folder {root}: {exc.strerror}") from None
+    check_index(root)
     outdirs = output_folders(videos, root)
     model = resolve_model(args.model)  # a missing model fails once, here, not once per clip
     _say(f"gaitlab: {len(videos)} clips into {root}, {args.jobs} at a time")
@@ -195,8 +201,13 @@ def cmd_validate(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    args = build_parser().parse_args(["analyze", str(DEMO_CLIP), "-o", args.output, "--force"])
-    return cmd_analyze(args)
+    """`analyze` of the bundled clip; an earlier demo output is replaced without --force (it is recognisably
+    the demo's), any other folder only as `analyze` would."""
+    from .job import read_marker
+
+    earlier_demo = (read_marker(Path(args.output)) or {}).get("clip") == DEMO_CLIP.name
+    force = ["--force"] if args.force or earlier_demo else []
+    return cmd_analyze(build_parser().parse_args(["analyze", str(DEMO_CLIP), "-o", args.output, *force]))
 
 
 def cmd_app(args) -> int:
@@ -235,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="path to pose_landmarker_full.task")
     p.add_argument("--no-video", action="store_true", help="skip the annotated video")
     p.add_argument("--no-blur", action="store_true", help="keep faces unblurred in stills and video")
-    p.add_argument("--force", action="store_true", help="replace an existing output folder")
+    p.add_argument("--force", action="store_true", help="replace an existing output folder gaitlab wrote")
     p.add_argument("--jobs", type=int, default=1,
                    help="clips analysed at the same time in a batch (several videos or a folder; default 1)")
     p.set_defaults(func=cmd_analyze)
@@ -248,6 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="analyse the bundled sample clip")
     p.add_argument("-o", "--output", default="demo_gaitlab", help="output folder (default: demo_gaitlab)")
+    p.add_argument("--force", action="store_true", help="replace an existing gaitlab output folder (an "
+                   "earlier demo output is replaced anyway)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("app", help="the local web app: record or upload, progress, reports, history")
@@ -284,6 +297,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # an internal error: one line unless --debug
         if args.debug:
             raise
+        if isinstance(exc, OSError) and exc.errno in NO_SPACE:  # the user can free space: not an internal error
+            _say(f"gaitlab: not enough disk space{f' to write {exc.filename}' if exc.filename else ''}: free some "
+                 "space and run again")
+            return 2
         _say(f"gaitlab: internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
         return 1
 

@@ -1,4 +1,7 @@
 """Errors a user can act on: the CLI prints their message on one line and exits 2."""
+import errno
+
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)  # OSError numbers of a full disk, or of the user's quota used up
 
 
 class GaitlabError(Exception):

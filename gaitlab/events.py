@@ -92,6 +92,12 @@ class StanceWindow:
         return self.end_s - self.start_s
 
 
+def window_frames(time_s: np.ndarray, start_s: float, end_s: float) -> np.ndarray:
+    """(N,) bool: the frames of a stance window from its first to its last frame's time (seconds), both
+    included. A step's peak is searched over these frames, and they are the frames shown as its stance."""
+    return (time_s >= start_s - 1e-9) & (time_s <= end_s + 1e-9)
+
+
 @dataclass
 class GaitEvents:
     time_s: np.ndarray  # (N,)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .clean import fill_short_gaps, lowpass
-from .events import GaitEvents, StanceWindow
+from .events import GaitEvents, StanceWindow, window_frames
 from .pelvis_level import rotation_at_level
 from .track import (LEFT_ANKLE, LEFT_HIP, LEFT_KNEE, LEFT_SHOULDER, RIGHT_ANKLE, RIGHT_HIP, RIGHT_KNEE,
                     RIGHT_SHOULDER, PoseTrack)
@@ -173,7 +173,7 @@ class StepPeak:
 def step_peak(time_s: np.ndarray, obliquity_deg: np.ndarray, window: StanceWindow,
               min_measured_fraction: float = MIN_MEASURED_FRACTION) -> StepPeak | None:
     """The peak contralateral drop during one single-leg stance, or None if too little was measured."""
-    idx = np.flatnonzero((time_s >= window.start_s - 1e-9) & (time_s <= window.end_s + 1e-9))
+    idx = np.flatnonzero(window_frames(time_s, window.start_s, window.end_s))
     if idx.size == 0:
         return None
     drop = contralateral_drop_deg(obliquity_deg[idx], window.side)

@@ -5,7 +5,9 @@ tracked as two halves at once, each with its own decoder, landmarker and pelvis 
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import logging
 import queue
 import threading
 import time
@@ -21,8 +23,8 @@ from .model import ModelInfo, cache_dir, file_sha256
 from .pelvis_image import PelvisBandTracker
 from .pelvis_level import PelvisSymmetry
 from .pose import FramePose, ImageLandmarker, PoseExtractor, PoseSettings, cache_key
-from .track import NUM_LANDMARKS, PoseTrack
-from .video import VideoInfo, iter_frames, probe
+from .track import NUM_LANDMARKS, DamagedTrackFile, PoseTrack
+from .video import VideoInfo, as_read, iter_frames, probe
 
 PELVIS_METHOD = "band-ecc-5+symmetry-4"  # part of the cache key: bump when the pixel measures change
 PREFETCH_FRAMES = 2  # decoded frames waiting for the landmarker (per span): decoding is ~5x faster than it
@@ -35,6 +37,7 @@ _PR_SET_NAME = 15  # prctl option, from linux/prctl.h
 KEYFRAME_OFFER_FRAMES = 30  # a span waits at most this many of the previous span's frames for its keyframe
 T = TypeVar("T")
 _DONE = object()
+log = logging.getLogger(__name__)  # unconfigured, its warnings are one line on stderr (logging's last resort)
 
 
 def name_os_thread(name: str) -> None:
@@ -92,7 +95,7 @@ class Progress:
 
 @dataclass
 class TrackedVideo:
-    info: VideoInfo
+    info: VideoInfo  # frames and duration as decoded, when the clip ends early (video.as_read)
     track: PoseTrack
     people: np.ndarray  # (N,) poses found per frame
     from_cache: bool
@@ -259,19 +262,53 @@ def _track_span(path: Path, model: ModelInfo, settings: PoseSettings, image_land
     return _Span(frames, width, height, adopted)
 
 
+def track_cache_key(path: Path, model: ModelInfo, settings: PoseSettings = PoseSettings(),
+                    start_s: float | None = None, end_s: float | None = None) -> str:
+    """The name under which track_video caches this clip's track with these settings (reads the whole clip)."""
+    return cache_key(file_sha256(path), model.sha256, settings, start_s, end_s, pelvis_key=PELVIS_METHOD)
+
+
+def cache_entry(key: str, tracks: Path | None = None) -> Path:
+    """The cache file of a track key in the folder `tracks` (by default the user's cache, ~/.cache/gaitlab/tracks)."""
+    return (tracks if tracks is not None else cache_dir() / "tracks") / f"{key}.npz"
+
+
+def load_cached(path: Path) -> tuple[PoseTrack, np.ndarray] | None:
+    """A cached track and its people counts, or None when there is no sound entry at `path`. An entry that cannot
+    be read or fails its checks is deleted, with a one-line note (logged): the caller tracks the clip again. The
+    cache only saves time, so nothing wrong with it is fatal, and nothing unchecked in it is trusted."""
+    try:
+        track, extra = PoseTrack.load(path)
+        people = extra["people"]
+        if people.shape != (len(track),):
+            raise DamagedTrackFile(f"people counts of shape {people.shape} for {len(track)} frames")
+        return track, people
+    except FileNotFoundError:
+        return None
+    except Exception as exc:  # whatever is wrong with it: BadZipFile, EOFError, KeyError, a failed check, ...
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+        # the first sentence only: numpy's messages go on with advice for programmers
+        reason = " ".join(str(exc).split()).split(". ")[0] or "no details"
+        log.warning("gaitlab note: a cached pose track could not be used (%s: %s), so the clip is tracked again",
+                    type(exc).__name__, reason)
+        return None
+
+
 def track_video(path: str | Path, model: ModelInfo, *, settings: PoseSettings = PoseSettings(),
                 start_s: float | None = None, end_s: float | None = None, use_cache: bool = True,
-                progress: Callable[[Progress], None] | None = None) -> TrackedVideo:
+                tracks: Path | None = None, progress: Callable[[Progress], None] | None = None) -> TrackedVideo:
+    """tracks: the folder of the track cache (by default the user's cache, see cache_entry)."""
     path = Path(path)
     info = probe(path)
-    key = cache_key(file_sha256(path), model.sha256, settings, start_s, end_s, pelvis_key=PELVIS_METHOD)
-    cached = cache_dir() / "tracks" / f"{key}.npz"
+    cached = cache_entry(track_cache_key(path, model, settings, start_s, end_s), tracks)
     pending = _pending_saves.pop(cached, None)
     if pending is not None:  # this track is still being written by an earlier call
         pending.join()
-    if use_cache and cached.is_file():
-        track, extra = PoseTrack.load(cached)
-        return TrackedVideo(info, track, extra["people"], True)
+    found = load_cached(cached) if use_cache else None
+    if found is not None:
+        track, people = found
+        return TrackedVideo(as_read(info, track.time_s, end_s), track, people, True)
 
     first = start_s or 0.0
     last = end_s if end_s is not None else info.duration_s
@@ -313,7 +350,7 @@ def track_video(path: str | Path, model: ModelInfo, *, settings: PoseSettings = 
     track, people = _join(parts)
     if use_cache and len(track):
         _save_in_background(track, people, cached)
-    return TrackedVideo(info, track, people, False)
+    return TrackedVideo(as_read(info, track.time_s, end_s), track, people, False)  # what was read, not claimed
 
 
 _pending_saves: dict[Path, threading.Thread] = {}

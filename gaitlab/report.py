@@ -259,6 +259,7 @@ def report_html(analysis: Analysis, stills: dict[str, np.ndarray], generated: da
     name = Path(v.name).name
     meta = {
         "duration": f"{v.duration_s:.1f} s ({v.frames} frames, {v.fps:.0f} fps)",
+        "analysed": f"{analysis.analysed_s:.1f} s ({analysis.analysed_frames} frames)",
         "view": VIEW_WORDS.get(analysis.view, analysis.view),
         "activity": ACTIVITY_WORDS.get(analysis.activity, analysis.activity),
         "camera roll": f"{fmt_deg(analysis.camera_roll_deg, signed=True)} (corrected)",
@@ -385,7 +386,8 @@ def _text_page(analysis: Analysis) -> Figure:
     """Fallback PDF page 1: the header, verdicts, warnings and limits as wrapped text on A4."""
     v = analysis.video
     lines = ["Pelvic drop (Trendelenburg) gait report", "", f"Clip: {Path(v.name).name}",
-             f"{v.duration_s:.1f} s, view {VIEW_WORDS.get(analysis.view, analysis.view)}, "
+             f"{v.duration_s:.1f} s ({analysis.analysed_s:.1f} s analysed), "
+             f"view {VIEW_WORDS.get(analysis.view, analysis.view)}, "
              f"{ACTIVITY_WORDS.get(analysis.activity, analysis.activity)}, camera roll "
              f"{fmt_deg(analysis.camera_roll_deg, signed=True)}, threshold {analysis.threshold_deg:g}°, "
              f"gaitlab {__version__}, {datetime.now().astimezone():%Y-%m-%d %H:%M}", ""]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .track import PoseTrack
-from .video import VideoInfo
+from .video import VideoInfo, covered_s
 
 SIDES = ("left", "right")
 DEFAULT_THRESHOLD_DEG = 5.0
@@ -61,7 +61,9 @@ class FrameSeries:
     obliquity_deg: np.ndarray
     baseline_obliquity_deg: np.ndarray  # from the hip-landmark line, roll-corrected
     trunk_lean_deg: np.ndarray  # positive = toward the person's right
-    stance_phase: np.ndarray  # str per frame: "left", "right", "double", "flight" or ""
+    # str per frame: "left"/"right" exactly within a counted step (steps) of that stance side, "double",
+    # "flight", or "" (contact not decided, or a single-leg stance not counted)
+    stance_phase: np.ndarray
     hip_visibility: np.ndarray  # mean visibility of the two hip landmarks
 
 
@@ -78,3 +80,13 @@ class Analysis:
     warnings: list[str] = field(default_factory=list)
     track: PoseTrack | None = None
     pelvis_level_method: str = ""  # how the level pelvis was found, in words
+
+    @property
+    def analysed_frames(self) -> int:
+        """Frames measured: those decoded in the part of the clip asked for."""
+        return len(self.frames.time_s)
+
+    @property
+    def analysed_s(self) -> float:
+        """Seconds those frames cover (from the first to the end of the last)."""
+        return covered_s(self.frames.time_s, self.video.fps)

@@ -11,7 +11,9 @@ Units and conventions, stated once:
 """
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -28,6 +30,30 @@ LEFT_ANKLE, RIGHT_ANKLE = 27, 28
 LEFT_HEEL, RIGHT_HEEL = 29, 30
 LEFT_FOOT_INDEX, RIGHT_FOOT_INDEX = 31, 32
 NUM_LANDMARKS = 33
+SAVE_FORMAT = 1  # layout of a saved track (arrays, format number, checksum): bump when it changes
+
+
+class DamagedTrackFile(ValueError):
+    """A saved track that is not whole, not of this format, or not what was written."""
+
+
+def _checksum(arrays: dict[str, np.ndarray]) -> str:
+    """sha256 over each array's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
+        digest.update(a.data)
+    return digest.hexdigest()
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename inside `folder` durable (it is an entry of the folder, written with it)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @dataclass
@@ -75,9 +101,14 @@ class PoseTrack:
             self.bystander_frame = np.zeros(0, int)
         if self.bystander_image_xyz is None:
             self.bystander_image_xyz = np.zeros((0, NUM_LANDMARKS, 3))
-        for name in ("image_xyz", "world_xyz"):
-            if getattr(self, name).shape != (n, NUM_LANDMARKS, 3):
-                raise ValueError(f"{name} must have shape ({n}, 33, 3)")
+        m = len(self.bystander_frame)
+        for name, shape in (("image_xyz", (n, NUM_LANDMARKS, 3)), ("world_xyz", (n, NUM_LANDMARKS, 3)),
+                            ("visibility", (n, NUM_LANDMARKS)), ("presence", (n, NUM_LANDMARKS)),
+                            ("pelvis_pixel_rotation_deg", (n,)), ("pelvis_pixel_quality", (n,)),
+                            ("pelvis_pixel_reference", (n,)), ("pelvis_symmetry_tilt_deg", (n,)),
+                            ("pelvis_symmetry_quality", (n,)), ("bystander_image_xyz", (m, NUM_LANDMARKS, 3))):
+            if np.shape(getattr(self, name)) != shape:
+                raise ValueError(f"{name} must have shape {shape}, not {np.shape(getattr(self, name))}")
 
     @property
     def detected(self) -> np.ndarray:
@@ -100,16 +131,37 @@ class PoseTrack:
                          bystander_image_xyz=self.bystander_image_xyz[sightings])
 
     def save(self, path: Path, **extra: np.ndarray) -> None:
-        """Compressed .npz, written atomically; extra arrays are stored beside the track's."""
+        """Compressed .npz with its format number and a checksum of its arrays; extra arrays are stored beside
+        the track's. Written to a file of its own, synced, then renamed over `path` and the rename synced: a
+        reader finds the old file or the whole new one, also after a power cut (never a file of zeros)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".part.npz")
-        np.savez_compressed(tmp, **self._fields(), **extra)
-        os.replace(tmp, path)
+        arrays = {k: np.asarray(v) for k, v in {**self._fields(), **extra}.items()}
+        # a name of its own: two processes tracking the same clip do not write into one file
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez_compressed(f, **arrays, _format=np.array(SAVE_FORMAT),
+                                    _sha256=np.array(_checksum(arrays)))
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        _sync_folder(path.parent)
 
     @classmethod
     def load(cls, path: Path) -> tuple["PoseTrack", dict[str, np.ndarray]]:
-        """The track and any extra arrays saved with it."""
+        """The track and any extra arrays saved with it. Raises DamagedTrackFile for a file of another format or
+        whose arrays do not match their checksum, ValueError for arrays whose shapes do not fit together, and
+        whatever reading a file that is not a whole .npz raises (OSError, EOFError, zipfile.BadZipFile, ...)."""
+        with np.load(path, allow_pickle=False) as d:
+            arrays = {k: d[k] for k in d.files}
+        version, checksum = arrays.pop("_format", None), arrays.pop("_sha256", None)
+        if version is None or version.shape or int(version) != SAVE_FORMAT:
+            raise DamagedTrackFile(f"written by another gaitlab version (format {version}, not {SAVE_FORMAT})")
+        if checksum is None or str(checksum) != _checksum(arrays):
+            raise DamagedTrackFile("its arrays do not match their checksum")
         names = set(cls.__dataclass_fields__)
-        with np.load(path) as d:
-            track = cls(**{k: (int(d[k]) if k in ("width", "height") else d[k]) for k in names})
-            return track, {k: d[k] for k in d.files if k not in names}
+        track = cls(**{k: (int(arrays[k]) if k in ("width", "height") else arrays[k]) for k in names})
+        return track, {k: v for k, v in arrays.items() if k not in names}

@@ -58,6 +58,8 @@ MIGRATIONS = (
     );
     CREATE INDEX sessions_person ON sessions(person_id, session_date);
     """,
+    # the job's pose track in the app's cache (DATA/tracks/<track_key>.npz), deleted with the job; '' until known
+    "ALTER TABLE jobs ADD COLUMN track_key TEXT NOT NULL DEFAULT ''",
 )
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ..errors import GaitlabError
 from ..model import ModelInfo
+from ..pipeline import cache_entry
 from . import db
 
 log = logging.getLogger("gaitlab.app")
@@ -50,12 +51,27 @@ def session_dir(data_dir: Path, job_id: str) -> Path:
     return data_dir / "sessions" / job_id
 
 
+def tracks_dir(data_dir: Path) -> Path:
+    """The app's own pose-track cache: kept in the data folder (not the user's cache), so that a person's tracks
+    go with them. A job's entry is named by the track_key in its row."""
+    return data_dir / "tracks"
+
+
+def forget_track(data_dir: Path, track_key: str) -> None:
+    """Delete a job's cached pose track ('' = none recorded). Clips with the same bytes share an entry: it goes
+    with the first of their jobs to be deleted, and is made again if needed (it only saves time)."""
+    if track_key:
+        cache_entry(track_key, tracks_dir(data_dir)).unlink(missing_ok=True)
+
+
 def _stop_on_sigterm(signum, frame):
     raise KeyboardInterrupt  # unwinds run_job, which removes its half-written folder
 
 
-def work(video: str, outdir: str, model: ModelInfo, options: dict, conn: Connection, server_pid: int) -> None:
-    """Worker process body: run the job, send ('progress', …) messages, then ('done',) or ('failed', reason)."""
+def work(video: str, outdir: str, model: ModelInfo, options: dict, tracks: Path, conn: Connection,
+         server_pid: int) -> None:
+    """Worker process body: run the job with its pose track cached in `tracks`; send ('track', key) first, then
+    ('progress', …) messages, then ('done',) or ('failed', reason)."""
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     last = 0.0
 
@@ -70,9 +86,13 @@ def work(video: str, outdir: str, model: ModelInfo, options: dict, conn: Connect
     try:
         # imported here, so that a stop while MediaPipe loads is as quiet as one later
         from ..job import JobOptions, run_job
+        from ..pipeline import track_cache_key
 
         # replace_existing: the folder is ours; a leftover is from a run stopped after it finished
-        run_job(video, outdir, model, JobOptions(**options, replace_existing=True), progress=progress)
+        job = JobOptions(**options, replace_existing=True, tracks=tracks)
+        # the server deletes the track with the job (reading the clip twice costs ~0.1 s a 100 MB)
+        conn.send(("track", track_cache_key(Path(video), model, start_s=job.start_s, end_s=job.end_s)))
+        run_job(video, outdir, model, job, progress=progress)
         conn.send(("done",))
     except KeyboardInterrupt:
         pass  # stopped by the server, which knows why
@@ -94,6 +114,7 @@ class Runner:
     def __init__(self, data_dir: Path, model: ModelInfo, workers: int = 1):
         self.data_dir, self.model, self.workers = data_dir, model, max(1, workers)
         self.live: dict[str, Live] = {}  # job id -> progress, for running jobs
+        self._track_keys: dict[str, str] = {}  # job id -> its track's key, for running jobs (their rows may go)
         self._procs: dict[str, tuple[multiprocessing.Process, Connection]] = {}
         self._cancelled: set[str] = set()
         self._lock = threading.Lock()
@@ -183,7 +204,7 @@ class Runner:
                 proc = self._ctx.Process(
                     target=work, name=f"gaitlab-job-{job_id}", daemon=True,
                     args=(str(video), str(session_dir(self.data_dir, job_id)), self.model,
-                          json.loads(row["options"]), send, os.getpid()))
+                          json.loads(row["options"]), tracks_dir(self.data_dir), send, os.getpid()))
                 proc.start()
                 send.close()  # the worker holds the only writing end: EOF here means it has ended
                 with self._lock:
@@ -200,6 +221,10 @@ class Runner:
                     msg = conn.recv()
                     if msg[0] == "progress":
                         self.live[job_id] = Live(*msg[1:])
+                    elif msg[0] == "track":
+                        self._track_keys[job_id] = msg[1]
+                        with db.connect(self.data_dir) as con:
+                            con.execute("UPDATE jobs SET track_key = ? WHERE id = ?", (msg[1], job_id))
                     else:
                         outcome = msg
             except (EOFError, OSError):
@@ -213,18 +238,19 @@ class Runner:
                 self.live.pop(job_id, None)
                 cancelled = job_id in self._cancelled
                 self._cancelled.discard(job_id)
+            track_key = self._track_keys.pop(job_id, "")
             if self._stopping.is_set() and outcome is None:
                 self._requeue(job_id)
             elif cancelled:
-                self._discard_files(job_id)
+                self._discard_files(job_id, track_key)
             else:
                 try:
-                    self._finish(job_id, outcome or ("failed", _exit_reason(proc.exitcode)))
+                    self._finish(job_id, outcome or ("failed", _exit_reason(proc.exitcode)), track_key)
                 except Exception as exc:  # never leave a job 'running' behind
                     log.exception("recording job %s", job_id)
-                    self._finish(job_id, ("failed", f"internal error while saving the results: {exc}"))
+                    self._finish(job_id, ("failed", f"internal error while saving the results: {exc}"), track_key)
 
-    def _finish(self, job_id: str, outcome: tuple) -> None:
+    def _finish(self, job_id: str, outcome: tuple, track_key: str) -> None:
         outdir = session_dir(self.data_dir, job_id)
         with db.connect(self.data_dir) as con:
             row = con.execute("SELECT * FROM jobs WHERE id = ? AND state = 'running'", (job_id,)).fetchone()
@@ -244,14 +270,17 @@ class Runner:
                             (outcome[0], outcome[1] if outcome[0] == "failed" else "", db.now(), job_id))
         # the clip itself is not kept: it shows the face unblurred (the outputs blur it)
         shutil.rmtree(upload_dir(self.data_dir, job_id), ignore_errors=True)
-        if row is None or outcome[0] != "done":
-            shutil.rmtree(outdir, ignore_errors=True)  # deleted meanwhile, or nothing complete to keep
+        if row is None or outcome[0] != "done":  # deleted meanwhile, or nothing complete to keep
+            shutil.rmtree(outdir, ignore_errors=True)
+            forget_track(self.data_dir, track_key)
 
     def _requeue(self, job_id: str) -> None:
         with db.connect(self.data_dir) as con:
             con.execute("UPDATE jobs SET state = 'queued', started_at = NULL, pid = NULL "
                         "WHERE id = ? AND state = 'running'", (job_id,))
 
-    def _discard_files(self, job_id: str) -> None:
+    def _discard_files(self, job_id: str, track_key: str) -> None:
+        """A cancelled job's files, once its worker has ended (its track may have been written just before)."""
         shutil.rmtree(upload_dir(self.data_dir, job_id), ignore_errors=True)
         shutil.rmtree(session_dir(self.data_dir, job_id), ignore_errors=True)
+        forget_track(self.data_dir, track_key)

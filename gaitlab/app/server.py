@@ -1,7 +1,8 @@
 """The local web app: a Starlette ASGI app (Jinja2 pages, a little vanilla JS) served by uvicorn.
 
-Everything lives in one data folder: the database, uploads waiting for analysis, and one output folder per
-session (what `gaitlab analyze` writes). Pages never show a path, only the clip's basename, escaped.
+Everything lives in one data folder: the database, uploads waiting for analysis, one output folder per
+session (what `gaitlab analyze` writes) and the sessions' cached pose tracks (deleted with them, see
+jobs.tracks_dir). Pages never show a path, only the clip's basename, escaped.
 """
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ import secrets
 import shutil
 import socket
 import tempfile
+import unicodedata
 import webbrowser
 import zipfile
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -27,6 +30,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -52,10 +56,15 @@ from ..result import (
 )
 from ..video import probe
 from . import db, pages
-from .jobs import Runner, session_dir, upload_dir
+from .jobs import Runner, forget_track, session_dir, upload_dir
 
 HERE = Path(__file__).resolve().parent
 MAX_UPLOAD_BYTES = 2 * 1024**3  # a minute of 4K phone video is well under this
+# A phone on a slow or patchy link still sends something every few seconds; a minute of silence means the
+# client is gone, and its half-written clip would otherwise hold a connection and disk space forever.
+UPLOAD_STALL_TIMEOUT_S = 60.0
+MAX_SEARCH_CHARS = 200  # longer than any label or note worth typing; SQLite refuses LIKE patterns past 50 000
+EARLIEST_SESSION_DATE = date(1900, 1, 1)  # anything earlier is a mistyped year
 SESSION_FILES = ("report.html", "report.pdf", "summary.json", "steps.csv", "frames.csv", "landmarks.npz",
                  "annotated.mp4")
 VIEWS = ("auto", "posterior", "anterior")
@@ -86,6 +95,21 @@ def clip_basename(name: str) -> str:
 def check_video(path: Path) -> None:
     """Prove the upload is a video by decoding it (never trust the name or the browser's type)."""
     probe(path)
+
+
+class RowIdConvertor(Convertor[int]):
+    """A database id in a path. At most 18 digits, so it always fits SQLite's 64-bit integers: a longer
+    number matches no route (404) instead of overflowing in the query (500)."""
+    regex = "[0-9]{1,18}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("rowid", RowIdConvertor())
 
 
 def _host_is_loopback(host: str) -> bool:
@@ -138,7 +162,8 @@ def _error_text(status: int, text: str) -> Response:
 
 
 def create_app(data_dir: Path, model: ModelInfo, *, workers: int = 1, token: str | None = None,
-               loopback_only: bool = True, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> Guard:
+               loopback_only: bool = True, max_upload_bytes: int = MAX_UPLOAD_BYTES,
+               upload_stall_timeout_s: float = UPLOAD_STALL_TIMEOUT_S) -> Guard:
     data_dir = Path(data_dir)
     for sub in ("uploads", "sessions", "tmp"):
         (data_dir / sub).mkdir(parents=True, exist_ok=True)
@@ -153,8 +178,9 @@ def create_app(data_dir: Path, model: ModelInfo, *, workers: int = 1, token: str
                        max_upload_bytes=max_upload_bytes)
     templates = Jinja2Templates(env=env)
 
-    def page(request: Request, name: str, status_code: int = 200, **context) -> Response:
-        return templates.TemplateResponse(request, name, context, status_code=status_code)
+    def page(request: Request, name: str, status_code: int = 200, headers: dict | None = None,
+             **context) -> Response:
+        return templates.TemplateResponse(request, name, context, status_code=status_code, headers=headers)
 
     def connect():
         return db.connect(data_dir)
@@ -166,22 +192,30 @@ def create_app(data_dir: Path, model: ModelInfo, *, workers: int = 1, token: str
         return row
 
     async def checked_form(request: Request):
-        form = await request.form()
+        try:  # a form is a few kilobytes: all of it arrives well within the upload stall timeout
+            form = await asyncio.wait_for(request.form(), upload_stall_timeout_s)
+        except asyncio.TimeoutError:
+            raise HTTPException(408, "The form did not arrive in time: check the connection, reload the page and "
+                                     "try again.", headers={"Connection": "close"}) from None
         if not secrets.compare_digest(str(form.get("csrf", "")).encode(), csrf.encode()):
             raise HTTPException(403, "This form did not come from this gaitlab app, or the app was reset: "
                                      "reload the page and try again.")
         return form
 
-    def cancel_and_forget(job_ids: list[str]) -> None:
-        for job_id in job_ids:
-            runner.cancel(job_id)  # a running worker's files go when it has stopped
-            shutil.rmtree(upload_dir(data_dir, job_id), ignore_errors=True)
-            shutil.rmtree(session_dir(data_dir, job_id), ignore_errors=True)
+    def cancel_and_forget(jobs: list[db.sqlite3.Row]) -> None:
+        """Remove what deleted job rows (id, track_key) leave: their clip, output folder and pose track."""
+        for job in jobs:
+            runner.cancel(job["id"])  # a running worker's files go when it has stopped
+            shutil.rmtree(upload_dir(data_dir, job["id"]), ignore_errors=True)
+            shutil.rmtree(session_dir(data_dir, job["id"]), ignore_errors=True)
+            forget_track(data_dir, job["track_key"])
 
     # ---- people ------------------------------------------------------------------------------------
 
     async def people(request: Request):
         q = request.query_params.get("q", "").strip()
+        if len(q) > MAX_SEARCH_CHARS or _hidden_characters(q, multiline=False):
+            raise HTTPException(400, f"Search for printable text of at most {MAX_SEARCH_CHARS} characters.")
         with connect() as con:
             rows = con.execute(
                 "SELECT p.*, COUNT(s.id) AS n, MAX(s.session_date) AS last FROM people p "
@@ -192,10 +226,13 @@ def create_app(data_dir: Path, model: ModelInfo, *, workers: int = 1, token: str
 
     async def add_person(request: Request):
         form = await checked_form(request)
-        label, note = str(form.get("label", "")).strip(), str(form.get("note", "")).strip()
-        if not label or len(label) > 80 or len(note) > 2000:
-            raise HTTPException(400, "Give the person a label of 1 to 80 characters (a code such as P-014 rather "
-                                     "than a name), and a note of at most 2000.")
+        label, note = _form_text(form, "label"), _form_text(form, "note")
+        if not label or len(label) > 80 or _hidden_characters(label, multiline=False):
+            raise HTTPException(400, "Give the person a label of 1 to 80 printable characters (a code such as P-014 "
+                                     "rather than a name), without tabs, line breaks or control characters.")
+        if len(note) > 2000 or _hidden_characters(note, multiline=True):
+            raise HTTPException(400, "The note must be at most 2000 printable characters: line breaks are fine, "
+                                     "control characters are not.")
         try:
             with connect() as con:
                 pid = con.execute("INSERT INTO people (label, note, created_at) VALUES (?, ?, ?)",
@@ -219,9 +256,9 @@ def create_app(data_dir: Path, model: ModelInfo, *, workers: int = 1, token: str
         pid = request.path_params["pid"]
         with connect() as con:
             one(con, "SELECT id FROM people WHERE id = ?", pid)
-            job_ids = [r["id"] for r in con.execute("SELECT id FROM jobs WHERE person_id = ?", (pid,))]
+            jobs = con.execute("SELECT id, track_key FROM jobs WHERE person_id = ?", (pid,)).fetchall()
             con.execute("DELETE FROM people WHERE id = ?", (pid,))
-        cancel_and_forget(job_ids)
+        cancel_and_forget(jobs)
         return RedirectResponse("/", 303)
 
     async def export_person(request: Request):
@@ -236,6 +273,8 @@ def create_app(data_dir: Path, model: ModelInfo, *, workers: int = 1, token: str
     async def compare(request: Request):
         pid = request.path_params["pid"]
         ids = (request.query_params.get("a", ""), request.query_params.get("b", ""))
+        if not all(ids):
+            raise HTTPException(400, "Choose two sessions to compare.")
         with connect() as con:
             who = one(con, "SELECT * FROM people WHERE id = ?", pid)
             chosen = [db.session_dict(one(con, "SELECT * FROM sessions WHERE id = ? AND person_id = ?", i, pid))
@@ -279,7 +318,7 @@ def create_app(data_dir: Path, model: ModelInfo, *, workers: int = 1, token: str
         try:
             size = 0
             with open(path, "wb") as f:
-                async for chunk in request.stream():
+                async for chunk in _body_chunks(request, upload_stall_timeout_s):
                     size += len(chunk)
                     if size > max_upload_bytes:
                         return refuse(413, _too_large(max_upload_bytes))
@@ -290,6 +329,11 @@ def create_app(data_dir: Path, model: ModelInfo, *, workers: int = 1, token: str
             kept = True
         except ClientDisconnect:
             return refuse(400, "The upload was cut off before the whole file arrived; nothing was saved.")
+        except asyncio.TimeoutError:
+            stalled = refuse(408, f"The upload stopped: nothing arrived for {upload_stall_timeout_s:g} s, so "
+                                  "nothing was saved. Check the connection and try again.")
+            stalled.headers["Connection"] = "close"  # what may still come is not the start of a next request
+            return stalled
         except VideoError as exc:
             return refuse(400, f"{exc}. Choose a video file (MP4, MOV, WebM, …).")
         finally:
@@ -355,7 +399,7 @@ def create_app(data_dir: Path, model: ModelInfo, *, workers: int = 1, token: str
         with connect() as con:
             row = one(con, "SELECT * FROM jobs WHERE id = ? AND state != 'done'", job_id)
             con.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
-        cancel_and_forget([job_id])
+        cancel_and_forget([row])
         return RedirectResponse(f"/people/{row['person_id']}", 303)
 
     # ---- sessions ----------------------------------------------------------------------------------
@@ -382,13 +426,14 @@ def create_app(data_dir: Path, model: ModelInfo, *, workers: int = 1, token: str
         await checked_form(request)
         sid = request.path_params["sid"]
         with connect() as con:
-            row = one(con, "SELECT person_id FROM sessions WHERE id = ?", sid)
+            row = one(con, "SELECT s.person_id, j.id, j.track_key FROM sessions s JOIN jobs j ON j.id = s.id "
+                           "WHERE s.id = ?", sid)
             con.execute("DELETE FROM jobs WHERE id = ?", (sid,))  # the session row goes with it
-        cancel_and_forget([sid])
+        cancel_and_forget([row])
         return RedirectResponse(f"/people/{row['person_id']}", 303)
 
     async def http_error(request: Request, exc: HTTPException):
-        return page(request, "error.html", exc.status_code, message=exc.detail)
+        return page(request, "error.html", exc.status_code, exc.headers, message=exc.detail)
 
     @asynccontextmanager
     async def lifespan(app):
@@ -399,12 +444,12 @@ def create_app(data_dir: Path, model: ModelInfo, *, workers: int = 1, token: str
     routes = [
         Route("/", people),
         Route("/people", add_person, methods=["POST"]),
-        Route("/people/{pid:int}", person),
-        Route("/people/{pid:int}/delete", delete_person, methods=["POST"]),
-        Route("/people/{pid:int}/export.zip", export_person),
-        Route("/people/{pid:int}/compare", compare),
-        Route("/people/{pid:int}/new", new_analysis),
-        Route("/people/{pid:int}/uploads", upload, methods=["POST"]),
+        Route("/people/{pid:rowid}", person),
+        Route("/people/{pid:rowid}/delete", delete_person, methods=["POST"]),
+        Route("/people/{pid:rowid}/export.zip", export_person),
+        Route("/people/{pid:rowid}/compare", compare),
+        Route("/people/{pid:rowid}/new", new_analysis),
+        Route("/people/{pid:rowid}/uploads", upload, methods=["POST"]),
         Route("/jobs/{jid}", job),
         Route("/jobs/{jid}/events", job_events),
         Route("/jobs/{jid}/delete", delete_job, methods=["POST"]),
@@ -428,6 +473,49 @@ def _too_large(limit: int) -> str:
             "running and try again.")
 
 
+def _hidden_characters(text: str, *, multiline: bool) -> bool:
+    """Whether `text` holds characters a page would not show as stored: control characters (NUL, escape, …)
+    and invisible formatting (bidirectional overrides, zero-width joiners), with which two labels could look
+    alike or a note read otherwise than it is kept. A one-line text may use the plain space only; a
+    multi-line one also tabs and line breaks."""
+    if not multiline:
+        return not text.isprintable()
+    return any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in text if c not in "\t\r\n")
+
+
+def _form_text(form, key: str) -> str:
+    """A text field of a posted form, stripped; a file sent in its place is refused rather than stored as a name."""
+    value = form.get(key, "")
+    if not isinstance(value, str):
+        raise HTTPException(400, f"The form's {key} must be text, not a file.")
+    return value.strip()
+
+
+async def _body_chunks(request: Request, stall_timeout_s: float) -> AsyncIterator[bytes]:
+    """The request body as it arrives; asyncio.TimeoutError once nothing has come for `stall_timeout_s` seconds."""
+    stream = request.stream()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(anext(stream), stall_timeout_s)
+        except StopAsyncIteration:
+            return
+        yield chunk
+
+
+def _session_date(text: str) -> date:
+    """A session date written YYYY-MM-DD, from EARLIEST_SESSION_DATE to tomorrow (a browser in a time zone
+    ahead of this computer's may already be there); ValueError says what is wrong in plain words."""
+    latest = date.today() + timedelta(days=1)
+    try:  # fromisoformat alone would also take 20250314 or week dates, which no date field sends
+        day = date.fromisoformat(text) if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text) else None
+    except ValueError:
+        day = None
+    if day is None or not EARLIEST_SESSION_DATE <= day <= latest:
+        raise ValueError(f"The session date must be a date such as 2025-03-14, from "
+                         f"{EARLIEST_SESSION_DATE.isoformat()} to today.")
+    return day
+
+
 def _upload_settings(query) -> dict:
     """The analysis settings sent with an upload, checked; ValueError says what is wrong in plain words."""
     try:
@@ -439,10 +527,7 @@ def _upload_settings(query) -> dict:
     view = query.get("view", "auto")
     if view not in VIEWS:
         raise ValueError("The view must be auto, posterior (from behind) or anterior (from the front).")
-    try:
-        day = date.fromisoformat(query.get("date") or date.today().isoformat())
-    except ValueError:
-        raise ValueError("The session date must be a date such as 2025-03-14.") from None
+    day = _session_date(query.get("date") or date.today().isoformat())
     source = query.get("source", "upload")
     if source not in ("upload", "camera"):
         raise ValueError("Unknown source of the clip.")
