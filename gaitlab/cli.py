@@ -7,6 +7,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import NO_SPACE, GaitlabError
+from .result import DEFAULT_THRESHOLD_DEG
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_videos"
 DEMO_CLIP = SAMPLE_DIR / "sample_walk_post_short.mp4"
@@ -79,7 +80,8 @@ def _verdict_table(analysis) -> str:
             verdict = "no verdict"
         else:
             verdict = f"FLAGGED (> {analysis.threshold_deg:g}°)" if v.flagged else "within threshold"
-        lines.append(f"{side:12s} {v.steps:5d} {v.mean_drop_deg:9.1f}° {v.sd_drop_deg:5.1f}° {v.max_drop_deg:5.1f}°  {verdict}")
+        sd = f"{v.sd_drop_deg:5.1f}°" if v.steps > 1 else "     –"  # no spread from a single step
+        lines.append(f"{side:12s} {v.steps:5d} {v.mean_drop_deg:9.1f}° {sd} {v.max_drop_deg:5.1f}°  {verdict}")
     return "\n".join(lines)
 
 
@@ -133,8 +135,11 @@ def cmd_analyze(args) -> int:
     from .batch import DEFAULT_BATCH_DIR, check_index, expand_inputs, output_folders, run_batch, write_index
     from .model import resolve_model
 
+    from .job import check_options
+
     if args.jobs < 1:
         raise GaitlabError("--jobs must be at least 1")
+    check_options(_job_options(args))  # once, before any clip: every clip would fail on it
     batch = len(args.videos) > 1 or any(Path(v).is_dir() for v in args.videos)
     if not batch:
         model = resolve_model(args.model)
@@ -190,7 +195,7 @@ def cmd_validate(args) -> int:
             tv = track_video(clip, model, progress=bar)
         finally:
             bar.done()
-        analysis = analyze_track(tv.track, tv.info, threshold_deg=truth.get("threshold_deg", 5.0),
+        analysis = analyze_track(tv.track, tv.info, threshold_deg=truth.get("threshold_deg", DEFAULT_THRESHOLD_DEG),
                                  people=tv.people)
         scores.append(score_clip(analysis, truth))
         if args.plots:
@@ -239,7 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("videos", nargs="+", metavar="VIDEO", help="video files, or folders (every video inside)")
     p.add_argument("-o", "--output", help="output folder (default: <video stem>_gaitlab beside the video; for "
                    "several videos or a folder, the batch folder: default ./gaitlab_batch, with index.html)")
-    p.add_argument("--threshold", type=float, default=5.0, help="flag a mean drop above this, degrees")
+    p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD_DEG,
+                   help="flag a mean drop above this, degrees (1 to 20)")
     p.add_argument("--view", choices=("auto", "posterior", "anterior"), default="auto")
     p.add_argument("--start", type=float, help="start time, seconds")
     p.add_argument("--end", type=float, help="end time, seconds")

@@ -33,7 +33,7 @@ from . import __version__
 from .errors import NO_SPACE, GaitlabError
 from .model import ModelInfo
 from .pipeline import Progress, TrackedVideo, track_video
-from .result import DEFAULT_THRESHOLD_DEG, Analysis
+from .result import DEFAULT_THRESHOLD_DEG, THRESHOLD_RANGE_DEG, Analysis
 from .video import covered_s, probe
 from .wording import read_part
 
@@ -54,6 +54,19 @@ class JobOptions:
     annotated_video: bool = True
     replace_existing: bool = False
     tracks: Path | None = None  # folder of the pose-track cache (None: the user's cache, see pipeline.cache_entry)
+
+
+def check_options(options: JobOptions) -> None:
+    """Refuse settings no analysis can use (before any work): a threshold outside THRESHOLD_RANGE_DEG (NaN too),
+    a negative --start, an --end not after --start."""
+    low, high = THRESHOLD_RANGE_DEG
+    if not low <= options.threshold_deg <= high:
+        raise GaitlabError(f"the threshold must be between {low:g} and {high:g} degrees, not {options.threshold_deg:g}")
+    start, end = options.start_s, options.end_s
+    if start is not None and not start >= 0:
+        raise GaitlabError(f"--start must be 0 s or later, not {start:g}")
+    if end is not None and not end > (start or 0.0):
+        raise GaitlabError(f"--end ({end:g} s) must be after --start ({start or 0:g} s)")
 
 
 def default_outdir(video: Path) -> Path:
@@ -283,13 +296,16 @@ def run_job(video: str | Path, outdir: str | Path, model: ModelInfo, options: Jo
             progress: Callable[[Progress], None] | None = None) -> Analysis:
     """Analyse `video` into `outdir`; raises GaitlabError for input the user can fix."""
     video, outdir = Path(video), Path(outdir)
+    check_options(options)
     dest = outdir.resolve()  # a link to a folder: the folder is what gets replaced; the link stays
     if not dest.parent.is_dir():
         raise GaitlabError(f"cannot write {outdir.name}: {outdir.parent} is not an existing folder")
     replaces = check_output(video, outdir, options.replace_existing)
     remove_leftovers(dest.parent)
     info = probe(video)
-    span = (options.end_s if options.end_s is not None else info.duration_s) - (options.start_s or 0.0)
+    if (options.start_s or 0.0) >= info.duration_s:
+        raise GaitlabError(f"--start {options.start_s:g} s is past the end of {video.name} ({info.duration_s:.1f} s)")
+    span = min(options.end_s if options.end_s is not None else info.duration_s, info.duration_s) - (options.start_s or 0.0)
     if info.frames < 2 or span < MIN_CLIP_S:
         raise GaitlabError(f"{video.name} is too short ({max(span, 0):.1f} s): film at least {MIN_CLIP_S:g} s, "
                            "ideally 10 s or more of steady walking or running")

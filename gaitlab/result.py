@@ -23,6 +23,9 @@ from .video import VideoInfo, covered_s
 
 SIDES = ("left", "right")
 DEFAULT_THRESHOLD_DEG = 5.0
+# Thresholds a user may set, degrees: below 1 is well inside the measurement error (SDD 2.7), above 20 beyond any
+# pelvic drop seen in walking or running (about 12 even with marked abductor weakness).
+THRESHOLD_RANGE_DEG = (1.0, 20.0)
 MIN_STEPS_PER_SIDE = 7  # Dingenen et al. 2018: at least 7 steps per side for a stable mean
 SMALLEST_DETECTABLE_DIFFERENCE_DEG = 2.7  # Dingenen et al. 2018, contralateral pelvic drop from 2D video
 

@@ -78,3 +78,20 @@ def test_sigterm_midway_leaves_no_output(tmp_path):
     assert proc.returncode == 130, err
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
+@pytest.mark.parametrize("options, says", [
+    (["--threshold", "nan"], "threshold must be between 1 and 20"),
+    (["--threshold", "inf"], "threshold must be between 1 and 20"),
+    (["--threshold", "-3"], "threshold must be between 1 and 20"),
+    (["--start", "-5", "--end", "2"], "--start must be 0 s or later"),
+    (["--start", "3", "--end", "2"], "--end (2 s) must be after --start (3 s)"),
+    (["--start", "10"], "--start 10 s is past the end of"),
+])
+def test_settings_no_analysis_can_use_are_refused_in_one_line(tmp_path, capsys, options, says):
+    """Before: NaN/inf thresholds were internal errors after the whole analysis, a negative one flagged every
+    side, a negative start was accepted, and a start past the end said the clip was too short."""
+    assert main(["analyze", str(SAMPLES / "sample_walk_post_short.mp4"), "-o", str(tmp_path / "out"), *options]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and says in err[0], err
+    assert not (tmp_path / "out").exists()

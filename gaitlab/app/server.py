@@ -53,6 +53,7 @@ from ..result import (
     MIN_STEPS_PER_SIDE,
     SIDES,
     SMALLEST_DETECTABLE_DIFFERENCE_DEG,
+    THRESHOLD_RANGE_DEG,
 )
 from ..video import probe
 from . import db, pages
@@ -522,8 +523,9 @@ def _upload_settings(query) -> dict:
         threshold = float(query.get("threshold", DEFAULT_THRESHOLD_DEG))
     except ValueError:
         threshold = float("nan")
-    if not 1 <= threshold <= 20:
-        raise ValueError("The threshold must be a number of degrees between 1 and 20.")
+    low, high = THRESHOLD_RANGE_DEG
+    if not low <= threshold <= high:
+        raise ValueError(f"The threshold must be a number of degrees between {low:g} and {high:g}.")
     view = query.get("view", "auto")
     if view not in VIEWS:
         raise ValueError("The view must be auto, posterior (from behind) or anterior (from the front).")
