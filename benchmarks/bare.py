@@ -18,7 +18,7 @@ def bare_loop(clip: Path, model_path: Path) -> tuple[int, float]:
     import mediapipe as mp
     from mediapipe.tasks.python import BaseOptions, vision
 
-    from gaitlab.pose import quiet_native_stderr
+    from gaitlab.runtime import quiet_native_stderr
 
     options = vision.PoseLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(model_path)),
                                            running_mode=vision.RunningMode.VIDEO)

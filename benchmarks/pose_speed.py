@@ -3,7 +3,7 @@
     python benchmarks/pose_speed.py [CLIP]
 
 (a) bare loop (benchmarks/bare.py): PyAV decode + PoseLandmarker.detect_for_video per frame;
-(b) gaitlab.pipeline.track_video on the same clip (no cache).
+(b) gaitlab.tracking.pipeline.track_video on the same clip (no cache).
 Prints fps of each and the ratio (b)/(a). Ratios, not absolute times, are comparable on a shared machine.
 """
 from __future__ import annotations
@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bare import bare_loop  # noqa: E402
-from gaitlab.model import resolve_model  # noqa: E402
-from gaitlab.pipeline import track_video  # noqa: E402
+from gaitlab.tracking.model import resolve_model  # noqa: E402
+from gaitlab.tracking.pipeline import track_video  # noqa: E402
 
 
 def main() -> None:

@@ -41,8 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bare import bare_loop  # noqa: E402
-from gaitlab.model import resolve_model  # noqa: E402
-from gaitlab.video import probe  # noqa: E402
+from gaitlab.tracking.model import resolve_model  # noqa: E402
+from gaitlab.tracking.video import probe  # noqa: E402
 
 REAL = ROOT.parent / "shared" / "real_videos"
 DEFAULT_CLIP = REAL / "pypi__pose2sim-0.10.49__Demo_MultiPerson_cam01.mp4"

@@ -5,9 +5,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import __version__
-from .errors import NO_SPACE, GaitlabError
-from .result import DEFAULT_THRESHOLD_DEG
+from gaitlab import __version__
+from gaitlab.core.result import DEFAULT_THRESHOLD_DEG
+from gaitlab.errors import NO_SPACE, GaitlabError
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_videos"
 DEMO_CLIP = SAMPLE_DIR / "sample_walk_post_short.mp4"
@@ -42,7 +42,7 @@ class ProgressBar:
 
 
 def cmd_model(args) -> int:
-    from .model import resolve_model
+    from gaitlab.tracking.model import resolve_model
 
     info = resolve_model(args.model, fetch=args.fetch, progress=_say)
     print(f"pose model: {info.path}\nsource: {info.source}\nsha256: {info.sha256} (verified)")
@@ -50,10 +50,9 @@ def cmd_model(args) -> int:
 
 
 def cmd_track(args) -> int:
-    from .model import resolve_model
-    from .pipeline import track_video
-    from .video import covered_s
-    from .wording import ends_early_warnings
+    from gaitlab.core.clip import covered_s, ends_early_warnings
+    from gaitlab.tracking.model import resolve_model
+    from gaitlab.tracking.pipeline import track_video
 
     model = resolve_model(args.model)
     for video in args.videos:
@@ -86,7 +85,7 @@ def _verdict_table(analysis) -> str:
 
 
 def _job_options(args, **overrides):
-    from .job import JobOptions
+    from gaitlab.run.job import JobOptions
 
     return JobOptions(threshold_deg=args.threshold, view=args.view, start_s=args.start, end_s=args.end,
                       blur_faces=not args.no_blur, annotated_video=not args.no_video,
@@ -103,7 +102,7 @@ def _describe(video: Path, analysis, outdir: Path) -> str:
 
 
 def analyze_one(video: Path, args, model, outdir: Path | None = None) -> Path:
-    from .job import default_outdir, run_job
+    from gaitlab.run.job import default_outdir, run_job
 
     outdir = outdir or (Path(args.output) if args.output else default_outdir(video))
     bar = ProgressBar(video.name)
@@ -132,10 +131,9 @@ def cmd_analyze(args) -> int:
     """One video: its folder (-o or beside it). Several, or a folder: a batch folder (-o, default
     ./gaitlab_batch) with <stem>_gaitlab per clip and index.html; exit 2 if a clip failed on its input,
     1 if one failed on an internal error, else 0."""
-    from .batch import DEFAULT_BATCH_DIR, check_index, expand_inputs, output_folders, run_batch, write_index
-    from .model import resolve_model
-
-    from .job import check_options
+    from gaitlab.run.batch import DEFAULT_BATCH_DIR, check_index, expand_inputs, output_folders, run_batch, write_index
+    from gaitlab.run.job import check_options
+    from gaitlab.tracking.model import resolve_model
 
     if args.jobs < 1:
         raise GaitlabError("--jobs must be at least 1")
@@ -177,10 +175,10 @@ def cmd_analyze(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from .analysis import analyze_track
-    from .model import resolve_model
-    from .pipeline import track_video
-    from .validate import format_table, load_truth, plot_against_truth, score_clip, truth_clips
+    from gaitlab.core.analysis import analyze_track
+    from gaitlab.tracking.model import resolve_model
+    from gaitlab.tracking.pipeline import track_video
+    from gaitlab.validate import format_table, load_truth, plot_against_truth, score_clip, truth_clips
 
     folder = Path(args.folder)
     clips = truth_clips(folder)
@@ -208,7 +206,7 @@ def cmd_validate(args) -> int:
 def cmd_demo(args) -> int:
     """`analyze` of the bundled clip; an earlier demo output is replaced without --force (it is recognisably
     the demo's), any other folder only as `analyze` would."""
-    from .job import read_marker
+    from gaitlab.run.job import read_marker
 
     earlier_demo = (read_marker(Path(args.output)) or {}).get("clip") == DEMO_CLIP.name
     force = ["--force"] if args.force or earlier_demo else []
@@ -216,7 +214,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_app(args) -> int:
-    from .app.server import run_app
+    from gaitlab.app.server import run_app
 
     return run_app(args.data, args.host, args.port, args.workers, not args.no_browser, args.token)
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .pelvis import contralateral_drop_deg, image_to_world
-from .result import SIDES, Analysis
+from gaitlab.core.obliquity import contralateral_drop_deg, image_to_world
+from gaitlab.core.result import SIDES, Analysis
 
 WINDOW_TOLERANCE_S = 0.1
 DECISIVE_MARGIN_DEG = 0.5

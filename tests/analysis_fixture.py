@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from gaitlab import track as lm
-from gaitlab.result import DEFAULT_THRESHOLD_DEG, SIDES, Analysis, FrameSeries, SideVerdict, StepDrop
-from gaitlab.track import NUM_LANDMARKS, PoseTrack
-from gaitlab.video import VideoInfo
+from gaitlab.core import track as lm
+from gaitlab.core.clip import VideoInfo
+from gaitlab.core.result import DEFAULT_THRESHOLD_DEG, SIDES, Analysis, FrameSeries, SideVerdict, StepDrop
+from gaitlab.core.track import NUM_LANDMARKS, PoseTrack
 
 SINGLE_STANCE_S = 0.40
 DOUBLE_SUPPORT_S = 0.12

@@ -67,7 +67,7 @@ def derive_clip(src: Path, dst: Path, seconds: float, *, rotation_deg: int = 0, 
     smaller copy of the scene, 0.4 s behind, to the right (a second person walking)."""
     import cv2
 
-    from gaitlab.video import iter_frames
+    from gaitlab.tracking.video import iter_frames
 
     frames = list(iter_frames(src, end_s=seconds))
 
@@ -93,7 +93,7 @@ def derive_clip(src: Path, dst: Path, seconds: float, *, rotation_deg: int = 0, 
 
 def concat_clips(sources: list[Path], dst: Path) -> Path:
     """One clip made of several same-size clips played one after another (e.g. toward, then away)."""
-    from gaitlab.video import iter_frames
+    from gaitlab.tracking.video import iter_frames
 
     def made():
         offset = 0.0

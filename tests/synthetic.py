@@ -1,9 +1,23 @@
 """Constructed landmark tracks with known contacts, pelvic drops, camera roll and label mirroring."""
 import numpy as np
 
-from gaitlab.track import (
-    LEFT_ANKLE, LEFT_EAR, LEFT_FOOT_INDEX, LEFT_HEEL, LEFT_HIP, LEFT_KNEE, LEFT_SHOULDER, NOSE, RIGHT_ANKLE,
-    RIGHT_EAR, RIGHT_FOOT_INDEX, RIGHT_HEEL, RIGHT_HIP, RIGHT_KNEE, RIGHT_SHOULDER, PoseTrack,
+from gaitlab.core.track import (
+    LEFT_ANKLE,
+    LEFT_EAR,
+    LEFT_FOOT_INDEX,
+    LEFT_HEEL,
+    LEFT_HIP,
+    LEFT_KNEE,
+    LEFT_SHOULDER,
+    NOSE,
+    RIGHT_ANKLE,
+    RIGHT_EAR,
+    RIGHT_FOOT_INDEX,
+    RIGHT_HEEL,
+    RIGHT_HIP,
+    RIGHT_KNEE,
+    RIGHT_SHOULDER,
+    PoseTrack,
 )
 
 

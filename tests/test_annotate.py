@@ -4,10 +4,11 @@ import av
 import numpy as np
 import pytest
 
-from gaitlab import track as lm
-from gaitlab.annotate import FACE, PALETTE, blur_faces, draw_overlay, write_annotated_video
+from gaitlab.core import track as lm
 from gaitlab.errors import GaitlabError
-from gaitlab.video import iter_frames
+from gaitlab.outputs.annotate import FACE, blur_faces, draw_overlay, write_annotated_video
+from gaitlab.outputs.palette import PALETTE
+from gaitlab.tracking.video import iter_frames
 from tests.analysis_fixture import make_analysis, stick_figure_track
 from tests.clips import write_clip
 from tests.conftest import SAMPLES
@@ -77,8 +78,8 @@ def test_the_video_frames_yuv_planes_get_the_same_drawing_as_rgb():
     the video did before); the pelvis line has its colour and the face is blurred."""
     import cv2
 
-    from gaitlab.annotate import _blur_faces_into, _draw_overlay_into, _I420Canvas
-    from gaitlab.video import _stacked_planes
+    from gaitlab.outputs.annotate import _blur_faces_into, _draw_overlay_into, _I420Canvas
+    from gaitlab.tracking.video import _stacked_planes
 
     xyz, vis = _person()
     img = np.kron(_texture(120, 160), np.ones((4, 4, 1), np.uint8))  # 480x640
@@ -118,8 +119,8 @@ def _analysis_for(clip):
     times = np.array([f.time_s for f in iter_frames(clip)])
     a = make_analysis(clip.name, time_s=times, width=1280, height=720)
     try:
-        from gaitlab.model import resolve_model
-        from gaitlab.pipeline import track_video
+        from gaitlab.tracking.model import resolve_model
+        from gaitlab.tracking.pipeline import track_video
 
         return replace(a, track=track_video(clip, resolve_model(), use_cache=False).track)
     except GaitlabError:
@@ -167,7 +168,7 @@ def test_the_annotated_video_holds_only_the_analysed_part_of_the_clip(one_second
 def test_faces_of_people_seen_beside_the_subject_are_blurred_too():
     """Two other people seen once, in the same frame (a therapist and a relative): both faces are blurred for
     BYSTANDER_HOLD_S around the sighting, and only then."""
-    from gaitlab.annotate import BYSTANDER_HOLD_S, _annotate
+    from gaitlab.outputs.annotate import BYSTANDER_HOLD_S, _annotate
 
     analysis = make_analysis()
     track = analysis.track
@@ -192,7 +193,7 @@ def test_faces_of_people_seen_beside_the_subject_are_blurred_too():
 def test_annotated_video_of_a_1080p_clip_is_720p_with_the_face_blurred_where_it_is(tmp_path):
     """Large clips are annotated at VIDEO_MAX_SIDE: the landmarks are scaled with the frame, so the blur
     still covers the face."""
-    from gaitlab.annotate import VIDEO_MAX_SIDE
+    from gaitlab.outputs.annotate import VIDEO_MAX_SIDE
 
     times = [i / 30 for i in range(6)]
     texture = np.kron(_texture(270, 480), np.ones((4, 4, 1), np.uint8))  # 1080x1920, 4-px blocks survive H.264

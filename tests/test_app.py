@@ -27,7 +27,6 @@ from gaitlab.app.pages import sentence
 from gaitlab.app.server import bind, create_app
 from gaitlab.cli import main
 from gaitlab.errors import GaitlabError
-from tests.clips import derive_clip
 from tests.conftest import SAMPLES
 
 pytestmark = pytest.mark.integration
@@ -36,17 +35,6 @@ BASE = "http://127.0.0.1:8765"  # a loopback Host, as a browser on this computer
 
 
 # ---- helpers (also used by test_app_browser.py) ---------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def clips(tmp_path_factory, pose_model):
-    """Short copies of the sample walk at 640x360 (small and quick to analyse), and a track cache of the
-    module's own (the model was resolved before, from the usual places)."""
-    d = tmp_path_factory.mktemp("clips")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("XDG_CACHE_HOME", str(d / "cache"))
-        yield {"short": derive_clip(WALK, d / "walk short.mp4", 2.5, scale=0.5),
-               "long": derive_clip(WALK, d / "walk long.mp4", 6.0, scale=0.5)}
-
 
 def csrf_of(client) -> str:
     return re.search(r'name="csrf" content="([^"]+)"', client.get("/").text).group(1)
@@ -290,7 +278,7 @@ def test_recorded_webm_without_duration_is_accepted(lab, tmp_path):
     """Browsers write WebM as a live stream, with no duration in its header: gaitlab reads it from the packets."""
     import av
 
-    from gaitlab.video import iter_frames, probe
+    from gaitlab.tracking.video import iter_frames, probe
 
     class Pipe(io.RawIOBase):  # not seekable: the muxer writes the file as MediaRecorder does
         def __init__(self, f):

@@ -15,7 +15,7 @@ import pytest
 from gaitlab.app.pages import sentence
 from gaitlab.app.server import create_app
 from gaitlab.cli import main
-from gaitlab.video import iter_frames
+from gaitlab.tracking.video import iter_frames
 from tests.conftest import SAMPLES
 from tests.test_app import live_server
 

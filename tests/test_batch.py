@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from gaitlab.batch import expand_inputs, output_folders
 from gaitlab.cli import main
 from gaitlab.errors import GaitlabError
+from gaitlab.run.batch import expand_inputs, output_folders
 from tests.conftest import SAMPLES
 
 SAMPLE = SAMPLES / "sample_walk_post_short.mp4"

@@ -65,7 +65,7 @@ def test_sigterm_midway_leaves_no_output(tmp_path):
     out = tmp_path / "out"
     env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
     if "GAITLAB_POSE_MODEL" not in env:
-        from gaitlab.model import resolve_model
+        from gaitlab.tracking.model import resolve_model
         env["GAITLAB_POSE_MODEL"] = str(resolve_model().path)
     proc = subprocess.Popen([sys.executable, "-m", "gaitlab.cli", "analyze", str(SAMPLE), "-o", str(out)],
                             env=env, stderr=subprocess.PIPE, text=True)

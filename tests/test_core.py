@@ -4,10 +4,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from gaitlab.analysis import analyze_track
-from gaitlab.clean import fill_short_gaps, lowpass
-from gaitlab.events import StanceWindow
-from gaitlab.pelvis import (
+from gaitlab.core.analysis import analyze_track
+from gaitlab.core.clean import fill_short_gaps, lowpass
+from gaitlab.core.clip import VideoInfo
+from gaitlab.core.events import StanceWindow
+from gaitlab.core.obliquity import (
     OBLIQUITY_CUTOFF_HZ,
     estimate_camera_roll_deg,
     image_line_angle_deg,
@@ -15,10 +16,9 @@ from gaitlab.pelvis import (
     reliable_rotation,
     step_peak,
 )
-from gaitlab.track import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER, PoseTrack
+from gaitlab.core.track import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER, PoseTrack
+from gaitlab.core.view import estimate_view, to_anatomical
 from gaitlab.validate import image_ceiling_side_error, match_windows
-from gaitlab.video import VideoInfo
-from gaitlab.view import estimate_view, to_anatomical
 from tests.synthetic import make_track
 
 INFO = VideoInfo("clip.mp4", 30.0, 300, 10.0, 1280, 720, 0, "h264")

@@ -1,13 +1,16 @@
-"""Unit tests of gaitlab.events on constructed landmark trajectories with known contacts."""
+"""Unit tests of gaitlab.core.events on constructed landmark trajectories with known contacts."""
 import numpy as np
 import pytest
 
-from gaitlab.events import StanceWindow, detect_gait_events
-from gaitlab.view import estimate_view
-from tests.synthetic import make_track
-from gaitlab.track import (
-    LEFT_FOOT_INDEX, LEFT_HEEL, RIGHT_FOOT_INDEX, RIGHT_HEEL,
+from gaitlab.core.events import StanceWindow, detect_gait_events
+from gaitlab.core.track import (
+    LEFT_FOOT_INDEX,
+    LEFT_HEEL,
+    RIGHT_FOOT_INDEX,
+    RIGHT_HEEL,
 )
+from gaitlab.core.view import estimate_view
+from tests.synthetic import make_track
 
 
 def truth_windows(t, truth):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from jsonschema import Draft202012Validator
 
-from gaitlab.exports import FRAME_COLUMNS, LANDMARK_NAMES, SCHEMA_PATH, STEP_COLUMNS, write_exports
+from gaitlab.outputs.exports import FRAME_COLUMNS, LANDMARK_NAMES, SCHEMA_PATH, STEP_COLUMNS, write_exports
 from tests.analysis_fixture import make_analysis
 
 

@@ -9,9 +9,10 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from gaitlab.cli import main
+from gaitlab.core.clip import VideoInfo, as_read, covered_s
 from gaitlab.errors import VideoError
-from gaitlab.exports import SCHEMA_PATH
-from gaitlab.video import VideoInfo, as_read, covered_s, iter_frames, probe
+from gaitlab.outputs.exports import SCHEMA_PATH
+from gaitlab.tracking.video import iter_frames, probe
 from tests.clips import write_clip
 from tests.conftest import SAMPLES
 

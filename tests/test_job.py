@@ -4,10 +4,10 @@ import av
 import numpy as np
 import pytest
 
-from gaitlab import job
-from gaitlab.analysis import analyze_track
-from gaitlab.pipeline import TrackedVideo
-from gaitlab.video import VideoInfo
+from gaitlab.core.analysis import analyze_track
+from gaitlab.core.clip import VideoInfo
+from gaitlab.run import job
+from gaitlab.tracking.pipeline import TrackedVideo
 from tests.clips import write_clip
 from tests.synthetic import make_track
 

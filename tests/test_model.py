@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from gaitlab import model
 from gaitlab.errors import ModelUnavailable
+from gaitlab.tracking import model
 
 
 @pytest.fixture

@@ -17,10 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gaitlab import __version__, annotate, cli, job, report
+from gaitlab import __version__, cli
 from gaitlab.cli import main
-from gaitlab.pipeline import TrackedVideo
-from gaitlab.video import VideoInfo
+from gaitlab.core.clip import VideoInfo
+from gaitlab.outputs import annotate, report
+from gaitlab.run import job
+from gaitlab.tracking.pipeline import TrackedVideo
 from tests.clips import write_clip
 from tests.conftest import SAMPLES
 from tests.synthetic import make_track
@@ -193,7 +195,7 @@ def test_of_two_runs_into_one_folder_one_wins_and_the_other_is_told(tmp_path, fa
 
 
 def test_a_full_disk_is_a_plain_error_and_leaves_nothing(tmp_path, fast, monkeypatch, capsys):
-    from gaitlab import exports
+    from gaitlab.outputs import exports
 
     def write_exports(analysis, outdir):
         (outdir / "summary.json").write_text('{"half')

@@ -2,9 +2,16 @@
 import numpy as np
 import pytest
 
-from gaitlab.pose import (CROP_ENTER, MIN_TILE_SIDE, Crop, PoseExtractor, search_tiles, square_crop,
-                          subject_extent)
-from gaitlab.track import LEFT_HIP, NUM_LANDMARKS, RIGHT_HIP
+from gaitlab.core.track import LEFT_HIP, NUM_LANDMARKS, RIGHT_HIP
+from gaitlab.tracking.pose import (
+    CROP_ENTER,
+    MIN_TILE_SIDE,
+    Crop,
+    PoseExtractor,
+    search_tiles,
+    square_crop,
+    subject_extent,
+)
 from tests.conftest import SAMPLES
 
 
@@ -70,7 +77,7 @@ def test_search_tiles_cover_the_frame_with_real_gain(width, height):
 
 @pytest.mark.integration
 def test_far_walker_found_and_mapped_back_to_the_full_frame(pose_model):
-    from gaitlab.video import iter_frames
+    from gaitlab.tracking.video import iter_frames
 
     poses, sources = [], []
     with PoseExtractor(pose_model.path) as extractor:
@@ -105,7 +112,7 @@ def test_quiet_native_stderr_from_threads_at_once_restores_stderr():
     import threading
     import time
 
-    from gaitlab.pose import quiet_native_stderr
+    from gaitlab.runtime import quiet_native_stderr
 
     before = os.fstat(2)
     devnull = os.stat(os.devnull)
@@ -131,7 +138,7 @@ def test_quiet_native_stderr_from_threads_at_once_restores_stderr():
 def test_several_people_beside_the_subject_are_all_found(pose_model):
     """Two other walkers left of the subject (a therapist and a relative, say): the census of that strip finds
     both, in full-frame pixels, so the exports can blur both faces."""
-    from gaitlab.video import iter_frames
+    from gaitlab.tracking.video import iter_frames
 
     frame = next(iter_frames(SAMPLES / "sample_walk_post_short.mp4", start_s=2.0))
     h = frame.rgb.shape[0]
@@ -154,7 +161,7 @@ def test_mediapipe_is_imported_without_its_drawing_helpers_matplotlib():
     import subprocess
     import sys
 
-    code = ("import sys; from gaitlab.pose import mediapipe_vision; vision = mediapipe_vision(); "
+    code = ("import sys; from gaitlab.runtime import mediapipe_vision; vision = mediapipe_vision(); "
             "assert vision.PoseLandmarker is not None; print('matplotlib.pyplot' in sys.modules); "
             "from mediapipe.tasks.python.vision import drawing_utils; drawing_utils.draw_landmarks; "
             "print('matplotlib.pyplot' in sys.modules)")

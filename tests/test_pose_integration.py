@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from gaitlab.pipeline import track_video
-from gaitlab.track import LEFT_HIP, RIGHT_HIP
+from gaitlab.core.track import LEFT_HIP, RIGHT_HIP
+from gaitlab.tracking.pipeline import track_video
 from tests.conftest import SAMPLES
 
 pytestmark = pytest.mark.integration
@@ -27,8 +27,8 @@ def test_sample_walk_matches_its_ground_truth(sample_walk_track):
     """The bundled sample is a bench clip with exact truth (sample_walk_post_short.truth.json): real MediaPipe,
     then the analysis, give each side's mean contralateral drop within 1.5° of the truth and the right verdicts
     (right flagged at 7.56°, left not at 2.46°), with its single-leg stances found."""
-    from gaitlab.analysis import analyze_track
-    from gaitlab.result import SIDES
+    from gaitlab.core.analysis import analyze_track
+    from gaitlab.core.result import SIDES
     from gaitlab.validate import load_truth, score_clip
 
     truth = load_truth(SAMPLES / "sample_walk_post_short.truth.json")
@@ -50,7 +50,7 @@ def test_track_cache_round_trip(pose_model, tmp_path, monkeypatch):
     assert len(first.track) == len(second.track) == 30
     np.testing.assert_array_equal(first.track.image_xyz, second.track.image_xyz)
     assert len(list((tmp_path / "gaitlab" / "tracks").glob("*.npz"))) == 1
-    from gaitlab.pipeline import _pending_saves
+    from gaitlab.tracking.pipeline import _pending_saves
 
     third = track_video(clip, pose_model, end_s=0.3)  # another window: a new track, written in the background
     assert not third.from_cache
@@ -62,7 +62,7 @@ def test_track_cache_round_trip(pose_model, tmp_path, monkeypatch):
 def test_a_failed_cache_write_does_not_fail_the_tracking(pose_model, tmp_path, monkeypatch):
     """The cache is written in the background; where it cannot be written the track is still returned, and
     the next call tracks again."""
-    from gaitlab.track import PoseTrack
+    from gaitlab.core.track import PoseTrack
 
     def refuse(self, path, **extra):
         raise OSError(28, "No space left on device")
@@ -77,7 +77,7 @@ def test_a_failed_cache_write_does_not_fail_the_tracking(pose_model, tmp_path, m
 
 
 def test_spans_of_a_clip():
-    from gaitlab.pipeline import MIN_SPAN_S, TRACK_SPANS, span_cuts
+    from gaitlab.tracking.pipeline import MIN_SPAN_S, TRACK_SPANS, span_cuts
 
     assert TRACK_SPANS == 2
     assert span_cuts(0.0, 12.0) == [6.0]
@@ -88,8 +88,8 @@ def test_spans_of_a_clip():
 def test_joined_spans_keep_each_other_persons_sighting_on_its_own_frame():
     """Sightings beside the subject are kept per span by frame index; joining the spans shifts the second span's
     indices by the first span's frames."""
-    from gaitlab.pipeline import _join, _Span, _TrackBuffer
-    from gaitlab.pose import FramePose
+    from gaitlab.tracking.pipeline import _join, _Span, _TrackBuffer
+    from gaitlab.tracking.pose import FramePose
 
     def span(times, seen_at):
         rows = _TrackBuffer(4)
@@ -109,8 +109,8 @@ def test_two_spans_tracked_at_once_give_the_track_of_one(sample_walk_track, pose
     """The halves of a clip are tracked concurrently, each from a fresh detection: every frame once, in
     order, the second half's pelvis rotations measured from the first half's keyframe, the same measurement
     as one pass."""
-    from gaitlab import pipeline
-    from gaitlab.analysis import analyze_track
+    from gaitlab.core.analysis import analyze_track
+    from gaitlab.tracking import pipeline
 
     monkeypatch.setattr(pipeline, "MIN_SPAN_S", 2.0)  # split the 6-s sample into two 3-s halves
     one = sample_walk_track

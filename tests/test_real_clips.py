@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gaitlab.analysis import analyze_track
-from gaitlab.pipeline import track_video
-from gaitlab.track import LEFT_ANKLE, RIGHT_ANKLE
-from gaitlab.view import estimate_view, to_anatomical
+from gaitlab.core.analysis import analyze_track
+from gaitlab.core.track import LEFT_ANKLE, RIGHT_ANKLE
+from gaitlab.core.view import estimate_view, to_anatomical
+from gaitlab.tracking.pipeline import track_video
 
 pytestmark = pytest.mark.integration
 REAL = Path(__file__).resolve().parent.parent.parent / "shared" / "real_videos"
@@ -60,7 +60,7 @@ def test_a_visitor_beside_a_treadmill_filmed_upright_is_found_for_blurring(pose_
     edge of the room the whole clip. The pose detector misses her in the whole-height strip beside the subject
     and finds her in its tiles; every frame is within BYSTANDER_HOLD_S of a sighting, so her face is blurred
     throughout the exports."""
-    from gaitlab.annotate import BYSTANDER_HOLD_S
+    from gaitlab.outputs.annotate import BYSTANDER_HOLD_S
 
     track = track_video(REAL / "pypi__pose2sim-0.10.49__Demo_MultiPerson_cam01.mp4", pose_model).track
     noses = track.bystander_image_xyz[:, 0, :2]

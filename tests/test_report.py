@@ -7,10 +7,10 @@ import cv2
 import numpy as np
 import pytest
 
-from gaitlab import report
-from gaitlab.annotate import draw_overlay
-from gaitlab.report import find_chromium, report_html, write_report
-from gaitlab.wording import side_verdict
+from gaitlab.outputs import report
+from gaitlab.outputs.annotate import draw_overlay
+from gaitlab.outputs.report import find_chromium, report_html, write_report
+from gaitlab.outputs.wording import side_verdict
 from tests.analysis_fixture import make_analysis
 
 NASTY_NAME = "<script>alert('x')</script> walk ünï.mp4".replace("/", "")  # a file name cannot hold '/'

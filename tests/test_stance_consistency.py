@@ -5,11 +5,11 @@ import csv
 import numpy as np
 import pytest
 
-from gaitlab.analysis import analyze_track
-from gaitlab.annotate import stance_at
-from gaitlab.exports import write_exports
-from gaitlab.result import SIDES, Analysis
-from gaitlab.video import VideoInfo
+from gaitlab.core.analysis import analyze_track
+from gaitlab.core.clip import VideoInfo
+from gaitlab.core.result import SIDES, Analysis
+from gaitlab.outputs.annotate import stance_at
+from gaitlab.outputs.exports import write_exports
 from tests.conftest import SAMPLES
 from tests.synthetic import make_track
 
@@ -66,7 +66,7 @@ def test_a_step_left_out_is_not_shown_as_a_stance(spoil):
 @pytest.fixture(scope="module")
 def demo(pose_model, tmp_path_factory) -> tuple[Analysis, list[dict], list[dict]]:
     """The bundled demo clip analysed (its pose track cached after the first run), with its exports."""
-    from gaitlab.pipeline import track_video
+    from gaitlab.tracking.pipeline import track_video
 
     tracked = track_video(SAMPLES / "sample_walk_post_short.mp4", pose_model)
     analysis = analyze_track(tracked.track, tracked.info, people=tracked.people)

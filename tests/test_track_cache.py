@@ -11,12 +11,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from gaitlab.app.server import create_app
-from gaitlab import pipeline
-from gaitlab.pipeline import track_video
-from gaitlab.track import PoseTrack
+from gaitlab.core.track import PoseTrack
+from gaitlab.tracking import pipeline
+from gaitlab.tracking.pipeline import track_video
 from tests.clips import derive_clip
 from tests.synthetic import make_track
-from tests.test_app import BASE, WALK, add_person, analysed, clips, csrf_of  # noqa: F401 (clips: a fixture)
+from tests.test_app import BASE, WALK, add_person, analysed, csrf_of
 
 
 def saved(path):

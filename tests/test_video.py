@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from gaitlab.errors import VideoError
-from gaitlab.video import i420_planes, iter_frames, iter_i420_frames, nearest_frame, probe
+from gaitlab.tracking.video import i420_planes, iter_frames, iter_i420_frames, nearest_frame, probe
 from tests.clips import write_audio_only, write_clip
 
 
@@ -140,7 +140,7 @@ def test_yuv_frames_for_the_encoder_are_the_rgb_frames(tmp_path, width, height, 
 def test_the_decode_thread_is_named_in_the_os():
     import threading
 
-    from gaitlab.pipeline import prefetch
+    from gaitlab.runtime import prefetch
 
     def items():
         yield Path(f"/proc/self/task/{threading.get_native_id()}/comm").read_text().strip()

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..errors import GaitlabError
+from gaitlab.errors import GaitlabError
 
 DB_NAME = "gaitlab.sqlite3"
 MIGRATIONS = (

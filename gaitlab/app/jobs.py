@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
-from ..errors import GaitlabError
-from ..model import ModelInfo
-from ..pipeline import cache_entry
-from . import db
+from gaitlab.app import db
+from gaitlab.errors import GaitlabError
+from gaitlab.tracking.model import ModelInfo
+from gaitlab.tracking.pipeline import cache_entry
 
 log = logging.getLogger("gaitlab.app")
 PROGRESS_INTERVAL_S = 0.25  # a worker reports progress at most this often
@@ -85,8 +85,8 @@ def work(video: str, outdir: str, model: ModelInfo, options: dict, tracks: Path,
 
     try:
         # imported here, so that a stop while MediaPipe loads is as quiet as one later
-        from ..job import JobOptions, run_job
-        from ..pipeline import track_cache_key
+        from gaitlab.run.job import JobOptions, run_job
+        from gaitlab.tracking.pipeline import track_cache_key
 
         # replace_existing: the folder is ours; a leftover is from a run stopped after it finished
         job = JobOptions(**options, replace_existing=True, tracks=tracks)

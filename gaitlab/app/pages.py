@@ -7,15 +7,10 @@ import math
 
 from matplotlib.figure import Figure
 
-from ..annotate import PALETTE
-from ..result import MIN_STEPS_PER_SIDE, SIDES
-from ..result import SMALLEST_DETECTABLE_DIFFERENCE_DEG as SDD
-from ..wording import fmt_deg
-
-
-def _hex(key: str) -> str:
-    r, g, b = PALETTE[key]
-    return f"#{r:02x}{g:02x}{b:02x}"
+from gaitlab.core.result import MIN_STEPS_PER_SIDE, SIDES
+from gaitlab.core.result import SMALLEST_DETECTABLE_DIFFERENCE_DEG as SDD
+from gaitlab.outputs.palette import hex_color
+from gaitlab.outputs.wording import fmt_deg
 
 
 def badge(side: dict, threshold: float) -> tuple[str, str]:
@@ -69,7 +64,7 @@ def trend_plot(sessions: list[dict]) -> str:
     threshold = sessions[-1]["threshold_deg"]
     for side in SIDES:
         y = [_mean(s["sides"][side]) for s in sessions]
-        colour = _hex(side)
+        colour = hex_color(side)
         first = next((v for v in y if math.isfinite(v)), None)
         if first is not None and len(sessions) > 1:
             ax.axhspan(first - SDD, first + SDD, color=colour, alpha=0.10, lw=0)
@@ -78,7 +73,7 @@ def trend_plot(sessions: list[dict]) -> str:
         ax.scatter([i for i in x if not few[i]], [y[i] for i in x if not few[i]], s=44, color=colour, zorder=3)
         ax.scatter([i for i in x if few[i]], [y[i] for i in x if few[i]], s=44, facecolors="white",
                    edgecolors=colour, linewidths=1.6, zorder=3)
-    ax.axhline(threshold, color=_hex("over"), lw=1.2, ls="--", label=f"threshold {threshold:g}°")
+    ax.axhline(threshold, color=hex_color("over"), lw=1.2, ls="--", label=f"threshold {threshold:g}°")
     if len(sessions) > 1:
         ax.fill_between([], [], color="0.5", alpha=0.2, label=f"first session ± {SDD:g}° (no real change inside)")
     if any(s["sides"][side]["steps"] < MIN_STEPS_PER_SIDE for s in sessions for side in SIDES):

@@ -45,19 +45,19 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from .. import __version__
-from ..errors import GaitlabError, VideoError
-from ..model import ModelInfo
-from ..result import (
+from gaitlab import __version__
+from gaitlab.app import db, pages
+from gaitlab.app.jobs import Runner, forget_track, session_dir, upload_dir
+from gaitlab.core.result import (
     DEFAULT_THRESHOLD_DEG,
     MIN_STEPS_PER_SIDE,
     SIDES,
     SMALLEST_DETECTABLE_DIFFERENCE_DEG,
     THRESHOLD_RANGE_DEG,
 )
-from ..video import probe
-from . import db, pages
-from .jobs import Runner, forget_track, session_dir, upload_dir
+from gaitlab.errors import GaitlabError, VideoError
+from gaitlab.tracking.model import ModelInfo
+from gaitlab.tracking.video import probe
 
 HERE = Path(__file__).resolve().parent
 MAX_UPLOAD_BYTES = 2 * 1024**3  # a minute of 4K phone video is well under this
@@ -239,7 +239,7 @@ def create_app(data_dir: Path, model: ModelInfo, *, workers: int = 1, token: str
                 pid = con.execute("INSERT INTO people (label, note, created_at) VALUES (?, ?, ?)",
                                   (label, note, db.now())).lastrowid
         except db.sqlite3.IntegrityError:
-            raise HTTPException(400, f"There is already a person labelled “{label}”: choose another label.")
+            raise HTTPException(400, f"There is already a person labelled “{label}”: choose another label.") from None
         return RedirectResponse(f"/people/{pid}", 303)
 
     async def person(request: Request):
@@ -581,7 +581,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 def run_app(data: str | None, host: str, port: int, workers: int, open_browser: bool, token: str | None) -> int:
     """`gaitlab app`: serve until Ctrl-C."""
-    from ..model import resolve_model
+    from gaitlab.tracking.model import resolve_model
 
     model = resolve_model()
     data_dir = Path(data).expanduser() if data else default_data_dir()

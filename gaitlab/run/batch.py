@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import quote
 
-from .errors import GaitlabError
+from gaitlab.errors import GaitlabError
+from gaitlab.runtime import child_env
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mts", ".m2ts", ".3gp", ".mpg", ".mpeg",
                   ".wmv"}
@@ -116,8 +117,7 @@ def _run_children(videos: list[Path], outdirs: list[Path], jobs: int, child_args
     todo = list(zip(videos, outdirs))
     running: dict[subprocess.Popen, tuple[Path, Path, object]] = {}
     done: dict[Path, ClipOutcome] = {}
-    root = str(Path(__file__).resolve().parent.parent)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    env = child_env()
     try:
         while todo or running:
             while todo and len(running) < jobs:

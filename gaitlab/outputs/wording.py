@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import math
 
-from .result import MIN_STEPS_PER_SIDE, SMALLEST_DETECTABLE_DIFFERENCE_DEG, Analysis, SideVerdict
-from .video import VideoInfo
+from gaitlab.core.result import MIN_STEPS_PER_SIDE, SMALLEST_DETECTABLE_DIFFERENCE_DEG, Analysis, SideVerdict
 
 # meaning, units and sign of each quantity; summary.json carries key -> text, the report title + text
 DEFINITIONS = {
@@ -46,20 +45,6 @@ def fmt_deg(x: float, signed: bool = False) -> str:
     if x is None or not math.isfinite(x):
         return "–"
     return f"{x:+.1f}°" if signed else f"{x:.1f}°"
-
-
-def read_part(video: VideoInfo) -> str:
-    """How much of a clip that ends early could be read, e.g. 'only 2.6 s of its 6.0 s could be read (damaged or
-    cut off)'."""
-    return (f"only {video.duration_s:.1f} s of its {video.claimed_duration_s:.1f} s could be read "
-            "(damaged or cut off)")
-
-
-def ends_early_warnings(video: VideoInfo) -> list[str]:
-    """The warning for a clip whose decodable frames stop before the container's end; none for a whole clip."""
-    if video.claimed_duration_s is None:
-        return []
-    return [f"The clip ends early: {read_part(video)}; the results cover that part only."]
 
 
 def no_verdict_reason(analysis: Analysis, v: SideVerdict) -> str:

@@ -17,7 +17,7 @@ the camera):
     backward position  p = s * (y_foot - y_hip) / trunk_length,   s = +1 posterior, -1 anterior
 
 (from behind, moving back = nearer = lower in the image; from in front the opposite).  The facing
-(posterior/anterior) comes from gaitlab.view.
+(posterior/anterior) comes from gaitlab.core.view.
 
 Walking or running is decided first, from the step frequency of the toe-offs (the walk-run
 transition lies near 140 steps/min).  The reference for the backward position is then
@@ -51,7 +51,7 @@ one foot, observed in one tracked segment with no event of that foot missed in b
 foot's contact state, where decided, must agree, and where it is not (the clip's start or end) the
 gait's definition supplies it.  Activity is "walk" or "run" as decided above.
 
-Conventions: see gaitlab.track.  Sides are the track's labels, taken as anatomical.
+Conventions: see gaitlab.core.track.  Sides are the track's labels, taken as anatomical.
 All times in seconds; StanceWindow.start_s / end_s are the times of the first and last frame of
 the window (frame-sampled, like the bench truth).
 """
@@ -62,9 +62,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.signal import find_peaks
 
-from gaitlab.clean import lowpass
-from gaitlab.view import estimate_view
-from gaitlab.track import (
+from gaitlab.core.clean import lowpass
+from gaitlab.core.track import (
     LEFT_FOOT_INDEX,
     LEFT_HEEL,
     LEFT_HIP,
@@ -75,6 +74,7 @@ from gaitlab.track import (
     RIGHT_SHOULDER,
     PoseTrack,
 )
+from gaitlab.core.view import estimate_view
 
 SIDES = ("left", "right")
 _HEEL = {"left": LEFT_HEEL, "right": RIGHT_HEEL}

@@ -29,13 +29,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from . import __version__
-from .errors import NO_SPACE, GaitlabError
-from .model import ModelInfo
-from .pipeline import Progress, TrackedVideo, track_video
-from .result import DEFAULT_THRESHOLD_DEG, THRESHOLD_RANGE_DEG, Analysis
-from .video import covered_s, probe
-from .wording import read_part
+from gaitlab import __version__
+from gaitlab.core.clip import covered_s, read_part
+from gaitlab.core.result import DEFAULT_THRESHOLD_DEG, THRESHOLD_RANGE_DEG, Analysis
+from gaitlab.errors import NO_SPACE, GaitlabError
+from gaitlab.runtime import child_env
+from gaitlab.tracking.model import ModelInfo
+from gaitlab.tracking.pipeline import Progress, TrackedVideo, track_video
+from gaitlab.tracking.video import probe
 
 MIN_CLIP_S = 1.0  # about one stride of slow walking: shorter clips hold no complete step
 MARKER = ".gaitlab-output"  # in every folder gaitlab writes: JSON naming the version, clip, run and writer
@@ -84,8 +85,8 @@ def _video_child() -> None:
     reply = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything a library prints goes to stderr, not into the reply
 
-    from gaitlab.analysis import analyze_track
-    from gaitlab.annotate import write_annotated_video
+    from gaitlab.core.analysis import analyze_track
+    from gaitlab.outputs.annotate import write_annotated_video
 
     try:
         track, info, settings, video, out, blur = pickle.load(sys.stdin.buffer)
@@ -118,11 +119,10 @@ class _VideoProcess:
         self._video: tuple[Path, Path, bool] | None = None  # clip, output, blur
         self._analysis: Analysis | None = None
         self._err = tempfile.TemporaryFile()
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            [str(Path(__file__).resolve().parent.parent), *filter(None, [os.environ.get("PYTHONPATH")])]))
+        env = child_env()
         try:
             self._proc: subprocess.Popen | None = subprocess.Popen(
-                [sys.executable, "-c", "from gaitlab.job import _video_child; _video_child()"],
+                [sys.executable, "-c", "from gaitlab.run.job import _video_child; _video_child()"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err, env=env)
         except OSError:
             self._proc = None
@@ -151,7 +151,7 @@ class _VideoProcess:
             except (EOFError, OSError, pickle.UnpicklingError):  # it failed: the same work here says why
                 self.close()
         if self._analysis is None:
-            from .analysis import analyze_track
+            from gaitlab.core.analysis import analyze_track
 
             self._analysis = analyze_track(self._tracked.track, self._tracked.info, **self._settings)
         self._tracked = None
@@ -159,7 +159,7 @@ class _VideoProcess:
 
     def wait(self) -> None:
         if self._proc is None:
-            from .annotate import write_annotated_video
+            from gaitlab.outputs.annotate import write_annotated_video
 
             video, out, blur = self._video
             write_annotated_video(video, self._analysis, out, blur)
@@ -331,14 +331,14 @@ def run_job(video: str | Path, outdir: str | Path, model: ModelInfo, options: Jo
             video_process.submit(tracked, settings, video, tmp / "annotated.mp4", options.blur_faces)
         # imported only now, while the other process analyses (~0.27 s, most of it matplotlib: kept out of the
         # pose pass's memory peak)
-        from .annotate import worst_step_stills
-        from .exports import write_exports
-        from .report import write_report
+        from gaitlab.outputs.annotate import worst_step_stills
+        from gaitlab.outputs.exports import write_exports
+        from gaitlab.outputs.report import write_report
 
         if video_process is not None:
             analysis = video_process.analysis()
         else:
-            from .analysis import analyze_track
+            from gaitlab.core.analysis import analyze_track
 
             analysis = analyze_track(tracked.track, tracked.info, **settings)
         del tracked

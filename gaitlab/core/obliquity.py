@@ -1,12 +1,12 @@
 """Pelvis metrics: camera roll, pelvic obliquity per frame, and each step's contralateral drop.
 
 Two measures of obliquity are made and both reported:
-- refined: the pelvis band's rotation measured from the pixels (gaitlab.pelvis_image), which has the
-  right size, put on an absolute level by the band's mirror symmetry (see `pelvis_level`) and corrected
+- refined: the pelvis band's rotation measured from the pixels (gaitlab.measure.band), which has the
+  right size, put on an absolute level by the band's mirror symmetry (gaitlab.core.level) and corrected
   for camera roll;
 - baseline: the line through MediaPipe's hip landmarks, corrected for camera roll. It under-reads
   pelvic drop (it follows only part of the pelvis' tilt) and is shown so the difference is visible.
-Conventions: see gaitlab.result.
+Conventions: see gaitlab.core.result.
 """
 from __future__ import annotations
 
@@ -14,11 +14,20 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .clean import fill_short_gaps, lowpass
-from .events import GaitEvents, StanceWindow, window_frames
-from .pelvis_level import rotation_at_level
-from .track import (LEFT_ANKLE, LEFT_HIP, LEFT_KNEE, LEFT_SHOULDER, RIGHT_ANKLE, RIGHT_HIP, RIGHT_KNEE,
-                    RIGHT_SHOULDER, PoseTrack)
+from gaitlab.core.clean import fill_short_gaps, lowpass
+from gaitlab.core.events import GaitEvents, StanceWindow, window_frames
+from gaitlab.core.level import LevelEstimate, estimate_pelvis_level
+from gaitlab.core.track import (
+    LEFT_ANKLE,
+    LEFT_HIP,
+    LEFT_KNEE,
+    LEFT_SHOULDER,
+    RIGHT_ANKLE,
+    RIGHT_HIP,
+    RIGHT_KNEE,
+    RIGHT_SHOULDER,
+    PoseTrack,
+)
 
 # A running drop can last as little as a fast contact (~0.12 s): a 12 Hz zero-phase low-pass keeps
 # such a peak within 2% (tested) while removing frame-to-frame jitter at 30-60 fps.
@@ -90,47 +99,6 @@ def knee_bend_2d_deg(track: PoseTrack, side: str) -> np.ndarray:
     return 180.0 - np.degrees(np.arccos(np.clip(cos, -1, 1)))
 
 
-@dataclass(frozen=True)
-class LevelEstimate:
-    method: str  # how the pelvis' level was found, in words for the report
-    from_symmetry: bool  # False: a fallback that assumes something about the gait (said in a warning)
-    rotation_at_level_deg: dict[int, float]  # per rotation reference: the band rotation of a level pelvis
-
-
-def pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float) -> LevelEstimate:
-    """The band rotation at which the hip line is level in the image, per rotation reference.
-
-    The pelvis region is left-right mirror-symmetric: the tilt of its symmetry axis is an absolute (if
-    noisy) pelvis angle each frame, and the median of rotation - tilt over the clip puts the precise but
-    relative band rotation on that absolute level (gaitlab.pelvis_level). Where too few frames measure
-    the symmetry: in running, the pelvis passes through level in every flight phase; in walking the
-    clip's mean angle is taken as level, which assumes both sides drop alike. Those two are levels in
-    the world: the image's level differs from them by the camera roll (a screen rotation of -roll)."""
-    flight = ~events.left_contact & ~events.right_contact & events.valid
-    rotation = track.pelvis_pixel_rotation_deg
-    levels, methods = {}, set()
-    for ref in np.unique(track.pelvis_pixel_reference[track.pelvis_pixel_reference >= 0]):
-        sel = (track.pelvis_pixel_reference == ref) & np.isfinite(rotation)
-        if not sel.any():  # every frame of this reference was rejected: nothing to put on a level
-            continue
-        level, _, _ = rotation_at_level(rotation[sel], track.pelvis_symmetry_tilt_deg[sel],
-                                        track.pelvis_symmetry_quality[sel])
-        if np.isfinite(level):
-            methods.add("symmetry")
-        elif events.activity == "run" and (sel & flight).sum() >= 3:
-            level = float(np.median(rotation[sel & flight])) + roll_deg
-            methods.add("flight")
-        else:
-            level = float(np.mean(rotation[sel])) + roll_deg
-            methods.add("mean")
-        levels[int(ref)] = float(level)
-    words = {"symmetry": "the left-right symmetry of the pelvis region",
-             "flight": "the pelvis angle in flight phases",
-             "mean": "the mean pelvis angle over the clip (assumes both sides drop alike)"}
-    method = "level from " + " and ".join(words[m] for m in sorted(methods)) if methods else "not measured"
-    return LevelEstimate(method, methods <= {"symmetry"}, levels)
-
-
 def reliable_rotation(track: PoseTrack, window_s: float = QUALITY_WINDOW_S,
                       min_relative_quality: float = MIN_RELATIVE_QUALITY) -> np.ndarray:
     """The band rotation with frames whose registration quality falls well below that of the frames
@@ -150,7 +118,7 @@ def refined_obliquity_deg(track: PoseTrack, roll_deg: float, view: str, events: 
                           cutoff_hz: float = OBLIQUITY_CUTOFF_HZ) -> tuple[np.ndarray, LevelEstimate]:
     """Pixel-measured obliquity, levelled and roll-corrected, low-passed at cutoff_hz."""
     track = replace(track, pelvis_pixel_rotation_deg=reliable_rotation(track))
-    level = pelvis_level(track, events, roll_deg)
+    level = estimate_pelvis_level(track, events, roll_deg)
     image_obliquity = np.full(len(track), np.nan)
     for ref, at_level in level.rotation_at_level_deg.items():
         sel = track.pelvis_pixel_reference == ref

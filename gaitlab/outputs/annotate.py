@@ -1,6 +1,6 @@
 """Drawing on video frames: face blur, the pelvis overlay, report stills and the annotated MP4.
 
-Image coordinates follow gaitlab.track (pixels of the upright frame, x right, y down); frames are RGB uint8.
+Image coordinates follow gaitlab.core.track (pixels of the upright frame, x right, y down); frames are RGB uint8.
 Colours are shared with the report's plots so a side looks the same everywhere.
 """
 from __future__ import annotations
@@ -15,14 +15,11 @@ import av
 import cv2
 import numpy as np
 
-from . import track as lm
-from .result import SIDES, Analysis
-from .track import PoseTrack
-from .video import i420_planes, iter_i420_frames, nearest_frame
-
-# RGB; the report uses the same colours (tab10: blue/orange for sides, green/red for the threshold)
-PALETTE = {"left": (31, 119, 180), "right": (255, 127, 14), "ok": (44, 160, 44), "over": (214, 39, 40),
-           "neutral": (190, 190, 190), "trunk": (235, 235, 235)}
+from gaitlab.core import track as lm
+from gaitlab.core.result import SIDES, Analysis
+from gaitlab.core.track import PoseTrack
+from gaitlab.outputs.palette import PALETTE
+from gaitlab.tracking.video import i420_planes, iter_i420_frames, nearest_frame
 
 FACE = range(0, 11)  # MediaPipe face landmarks: nose, eyes, ears, mouth
 BYSTANDER_HOLD_S = 1.0  # another person's face stays blurred this long around each sighting
@@ -428,7 +425,7 @@ def write_annotated_video(video_path: str | Path, analysis: Analysis, out_path: 
     x264 (VIDEO_PRESET), drawn on plane by plane (_I420Canvas). These two threads fill two cores, so the
     decoder and the encoder get no threads of their own (measured on a 1080p clip: ~10% less CPU time, same
     wall time)."""
-    from .pipeline import prefetch
+    from gaitlab.runtime import prefetch
 
     out_path = Path(out_path)
     tmp = out_path.with_name(out_path.name + ".part")

@@ -25,14 +25,14 @@ the subject's image size has changed a lot (walking toward / away from the camer
 still matches it well; the new keyframe inherits its measured rotation, so the absolute rotation
 chain is kept across keyframes.
 
-Landmark indices and pixel conventions are those of gaitlab.track.
+Landmark indices and pixel conventions are those of gaitlab.core.track.
 """
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from gaitlab.track import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER
+from gaitlab.core.track import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER
 
 # Arm landmarks (elbow, wrist, then pinky, index, thumb knuckles): hands hang beside the hips and
 # swing, so they are masked out of the band.
@@ -100,7 +100,7 @@ class PelvisBandTracker:
             (1 - cos 15° ~ 3 %) and soft-tissue strain (~10 %); 0.3 leaves a wide margin.
         outlier_sigmas: after an affine fit, keyframe pixels whose residual exceeds this many robust
             standard deviations (1.4826 MAD) are dropped and the fit is repeated, as in
-            gaitlab.pelvis_level: with scale and shear free, the affine bends toward an edge foreign
+            gaitlab.measure.symmetry: with scale and shear free, the affine bends toward an edge foreign
             to the band (a hand reaching past its mask strip), which a Euclidean fit cannot. 2.5 is
             the usual robust cut, ~1 % of Gaussian residuals.
         search_margin_torso: the current frame is sampled this much (in T) beyond the band on every side,

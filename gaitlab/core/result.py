@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .track import PoseTrack
-from .video import VideoInfo, covered_s
+from gaitlab.core.clip import VideoInfo, covered_s
+from gaitlab.core.track import PoseTrack
 
 SIDES = ("left", "right")
 DEFAULT_THRESHOLD_DEG = 5.0

@@ -6,7 +6,7 @@ from dataclasses import replace
 import numpy as np
 from scipy.signal import butter, filtfilt
 
-from .track import PoseTrack
+from gaitlab.core.track import PoseTrack
 
 MIN_VISIBILITY = 0.5  # MediaPipe's own cut for "visible"
 MAX_GAP_S = 0.1  # longer gaps are left as gaps: a drop peak can hide in 0.1 s of running

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .result import MIN_STEPS_PER_SIDE, SIDES, SideVerdict, StepDrop
+from gaitlab.core.result import MIN_STEPS_PER_SIDE, SIDES, SideVerdict, StepDrop
 
 
 def side_verdicts(steps: list[StepDrop], threshold_deg: float, measurable: bool) -> dict[str, SideVerdict]:

@@ -6,7 +6,7 @@ Units and conventions, stated once:
   z is MediaPipe's relative depth scaled like x (pixels), smaller = nearer the camera;
 - world coordinates in metres, hip-centred (MediaPipe's world landmarks);
 - landmark indices are MediaPipe's 33-point pose model, with MediaPipe's own left/right labels
-  (which can be mirrored: gaitlab.view decides the anatomical sides);
+  (which can be mirrored: gaitlab.core.view decides the anatomical sides);
 - frames where nobody was detected hold NaN coordinates and zero visibility.
 """
 from __future__ import annotations
@@ -67,7 +67,7 @@ class PoseTrack:
     presence: np.ndarray  # (N, 33) 0..1
     width: int  # upright frame size, pixels
     height: int
-    # Pelvis rotation measured from the pixels of the pelvis band (gaitlab.pelvis_image), degrees,
+    # Pelvis rotation measured from the pixels of the pelvis band (gaitlab.measure.band), degrees,
     # relative to the band's reference frame, positive = counter-clockwise on screen
     # (the person's image-right side rising when filmed from behind); NaN where not measured.
     pelvis_pixel_rotation_deg: np.ndarray = field(default=None)  # type: ignore[assignment]
@@ -75,7 +75,7 @@ class PoseTrack:
     # Which rotation reference each frame's rotation is relative to (-1: not measured); rotations under
     # different references differ by an unknown constant.
     pelvis_pixel_reference: np.ndarray = field(default=None)  # type: ignore[assignment]
-    # Absolute tilt of the pelvis band's left-right mirror-symmetry axis (gaitlab.pelvis_level), same
+    # Absolute tilt of the pelvis band's left-right mirror-symmetry axis (gaitlab.measure.symmetry), same
     # screen convention, noisy per frame; its quality 0..1.
     pelvis_symmetry_tilt_deg: np.ndarray = field(default=None)  # type: ignore[assignment]
     pelvis_symmetry_quality: np.ndarray = field(default=None)  # type: ignore[assignment]

@@ -39,7 +39,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from gaitlab.pelvis_image import PelvisBandTracker
+from gaitlab.measure.band import PelvisBandTracker
 
 # ECC stopping rule, as PelvisBandTracker's: 30 iterations or a correlation gain below 1e-5 (tighter, 100 and
 # 1e-6, moved per-frame tilts by at most 0.15° and clip medians by under 0.002°, at 1.2x the time).
@@ -303,36 +303,3 @@ class PelvisSymmetry:
         sigma = np.sqrt(max(self.sigma_px**2 - (f * f - 1) / 12.0, 1.0)) / f
         small = cv2.GaussianBlur(small, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
         return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-
-
-def rotation_at_level(
-    rotation_deg: np.ndarray, tilt_deg: np.ndarray, quality: np.ndarray | None = None, min_frames: int = 20
-) -> tuple[float, float, int]:
-    """Tracker rotation at which the pelvis is level in the image, from per-frame series of
-    PelvisBandTracker rotation and PelvisSymmetry tilt (same frames, same screen convention).
-
-    Returns (r_level_deg, spread_deg, frames): r_level = quality-weighted median of rotation - tilt
-    (the median because registration failures and pose asymmetries give heavy tails); spread = the
-    robust per-frame scatter (1.4826 x weighted MAD), not an error of r_level (per-frame errors are
-    correlated over the gait cycle); NaN when fewer than min_frames frames measure both.
-    Image obliquity (+ = the person's right hip higher) = sign * (rotation - r_level), sign +1 from
-    behind, -1 from in front; world obliquity = image obliquity + roll (behind) or - roll (in front).
-    Valid only within one tracker chain (PelvisBandTracker restarts lose the reference)."""
-    r = np.asarray(rotation_deg, float)
-    t = np.asarray(tilt_deg, float)
-    w = np.ones_like(r) if quality is None else np.asarray(quality, float)
-    ok = np.isfinite(r) & np.isfinite(t) & np.isfinite(w) & (w > 0)
-    if ok.sum() < min_frames:
-        return float("nan"), float("nan"), int(ok.sum())
-    d, w = r[ok] - t[ok], w[ok]
-    centre = _weighted_median(d, w)
-    spread = 1.4826 * _weighted_median(np.abs(d - centre), w)
-    return centre, spread, int(ok.sum())
-
-
-def _weighted_median(x: np.ndarray, w: np.ndarray) -> float:
-    """Value where the cumulative weight crosses half (midpoint interpolation between samples)."""
-    order = np.argsort(x)
-    x, w = x[order], w[order]
-    cum = np.cumsum(w) - 0.5 * w
-    return float(np.interp(0.5 * w.sum(), cum, x))

@@ -22,11 +22,11 @@ import cv2
 import numpy as np
 from matplotlib.figure import Figure
 
-from . import __version__
-from .annotate import PALETTE
-from .exports import side_or_empty
-from .result import MIN_STEPS_PER_SIDE, SIDES, SMALLEST_DETECTABLE_DIFFERENCE_DEG, Analysis
-from .wording import DEFINITIONS, fmt_deg, side_difference, side_verdict
+from gaitlab import __version__
+from gaitlab.core.result import MIN_STEPS_PER_SIDE, SIDES, SMALLEST_DETECTABLE_DIFFERENCE_DEG, Analysis
+from gaitlab.outputs.exports import side_or_empty
+from gaitlab.outputs.palette import hex_color
+from gaitlab.outputs.wording import DEFINITIONS, fmt_deg, side_difference, side_verdict
 
 CSS_PATH = Path(__file__).with_name("templates") / "report.css"
 VIEW_WORDS = {"posterior": "from behind (posterior)", "anterior": "from the front (anterior)",
@@ -40,10 +40,6 @@ OBLIQUITY_WINDOW_S = 20.0
 TREND_WINDOW_S = 30.0
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable",
                   "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome")
-
-
-def _hex(side_or_key: str) -> str:
-    return "#%02x%02x%02x" % PALETTE[side_or_key]
 
 
 # ---- plots -------------------------------------------------------------------------------------------
@@ -71,24 +67,24 @@ def obliquity_figure(analysis: Analysis) -> Figure:
     fig = Figure(figsize=(9.5, 3.8))
     ax = fig.add_subplot()
     for s in steps:
-        ax.axvspan(s.start_s, s.end_s, color=_hex(s.stance_side), alpha=0.13, lw=0)
+        ax.axvspan(s.start_s, s.end_s, color=hex_color(s.stance_side), alpha=0.13, lw=0)
     ax.plot(f.time_s[shown], f.baseline_obliquity_deg[shown], color="0.55", lw=0.9, alpha=0.6, ls="--",
             label="hip-landmark line (comparison)")
     ax.plot(f.time_s[shown], f.obliquity_deg[shown], color="0.1", lw=1.5, label="pelvic obliquity (reported)")
     ax.axhline(0, color="0.6", lw=0.6)
     # drop = +obliquity in right stance, -obliquity in left stance: one threshold line per side
-    ax.axhline(thr, color=_hex("right"), lw=1.1, ls=":", label=f"right-stance threshold (+{thr:g}°)")
-    ax.axhline(-thr, color=_hex("left"), lw=1.1, ls=":", label=f"left-stance threshold (−{thr:g}°)")
+    ax.axhline(thr, color=hex_color("right"), lw=1.1, ls=":", label=f"right-stance threshold (+{thr:g}°)")
+    ax.axhline(-thr, color=hex_color("left"), lw=1.1, ls=":", label=f"left-stance threshold (−{thr:g}°)")
     for side in SIDES:
         sign = 1 if side == "right" else -1
         own = [s for s in steps if s.stance_side == side]
         if own:
             t = [s.peak_time_s for s in own]
             y = [sign * s.peak_drop_deg for s in own]
-            edge = [_hex("over") if s.flagged else "white" for s in own]
-            ax.scatter(t, y, s=46, color=_hex(side), edgecolors=edge, linewidths=1.6, zorder=3,
+            edge = [hex_color("over") if s.flagged else "white" for s in own]
+            ax.scatter(t, y, s=46, color=hex_color(side), edgecolors=edge, linewidths=1.6, zorder=3,
                        label=f"{side}-stance peak")
-    ax.scatter([], [], s=46, color="white", edgecolors=_hex("over"), linewidths=1.6, label="red ring: above threshold")
+    ax.scatter([], [], s=46, color="white", edgecolors=hex_color("over"), linewidths=1.6, label="red ring: above threshold")
     lim = max(thr + 2, float(np.nanmax(np.abs(f.obliquity_deg[shown]), initial=0)) + 1.5)
     ax.set_ylim(-lim, lim)
     ax.set_xlim(a, b)
@@ -112,15 +108,15 @@ def drops_figure(analysis: Analysis) -> Figure:
         if not len(d):
             continue
         offsets = np.linspace(-0.16, 0.16, len(d)) if len(d) > 1 else np.zeros(1)
-        edge = [_hex("over") if v > thr else "white" for v in d]
-        ax.scatter(x + offsets, d, s=40, color=_hex(side), edgecolors=edge, linewidths=1.4, zorder=3)
+        edge = [hex_color("over") if v > thr else "white" for v in d]
+        ax.scatter(x + offsets, d, s=40, color=hex_color(side), edgecolors=edge, linewidths=1.4, zorder=3)
         sv = side_or_empty(analysis, side)
         if sv.measurable:
             means[x] = sv.mean_drop_deg
             ax.errorbar(x + 0.3, sv.mean_drop_deg, yerr=np.nan_to_num(sv.sd_drop_deg), fmt="D", color="0.15",
                         ms=6, capsize=4, zorder=4)
-    ax.axhline(thr, color=_hex("over"), lw=1.1, ls="--")
-    ax.text(-0.45, thr, f"threshold {thr:g}°", color=_hex("over"), va="bottom", fontsize=8.5)
+    ax.axhline(thr, color=hex_color("over"), lw=1.1, ls="--")
+    ax.text(-0.45, thr, f"threshold {thr:g}°", color=hex_color("over"), va="bottom", fontsize=8.5)
     ax.axhline(0, color="0.6", lw=0.6)
     if len(means) == 2:
         ax.text(0.02, 0.98, f"right − left: {means[1] - means[0]:+.1f}°\n(smallest detectable difference "
@@ -148,10 +144,10 @@ def drop_trend_figure(analysis: Analysis) -> Figure:
         t = np.array([s.peak_time_s for s in own])
         d = np.array([s.peak_drop_deg for s in own])
         near = np.abs(t[:, None] - t[None, :]) <= TREND_WINDOW_S / 2
-        ax.scatter(t, d, s=9, color=_hex(side), alpha=0.45, lw=0)
-        ax.plot(t, (near @ d) / near.sum(axis=1), color=_hex(side), lw=2.2,
+        ax.scatter(t, d, s=9, color=hex_color(side), alpha=0.45, lw=0)
+        ax.plot(t, (near @ d) / near.sum(axis=1), color=hex_color(side), lw=2.2,
                 label=f"{side}-leg stance, mean over {TREND_WINDOW_S:g} s")
-    ax.axhline(thr, color=_hex("over"), lw=1.1, ls="--", label=f"threshold {thr:g}°")
+    ax.axhline(thr, color=hex_color("over"), lw=1.1, ls="--", label=f"threshold {thr:g}°")
     ax.axhline(0, color="0.6", lw=0.6)
     ax.set_xlim(0, analysis.video.duration_s or None)
     ax.set_xlabel("time (s)")

@@ -5,17 +5,21 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .clean import clean_track
-from .events import GaitEvents, detect_gait_events, window_frames
-from .pelvis import (baseline_obliquity_deg, estimate_camera_roll_deg,
-                     knee_bend_2d_deg, refined_obliquity_deg, step_peak, trunk_lean_right_deg)
-from .result import DEFAULT_THRESHOLD_DEG, Analysis, FrameSeries, StepDrop
-from .track import (LEFT_FOOT_INDEX, LEFT_HEEL, LEFT_HIP, RIGHT_FOOT_INDEX, RIGHT_HEEL, RIGHT_HIP,
-                    PoseTrack)
-from .verdict import side_verdicts, step_count_warnings
-from .video import VideoInfo
-from .view import ViewEstimate, estimate_view, facing_stretches, to_anatomical
-from .wording import ends_early_warnings
+from gaitlab.core.clean import clean_track
+from gaitlab.core.clip import VideoInfo, ends_early_warnings
+from gaitlab.core.events import GaitEvents, detect_gait_events, window_frames
+from gaitlab.core.obliquity import (
+    baseline_obliquity_deg,
+    estimate_camera_roll_deg,
+    knee_bend_2d_deg,
+    refined_obliquity_deg,
+    step_peak,
+    trunk_lean_right_deg,
+)
+from gaitlab.core.result import DEFAULT_THRESHOLD_DEG, Analysis, FrameSeries, StepDrop
+from gaitlab.core.track import LEFT_FOOT_INDEX, LEFT_HEEL, LEFT_HIP, RIGHT_FOOT_INDEX, RIGHT_HEEL, RIGHT_HIP, PoseTrack
+from gaitlab.core.verdict import side_verdicts, step_count_warnings
+from gaitlab.core.view import ViewEstimate, estimate_view, facing_stretches, to_anatomical
 
 MAX_ROLL_DEG = 10.0  # beyond this the roll correction itself becomes the largest error
 SIDEWAYS_ROLL_DEG = 45.0  # the body axis nearer horizontal than vertical: the video is turned on its side

@@ -12,8 +12,17 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .track import (LEFT_EAR, LEFT_HIP, LEFT_SHOULDER, NOSE, NUM_LANDMARKS, RIGHT_EAR, RIGHT_HIP,
-                    RIGHT_SHOULDER, PoseTrack)
+from gaitlab.core.track import (
+    LEFT_EAR,
+    LEFT_HIP,
+    LEFT_SHOULDER,
+    NOSE,
+    NUM_LANDMARKS,
+    RIGHT_EAR,
+    RIGHT_HIP,
+    RIGHT_SHOULDER,
+    PoseTrack,
+)
 
 # Beyond this yaw the frontal-plane pelvis is foreshortened by cos(yaw) < 0.94 and the pelvis' forward
 # tilt leaks into the image angle by sin(yaw) > 0.34 of it: measure, but warn.

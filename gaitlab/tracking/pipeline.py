@@ -6,83 +6,32 @@ tracked as two halves at once, each with its own decoder, landmarker and pelvis 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
-import queue
 import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import Callable, Iterable
 
 import numpy as np
 
-from .model import ModelInfo, cache_dir, file_sha256
-from .pelvis_image import PelvisBandTracker
-from .pelvis_level import PelvisSymmetry
-from .pose import FramePose, ImageLandmarker, PoseExtractor, PoseSettings, cache_key
-from .track import NUM_LANDMARKS, DamagedTrackFile, PoseTrack
-from .video import VideoInfo, as_read, iter_frames, probe
+from gaitlab.core.clip import VideoInfo, as_read
+from gaitlab.core.track import NUM_LANDMARKS, DamagedTrackFile, PoseTrack
+from gaitlab.measure.band import PelvisBandTracker
+from gaitlab.measure.symmetry import PelvisSymmetry
+from gaitlab.runtime import limit_heap_arenas, name_os_thread, prefetch, release_freed_memory
+from gaitlab.tracking.model import ModelInfo, cache_dir, file_sha256
+from gaitlab.tracking.pose import FramePose, ImageLandmarker, PoseExtractor, PoseSettings, cache_key
+from gaitlab.tracking.video import iter_frames, probe
 
 PELVIS_METHOD = "band-ecc-5+symmetry-4"  # part of the cache key: bump when the pixel measures change
-PREFETCH_FRAMES = 2  # decoded frames waiting for the landmarker (per span): decoding is ~5x faster than it
 PENDING_BAND_FRAMES = 8  # frames waiting for the pelvis band measurement
 TRACK_SPANS = 2  # spans of the clip tracked concurrently (see span_cuts)
 MIN_SPAN_S = 4.0  # a span starts with a fresh detection: keep a few strides in each
-HEAP_ARENAS = 2  # glibc malloc arenas for the whole process (see _limit_heap_arenas)
-_M_ARENA_MAX = -8  # mallopt parameter number, from glibc's malloc.h
-_PR_SET_NAME = 15  # prctl option, from linux/prctl.h
 KEYFRAME_OFFER_FRAMES = 30  # a span waits at most this many of the previous span's frames for its keyframe
-T = TypeVar("T")
-_DONE = object()
 log = logging.getLogger(__name__)  # unconfigured, its warnings are one line on stderr (logging's last resort)
-
-
-def name_os_thread(name: str) -> None:
-    """Name the calling thread in the OS too (top -H, /proc/PID/task: benchmarks/speed.py splits CPU time by
-    these names); Python's thread names stay inside Python. A no-op without Linux's prctl."""
-    try:
-        ctypes.CDLL("libc.so.6").prctl(_PR_SET_NAME, name.encode()[:15], 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-
-
-def prefetch(items: Iterable[T], depth: int = PREFETCH_FRAMES) -> Iterator[T]:
-    """Produce items in a background thread (decoding overlaps inference); errors re-raise here."""
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        name_os_thread("gaitlab-decode")
-        try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put(_DONE)
-        except BaseException as exc:  # handed to the consumer
-            q.put(exc)
-
-    worker = threading.Thread(target=produce, name="gaitlab-decode", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = q.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join(timeout=5)
 
 
 @dataclass(frozen=True)
@@ -337,7 +286,7 @@ def track_video(path: str | Path, model: ModelInfo, *, settings: PoseSettings = 
     # releases the GIL, so two of them use both cores of a laptop).
     share = expected // len(starts) + 1
     stop = threading.Event()
-    _limit_heap_arenas()
+    limit_heap_arenas()
     with ImageLandmarker(model.path, settings) as shared, ThreadPoolExecutor(len(starts), "gaitlab-span") as pool:
         futures = [pool.submit(_track_span, path, model, settings, shared, a, b, share, frame_done, stop,
                                handoffs[k], handoffs[k - 1] if k else None)
@@ -346,7 +295,7 @@ def track_video(path: str | Path, model: ModelInfo, *, settings: PoseSettings = 
             parts = [f.result() for f in futures]
         finally:
             stop.set()  # on an error or interruption here, the other spans end too
-    _release_freed_memory()
+    release_freed_memory()
     track, people = _join(parts)
     if use_cache and len(track):
         _save_in_background(track, people, cached)
@@ -373,25 +322,6 @@ def _save_in_background(track: PoseTrack, people: np.ndarray, path: Path) -> Non
     thread = threading.Thread(target=save, name="gaitlab-cache")
     _pending_saves[path] = thread
     thread.start()
-
-
-def _limit_heap_arenas() -> None:
-    """Let glibc keep at most HEAP_ARENAS malloc arenas (default: 8 per core, one per allocating thread):
-    each span's decoder, landmarker and pelvis threads would otherwise each keep the frames they freed in an
-    arena of their own (~25 MB more at the peak; no speed difference measured). A no-op without glibc."""
-    try:
-        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, HEAP_ARENAS)
-    except (OSError, AttributeError):
-        pass
-
-
-def _release_freed_memory() -> None:
-    """Hand the closed landmarkers' freed heap back to the OS (glibc keeps it otherwise, and the report
-    stage would add to it); a no-op where there is no glibc."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _join(spans: list[_Span]) -> tuple[PoseTrack, np.ndarray]:

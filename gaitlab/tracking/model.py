@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .errors import ModelUnavailable
+from gaitlab.errors import ModelUnavailable
 
 MODEL_NAME = "pose_landmarker_full.task"
 OFFICIAL_URL = (

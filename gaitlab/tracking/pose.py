@@ -5,91 +5,18 @@ keyed by the video's, the model's and the settings' hashes, so re-analysis skips
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import importlib.machinery
-import importlib.util
-import os
-import sys
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from .track import LEFT_HIP, LEFT_SHOULDER, NUM_LANDMARKS, RIGHT_HIP, RIGHT_SHOULDER
-from .video import Frame
+from gaitlab.core.track import LEFT_HIP, LEFT_SHOULDER, NUM_LANDMARKS, RIGHT_HIP, RIGHT_SHOULDER
+from gaitlab.runtime import mediapipe_vision, quiet_native_stderr
+from gaitlab.tracking.video import Frame
 
 TRACK_FORMAT = 7  # bump when the cached track's content or meaning changes
-
-
-_quiet_lock = threading.Lock()
-_quiet_depth = 0  # threads inside quiet_native_stderr (the clip's spans start their landmarkers together)
-_saved_stderr: int | None = None
-
-
-@contextlib.contextmanager
-def quiet_native_stderr():
-    """Hide the C++ runtime's start-up and shut-down log lines (they go straight to fd 2). Safe across
-    threads: fd 2 is redirected by the first thread in and restored by the last one out."""
-    global _quiet_depth, _saved_stderr
-    with _quiet_lock:
-        if _quiet_depth == 0:
-            try:
-                _saved_stderr = os.dup(2)
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, 2)
-                os.close(devnull)
-            except OSError:
-                _saved_stderr = None
-        _quiet_depth += 1
-    try:
-        yield
-    finally:
-        with _quiet_lock:
-            _quiet_depth -= 1
-            if _quiet_depth == 0 and _saved_stderr is not None:
-                os.dup2(_saved_stderr, 2)
-                os.close(_saved_stderr)
-                _saved_stderr = None
-
-
-# mediapipe's vision package imports its drawing helpers, and they import matplotlib.pyplot: ~36 MB more at the
-# pose pass's memory peak and ~0.35 s more start-up, for helpers gaitlab never calls. They are loaded lazily
-# (importlib's LazyLoader: on their first attribute access, if any).
-_LAZY_MEDIAPIPE_MODULES = ("mediapipe.tasks.python.vision.drawing_utils",
-                           "mediapipe.tasks.python.vision.drawing_styles")
-_import_lock = threading.Lock()  # the spans' threads create their landmarkers at once
-
-
-class _LazyModules:
-    """A meta path finder loading the named modules lazily (and nothing else)."""
-
-    def __init__(self, names: tuple[str, ...]):
-        self._names = set(names)
-
-    def find_spec(self, name, path, target=None):
-        if name not in self._names:
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
-        if spec is not None and spec.loader is not None:
-            spec.loader = importlib.util.LazyLoader(spec.loader)
-        return spec
-
-
-def mediapipe_vision():
-    """mediapipe.tasks.python.vision, imported without its drawing helpers' matplotlib (see above)."""
-    with _import_lock:
-        if "mediapipe" not in sys.modules:
-            finder = _LazyModules(_LAZY_MEDIAPIPE_MODULES)
-            sys.meta_path.insert(0, finder)
-            try:
-                import mediapipe  # noqa: F401
-            finally:
-                sys.meta_path.remove(finder)
-    from mediapipe.tasks.python import vision
-
-    return vision
 
 
 @dataclass(frozen=True)

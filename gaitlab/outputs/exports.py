@@ -1,5 +1,5 @@
 """Data exports of an analysis: summary.json (contract: gaitlab/summary.schema.json), steps.csv, frames.csv
-and landmarks.npz. Units and sign conventions are those of gaitlab.result; NaN is written as JSON null and
+and landmarks.npz. Units and sign conventions are those of gaitlab.core.result; NaN is written as JSON null and
 as an empty CSV cell.
 """
 from __future__ import annotations
@@ -12,10 +12,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from .result import (MIN_STEPS_PER_SIDE, SIDES, SMALLEST_DETECTABLE_DIFFERENCE_DEG, Analysis, SideVerdict,
-                     StepDrop)
-from .wording import DEFINITIONS, side_difference, side_verdict
+from gaitlab import __version__
+from gaitlab.core.result import (
+    MIN_STEPS_PER_SIDE,
+    SIDES,
+    SMALLEST_DETECTABLE_DIFFERENCE_DEG,
+    Analysis,
+    SideVerdict,
+    StepDrop,
+)
+from gaitlab.outputs.wording import DEFINITIONS, side_difference, side_verdict
 
 SCHEMA_PATH = Path(__file__).with_name("summary.schema.json")
 STEP_COLUMNS = ("stance_side", "start_s", "end_s", "peak_drop_deg", "peak_time_s", "baseline_peak_drop_deg",

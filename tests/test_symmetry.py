@@ -3,7 +3,8 @@ import cv2
 import numpy as np
 import pytest
 
-from gaitlab.pelvis_level import PelvisSymmetry, rotation_at_level
+from gaitlab.core.level import rotation_at_level
+from gaitlab.measure.symmetry import PelvisSymmetry
 
 H, W = 720, 1280
 TORSO_PX = 200.0  # hip-midpoint to shoulder-midpoint distance
@@ -145,8 +146,8 @@ def test_rgb_frame_reads_like_its_grey_conversion():
 
 def test_pipeline_region_reads_like_the_whole_frame():
     """The pipeline hands the measures only the region they read (with shifted landmarks): same numbers."""
-    from gaitlab.pelvis_image import PelvisBandTracker
-    from gaitlab.pipeline import pelvis_region
+    from gaitlab.measure.band import PelvisBandTracker
+    from gaitlab.tracking.pipeline import pelvis_region
 
     tex = _symmetric_pelvis(4)
     whole = (PelvisBandTracker(), PelvisSymmetry())
