@@ -6,8 +6,9 @@ import sys
 from pathlib import Path
 
 from gaitlab import __version__
-from gaitlab.core.result import DEFAULT_THRESHOLD_DEG
+from gaitlab.core.result import DEFAULT_THRESHOLD_DEG, SIDES
 from gaitlab.errors import NO_SPACE, GaitlabError
+from gaitlab.outputs.wording import warning_texts
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_videos"
 DEMO_CLIP = SAMPLE_DIR / "sample_walk_post_short.mp4"
@@ -50,7 +51,8 @@ def cmd_model(args) -> int:
 
 
 def cmd_track(args) -> int:
-    from gaitlab.core.clip import covered_s, ends_early_warnings
+    from gaitlab.core.analysis import ends_early_warnings
+    from gaitlab.core.clip import covered_s
     from gaitlab.tracking.model import resolve_model
     from gaitlab.tracking.pipeline import track_video
 
@@ -66,14 +68,15 @@ def cmd_track(args) -> int:
         print(f"{tv.info.name}: {len(tv.track)} frames ({covered_s(tv.track.time_s, tv.info.fps):.1f} s), "
               f"{tv.info.width}x{tv.info.height} @ {tv.info.fps:.2f} fps, person found in {100 * det:.1f}% of frames"
               f"{' (cached)' if tv.from_cache else ''}")
-        for warning in ends_early_warnings(tv.info):
+        for warning in warning_texts(ends_early_warnings(tv.info)):
             print(f"  warning: {warning}")
     return 0
 
 
 def _verdict_table(analysis) -> str:
+    """Per stance side: steps, mean, SD and largest drop (degrees) and the verdict, as aligned text."""
     lines = [f"{'stance side':12s} {'steps':>5s} {'mean drop':>10s} {'SD':>6s} {'max':>6s}  verdict"]
-    for side in ("left", "right"):
+    for side in SIDES:
         v = analysis.sides[side]
         if not v.measurable:
             verdict = "no verdict"
@@ -96,7 +99,7 @@ def _describe(video: Path, analysis, outdir: Path) -> str:
     lines = [f"{video.name}: {analysis.view} view, {analysis.activity}, camera roll {analysis.camera_roll_deg:+.1f}°, "
              f"analysed {analysis.analysed_frames} frames, {analysis.analysed_s:.1f} s",
              _verdict_table(analysis)]
-    lines += [f"  warning: {w}" for w in analysis.warnings]
+    lines += [f"  warning: {w}" for w in warning_texts(analysis.warnings)]
     lines.append(f"report: {outdir / 'report.html'}")
     return "\n".join(lines)
 

@@ -73,7 +73,7 @@ def prefetch(items: Iterable[T], depth: int = PREFETCH_FRAMES) -> Iterator[T]:
 def limit_heap_arenas() -> None:
     """Let glibc keep at most HEAP_ARENAS malloc arenas (default: 8 per core, one per allocating thread):
     each span's decoder, landmarker and pelvis threads would otherwise each keep the frames they freed in an
-    arena of their own (~25 MB more at the peak; no speed difference measured). A no-op without glibc."""
+    arena of their own (more memory at the peak, no speed gained: docs/performance.md). A no-op without glibc."""
     try:
         ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, HEAP_ARENAS)
     except (OSError, AttributeError):

@@ -19,6 +19,7 @@ import numpy as np
 
 from gaitlab.core.obliquity import contralateral_drop_deg, image_to_world
 from gaitlab.core.result import SIDES, Analysis
+from gaitlab.core.verdict import above_threshold
 
 WINDOW_TOLERANCE_S = 0.1
 DECISIVE_MARGIN_DEG = 0.5
@@ -102,10 +103,10 @@ def score_clip(analysis: Analysis, truth: dict) -> ClipScore:
         base_err[side] = v.baseline_mean_drop_deg - true_mean
         if abs(true_mean - threshold) >= DECISIVE_MARGIN_DEG:
             decisive += 1
-            truth_flag = true_mean > threshold
+            truth_flag = above_threshold(true_mean, threshold)
             right += int(v.measurable and v.flagged == truth_flag)
             base_right += int(np.isfinite(v.baseline_mean_drop_deg)
-                              and (v.baseline_mean_drop_deg > threshold) == truth_flag)
+                              and above_threshold(v.baseline_mean_drop_deg, threshold) == truth_flag)
     return ClipScore(truth.get("name", analysis.video.name), len(ref), len(found), len(pairs), f1,
                      mae("peak_drop_deg"), mae("baseline_peak_drop_deg"), side_err, base_err,
                      right, base_right, decisive, image_ceiling_side_error(truth))

@@ -10,7 +10,16 @@ import numpy as np
 
 from gaitlab.core import track as lm
 from gaitlab.core.clip import VideoInfo
-from gaitlab.core.result import DEFAULT_THRESHOLD_DEG, SIDES, Analysis, FrameSeries, SideVerdict, StepDrop
+from gaitlab.core.result import (
+    DEFAULT_THRESHOLD_DEG,
+    SIDES,
+    Analysis,
+    AnalysisWarning,
+    FrameSeries,
+    SideVerdict,
+    StepDrop,
+    WarningCode,
+)
 from gaitlab.core.track import NUM_LANDMARKS, PoseTrack
 
 SINGLE_STANCE_S = 0.40
@@ -69,7 +78,7 @@ def stick_figure_track(time_s: np.ndarray, obliquity_deg: np.ndarray, width: int
 
 def make_analysis(name: str = "walk_fixture.mp4", *, time_s: np.ndarray | None = None, width: int = 640,
                   height: int = 480, right_drop_deg: float = 7.0, left_drop_deg: float = 2.5,
-                  warnings: list[str] | None = None, seed: int = 0) -> Analysis:
+                  warnings: list[AnalysisWarning] | None = None, seed: int = 0) -> Analysis:
     """A constructed walk; pass `time_s` (e.g. a real clip's frame times) to match a video."""
     rng = np.random.default_rng(seed)
     if time_s is None:
@@ -129,7 +138,7 @@ def make_analysis(name: str = "walk_fixture.mp4", *, time_s: np.ndarray | None =
     video = VideoInfo(name=name, fps=fps, frames=n, duration_s=float(time_s[-1] + 1 / fps), width=width,
                       height=height, rotation_deg=0, codec="h264")
     if warnings is None:
-        warnings = ["Hip landmarks were partly hidden by the arms in 4% of frames; those frames were skipped."]
+        warnings = [AnalysisWarning(WarningCode.HIPS_HIDDEN)]
     return Analysis(video=video, view="posterior", activity="walk", camera_roll_deg=0.4, threshold_deg=threshold,
                     frames=frames, steps=steps, sides=sides, warnings=warnings,
                     track=stick_figure_track(time_s, obliquity, width, height, camera_roll_deg=0.4))

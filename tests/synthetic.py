@@ -52,6 +52,38 @@ def _pitch_signal(phase, duty, amp):
     return x
 
 
+def _obliquity(truth: dict, drops: dict | None, n: int) -> np.ndarray:
+    """World obliquity (degrees, + = right hip higher): in each single-leg stance of side S the opposite hip
+    falls by drops[S] at mid-window (a half-sine), level elsewhere."""
+    obliquity = np.zeros(n)
+    for side, other, sign in (("left", "right", -1.0), ("right", "left", 1.0)):
+        if not drops:
+            break
+        single = truth[side] & ~truth[other]
+        edges = np.diff(np.concatenate([[0], single.astype(int), [0]]))
+        for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+            u = (np.arange(a, b) - a + 0.5) / (b - a)
+            obliquity[a:b] = sign * drops[side] * np.sin(np.pi * u)
+    return obliquity
+
+
+def _roll(img: np.ndarray, roll_deg: float, cx: float, cy: float = 360.0) -> None:
+    """Turn the image landmarks as a camera rolled by roll_deg shows them: the scene clockwise on screen
+    (image y points down)."""
+    th = np.radians(roll_deg)
+    x, y = img[..., 0] - cx, img[..., 1] - cy
+    img[..., 0] = cx + x * np.cos(th) - y * np.sin(th)
+    img[..., 1] = cy + x * np.sin(th) + y * np.cos(th)
+
+
+def _swap_sides(img: np.ndarray, frames: np.ndarray) -> None:
+    """Swap left and right labels in the given frames, as MediaPipe sometimes does."""
+    pairs = [(LEFT_HIP, RIGHT_HIP), (LEFT_SHOULDER, RIGHT_SHOULDER), (LEFT_HEEL, RIGHT_HEEL),
+             (LEFT_FOOT_INDEX, RIGHT_FOOT_INDEX), (LEFT_ANKLE, RIGHT_ANKLE), (LEFT_KNEE, RIGHT_KNEE)]
+    for a, b in pairs:
+        img[frames, a], img[frames, b] = img[frames, b].copy(), img[frames, a].copy()
+
+
 def make_track(view="posterior", fps=30.0, dur_s=10.0, stride_s=1.1, duty=0.62, amp=0.2,
                noise=0.0, gap=None, scale_growth=0.0, seed=0, drops=None, roll_deg=0.0,
                mirror=None, pixel_offset_deg=4.0, phase0=(0.13, 0.63), foot_pitch=0.0,
@@ -92,14 +124,7 @@ def make_track(view="posterior", fps=30.0, dur_s=10.0, stride_s=1.1, duty=0.62, 
         for idx, dy in ((heel, 0.0), (toe, 0.05 + _pitch_signal(phase, duty, foot_pitch))):
             img[:, idx, 0] = cx + hx * 0.3 * trunk
             img[:, idx, 1] = y + dy * trunk + noise * trunk * rng.standard_normal(n)
-    obliquity = np.zeros(n)  # world, positive = right hip higher
-    if drops:
-        for side, other, sign in (("left", "right", -1.0), ("right", "left", 1.0)):
-            single = truth[side] & ~truth[other]
-            edges = np.diff(np.concatenate([[0], single.astype(int), [0]]))
-            for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
-                u = (np.arange(a, b) - a + 0.5) / (b - a)
-                obliquity[a:b] = sign * drops[side] * np.sin(np.pi * u)
+    obliquity = _obliquity(truth, drops, n)
     half = 0.3 * trunk
     tilt = np.radians(obliquity)
     for idx, hx in ((LEFT_HIP, -s), (RIGHT_HIP, s)):
@@ -117,12 +142,7 @@ def make_track(view="posterior", fps=30.0, dur_s=10.0, stride_s=1.1, duty=0.62, 
     # screen rotation of the pelvis band: image obliquity (+ from behind, - from in front)
     pixel = s * obliquity + pixel_offset_deg
     if roll_deg:
-        # the scene appears turned clockwise on screen by the roll (image y points down)
-        th = np.radians(roll_deg)
-        cy = 360.0
-        x, y = img[..., 0] - cx, img[..., 1] - cy
-        img[..., 0] = cx + x * np.cos(th) - y * np.sin(th)
-        img[..., 1] = cy + x * np.sin(th) + y * np.cos(th)
+        _roll(img, roll_deg, cx)
         pixel = pixel - roll_deg
     # world shoulder line (camera axes): parallel to the image plane in a frontal view
     world[:, LEFT_SHOULDER, 0], world[:, RIGHT_SHOULDER, 0] = -0.18 * s, 0.18 * s
@@ -136,10 +156,7 @@ def make_track(view="posterior", fps=30.0, dur_s=10.0, stride_s=1.1, duty=0.62, 
         world[g] = np.nan
         vis[g] = 0.0
     if mirror is not None:
-        pairs = [(LEFT_HIP, RIGHT_HIP), (LEFT_SHOULDER, RIGHT_SHOULDER), (LEFT_HEEL, RIGHT_HEEL),
-                 (LEFT_FOOT_INDEX, RIGHT_FOOT_INDEX), (LEFT_ANKLE, RIGHT_ANKLE), (LEFT_KNEE, RIGHT_KNEE)]
-        for a, b in pairs:
-            img[mirror, a], img[mirror, b] = img[mirror, b].copy(), img[mirror, a].copy()
+        _swap_sides(img, mirror)
     if gap is not None:
         pixel[g] = np.nan
     tilt = None

@@ -235,7 +235,7 @@ def test_a_crashing_worker_fails_its_job_only(lab, clips):
     c, pid, data = lab["client"], lab["pid"], lab["data"]
     before = {sid: session_files(data, sid) for sid in lab["sessions"]}
     job = upload(c, pid, clips["long"].read_bytes(), "crash.mp4").json()["job"]
-    runner = c.app.app.state.runner
+    runner = c.app.app.state.ctx.runner
     deadline = time.time() + 120
     while not (runner.live.get(job) and runner.live[job].frames_done > 5):  # midway through the frames
         assert time.time() < deadline, "the job never started tracking"

@@ -3,7 +3,8 @@ import cv2
 import numpy as np
 import pytest
 
-from gaitlab.measure.band import PelvisBandTracker, facing_away
+from gaitlab.measure.band import PelvisBandTracker
+from gaitlab.measure.geometry import facing_away
 
 H, W = 720, 1280
 TORSO_PX = 200.0  # hip-midpoint to shoulder-midpoint distance at scale 1

@@ -18,6 +18,7 @@ from gaitlab.core.obliquity import (
 )
 from gaitlab.core.track import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER, PoseTrack
 from gaitlab.core.view import estimate_view, to_anatomical
+from gaitlab.outputs.wording import warning_texts
 from gaitlab.validate import image_ceiling_side_error, match_windows
 from tests.synthetic import make_track
 
@@ -59,7 +60,7 @@ def test_sagittal_view_gets_no_verdict_and_a_warning():
     analysis = analyze_track(track, INFO)
     assert analysis.view == "sagittal"
     assert not any(v.flagged or v.measurable for v in analysis.sides.values())
-    assert any("side" in w and "no verdict" in w for w in analysis.warnings)
+    assert any("side" in w and "no verdict" in w for w in warning_texts(analysis.warnings))
 
 
 def test_mirrored_labels_are_swapped_back_frame_by_frame():
@@ -142,13 +143,13 @@ def test_asymmetric_walking_drops_levelled_by_symmetry(view):
     assert a.pelvis_level_method == "level from the left-right symmetry of the pelvis region"
     assert a.sides["right"].mean_drop_deg == pytest.approx(7.5, abs=0.5) and a.sides["right"].flagged
     assert a.sides["left"].mean_drop_deg == pytest.approx(2.5, abs=0.5) and not a.sides["left"].flagged
-    assert not any("symmetry in enough frames" in w for w in a.warnings)
+    assert not any("symmetry in enough frames" in w for w in warning_texts(a.warnings))
 
 
 def test_without_symmetry_walking_level_falls_back_with_a_warning():
     track, _ = make_track(drops={"left": 2.5, "right": 7.5})
     a = analyze_track(track, INFO)
-    assert any("symmetry in enough frames" in w for w in a.warnings)
+    assert any("symmetry in enough frames" in w for w in warning_texts(a.warnings))
 
 
 def test_symmetric_walking_drop_flags_both_sides():
@@ -176,7 +177,7 @@ def test_walking_toward_then_away_measures_both_stretches_and_leaves_the_turn_ou
                      "pelvis_pixel_quality", "pelvis_symmetry_tilt_deg", "pelvis_symmetry_quality")
     }, width=1280, height=720)
     a = analyze_track(joined, INFO)
-    assert any("turned during the clip" in w for w in a.warnings)
+    assert any("turned during the clip" in w for w in warning_texts(a.warnings))
     turn_start, turn_end = offsets[1], offsets[2]
     assert not any(s.start_s < turn_end and s.end_s > turn_start for s in a.steps)
     assert any(s.end_s < turn_start for s in a.steps) and any(s.start_s > turn_end for s in a.steps)
@@ -192,7 +193,7 @@ def test_threshold_is_respected():
 def test_few_steps_warn():
     track, _ = make_track(dur_s=3.0, drops={"left": 3.0, "right": 7.0})
     a = analyze_track(track, INFO)
-    assert any("at least 7" in w for w in a.warnings)
+    assert any("at least 7" in w for w in warning_texts(a.warnings))
 
 
 def test_window_matching_is_one_to_one_within_tolerance():

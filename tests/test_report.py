@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
+from gaitlab.core.result import AnalysisWarning, WarningCode
 from gaitlab.outputs import report
 from gaitlab.outputs.annotate import draw_overlay
 from gaitlab.outputs.report import find_chromium, report_html, write_report
@@ -31,7 +32,9 @@ def _stills(a):
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
     outdir = tmp_path_factory.mktemp("report")
-    a = make_analysis(NASTY_NAME, warnings=["<b>not bold</b> & hips hidden"])
+    # a level method is the one warning value that is free text: it must come out escaped
+    a = make_analysis(NASTY_NAME, warnings=[AnalysisWarning(WarningCode.LEVEL_FALLBACK,
+                                                            {"level_method": "<b>not bold</b> & hips hidden"})])
     write_report(a, outdir, _stills(a))
     return outdir
 

@@ -1,1 +1,1 @@
-"""`gaitlab app`: the local web app (server.py: pages and routes; jobs.py: worker processes; db.py: SQLite)."""
+"""`gaitlab app`: the local web app (server.py: pages and routes; jobs.py: worker processes; db.py: SQLite, every query)."""

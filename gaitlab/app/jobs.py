@@ -44,10 +44,12 @@ class Live:
 
 
 def upload_dir(data_dir: Path, job_id: str) -> Path:
+    """The folder holding a job's uploaded clip until its analysis has ended."""
     return data_dir / "uploads" / job_id
 
 
 def session_dir(data_dir: Path, job_id: str) -> Path:
+    """A job's output folder (what `gaitlab analyze` writes), kept as its session's files once done."""
     return data_dir / "sessions" / job_id
 
 
@@ -90,7 +92,7 @@ def work(video: str, outdir: str, model: ModelInfo, options: dict, tracks: Path,
 
         # replace_existing: the folder is ours; a leftover is from a run stopped after it finished
         job = JobOptions(**options, replace_existing=True, tracks=tracks)
-        # the server deletes the track with the job (reading the clip twice costs ~0.1 s a 100 MB)
+        # the server deletes the track with the job (so the key is known: the clip is read twice)
         conn.send(("track", track_cache_key(Path(video), model, start_s=job.start_s, end_s=job.end_s)))
         run_job(video, outdir, model, job, progress=progress)
         conn.send(("done",))
@@ -124,11 +126,10 @@ class Runner:
         self._ctx = multiprocessing.get_context("spawn")  # no fork: the server has threads
 
     def start(self) -> None:
+        """Fail the jobs a dead server left running, clear what it left on disk, and start dispatching."""
         with db.connect(self.data_dir) as con:
-            con.execute("UPDATE jobs SET state = 'failed', error = ?, finished_at = ?, pid = NULL "
-                        "WHERE state = 'running'", (ORPHANED, db.now()))
-            queued = {r[0] for r in con.execute("SELECT id FROM jobs WHERE state = 'queued'")}
-            sessions = {r[0] for r in con.execute("SELECT id FROM sessions")}
+            db.fail_orphans(con, ORPHANED)
+            queued, sessions = db.queued_ids(con), db.session_ids(con)
         # what a stopped server left behind: uploads nobody waits for, output folders of no session, exports
         for folder, keep in ((self.data_dir / "uploads", queued), (self.data_dir / "sessions", sessions),
                              (self.data_dir / "tmp", set())):
@@ -191,27 +192,23 @@ class Runner:
         if free <= 0:
             return
         with db.connect(self.data_dir) as con:
-            rows = con.execute("SELECT * FROM jobs WHERE state = 'queued' ORDER BY rowid LIMIT ?",
-                               (free,)).fetchall()
-            for row in rows:
+            for row in db.next_queued(con, free):
                 job_id = row["id"]
                 video = next(upload_dir(self.data_dir, job_id).glob("*"), None)  # none if deleted meanwhile
                 if video is None:
-                    con.execute("UPDATE jobs SET state = 'failed', error = ?, finished_at = ? WHERE id = ?",
-                                ("the uploaded clip is missing from the data folder", db.now(), job_id))
+                    db.end_job(con, job_id, "failed", "the uploaded clip is missing from the data folder")
                     continue
                 receive, send = self._ctx.Pipe(duplex=False)
                 proc = self._ctx.Process(
                     target=work, name=f"gaitlab-job-{job_id}", daemon=True,
                     args=(str(video), str(session_dir(self.data_dir, job_id)), self.model,
-                          json.loads(row["options"]), tracks_dir(self.data_dir), send, os.getpid()))
+                          db.job_options(row), tracks_dir(self.data_dir), send, os.getpid()))
                 proc.start()
                 send.close()  # the worker holds the only writing end: EOF here means it has ended
                 with self._lock:
                     self._procs[job_id] = (proc, receive)
                     self.live[job_id] = Live()
-                con.execute("UPDATE jobs SET state = 'running', started_at = ?, pid = ? WHERE id = ?",
-                            (db.now(), proc.pid, job_id))
+                db.start_job(con, job_id, proc.pid)
 
     def _collect(self) -> None:
         for job_id, (proc, conn) in list(self._procs.items()):
@@ -224,7 +221,7 @@ class Runner:
                     elif msg[0] == "track":
                         self._track_keys[job_id] = msg[1]
                         with db.connect(self.data_dir) as con:
-                            con.execute("UPDATE jobs SET track_key = ? WHERE id = ?", (msg[1], job_id))
+                            db.set_track_key(con, job_id, msg[1])
                     else:
                         outcome = msg
             except (EOFError, OSError):
@@ -253,21 +250,11 @@ class Runner:
     def _finish(self, job_id: str, outcome: tuple, track_key: str) -> None:
         outdir = session_dir(self.data_dir, job_id)
         with db.connect(self.data_dir) as con:
-            row = con.execute("SELECT * FROM jobs WHERE id = ? AND state = 'running'", (job_id,)).fetchone()
+            row = db.running_job(con, job_id)
             if row is not None and outcome[0] == "done":
-                summary = json.loads((outdir / "summary.json").read_text(encoding="utf-8"))
-                options = json.loads(row["options"])
-                con.execute(
-                    "INSERT INTO sessions (id, person_id, session_date, created_at, clip_name, source, view, "
-                    "activity, threshold_deg, sides, side_difference, warnings, gaitlab_version, annotated_video) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (job_id, row["person_id"], row["session_date"], db.now(), row["clip_name"], row["source"],
-                     summary["view"], summary["activity"], summary["threshold_deg"], json.dumps(summary["sides"]),
-                     summary["side_difference"], json.dumps(summary["warnings"]), summary["gaitlab_version"],
-                     int(options["annotated_video"])))
+                db.add_session(con, row, json.loads((outdir / "summary.json").read_text(encoding="utf-8")))
             if row is not None:
-                con.execute("UPDATE jobs SET state = ?, error = ?, finished_at = ?, pid = NULL WHERE id = ?",
-                            (outcome[0], outcome[1] if outcome[0] == "failed" else "", db.now(), job_id))
+                db.end_job(con, job_id, outcome[0], outcome[1] if outcome[0] == "failed" else "")
         # the clip itself is not kept: it shows the face unblurred (the outputs blur it)
         shutil.rmtree(upload_dir(self.data_dir, job_id), ignore_errors=True)
         if row is None or outcome[0] != "done":  # deleted meanwhile, or nothing complete to keep
@@ -276,8 +263,7 @@ class Runner:
 
     def _requeue(self, job_id: str) -> None:
         with db.connect(self.data_dir) as con:
-            con.execute("UPDATE jobs SET state = 'queued', started_at = NULL, pid = NULL "
-                        "WHERE id = ? AND state = 'running'", (job_id,))
+            db.requeue(con, job_id)
 
     def _discard_files(self, job_id: str, track_key: str) -> None:
         """A cancelled job's files, once its worker has ended (its track may have been written just before)."""

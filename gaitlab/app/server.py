@@ -3,6 +3,9 @@
 Everything lives in one data folder: the database, uploads waiting for analysis, one output folder per
 session (what `gaitlab analyze` writes) and the sessions' cached pose tracks (deleted with them, see
 jobs.tracks_dir). Pages never show a path, only the clip's basename, escaped.
+
+Each route is a function of the request alone: what the routes share (data folder, job runner, templates, CSRF
+secret, upload limits) is an AppContext that create_app puts in `app.state.ctx`; every query is a function of db.py.
 """
 from __future__ import annotations
 
@@ -15,12 +18,14 @@ import re
 import secrets
 import shutil
 import socket
+import sqlite3
 import tempfile
 import unicodedata
 import webbrowser
 import zipfile
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -31,7 +36,7 @@ from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import FormData, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import (
@@ -77,6 +82,7 @@ CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; 
 
 
 def default_data_dir() -> Path:
+    """Where the app keeps its data unless told otherwise: $XDG_DATA_HOME/gaitlab, or ~/.local/share/gaitlab."""
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     return Path(base) / "gaitlab"
 
@@ -162,286 +168,42 @@ def _error_text(status: int, text: str) -> Response:
     return Response(text, status, media_type="text/plain; charset=utf-8")
 
 
+@dataclass(frozen=True)
+class AppContext:
+    """What the routes share, set up once by create_app and reached through `request.app.state.ctx`."""
+    data_dir: Path
+    runner: Runner
+    templates: Jinja2Templates
+    csrf: str  # the secret every form and upload carries; kept in the database, so pages outlive a restart
+    max_upload_bytes: int
+    upload_stall_timeout_s: float
+
+    def connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A database connection for one request (see db.connect)."""
+        return db.connect(self.data_dir)
+
+
 def create_app(data_dir: Path, model: ModelInfo, *, workers: int = 1, token: str | None = None,
                loopback_only: bool = True, max_upload_bytes: int = MAX_UPLOAD_BYTES,
                upload_stall_timeout_s: float = UPLOAD_STALL_TIMEOUT_S) -> Guard:
+    """The web app on a data folder (created, or its database upgraded, as needed), behind its Guard.
+
+    Parameters
+    ----------
+    data_dir : the folder holding the database, uploads, sessions' outputs and pose tracks
+    model : the pose model every analysis uses
+    workers : how many analyses run at a time, each in its own process
+    token : the access token a browser must show once (None: no token asked for)
+    loopback_only : refuse requests whose Host is not this computer (a server listening on loopback only)
+    max_upload_bytes : the largest clip accepted, in bytes
+    upload_stall_timeout_s : seconds of silence after which an upload or a form is given up
+    """
     data_dir = Path(data_dir)
     for sub in ("uploads", "sessions", "tmp"):
         (data_dir / sub).mkdir(parents=True, exist_ok=True)
     db.migrate(data_dir)
     with db.connect(data_dir) as con:
         csrf = db.meta_value(con, "csrf_secret", secrets.token_urlsafe(32))
-    runner = Runner(data_dir, model, workers)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
-                             undefined=jinja2.StrictUndefined)
-    env.globals.update(csrf=csrf, version=__version__, sides=SIDES, badge=pages.badge, sentence=pages.sentence,
-                       sdd=SMALLEST_DETECTABLE_DIFFERENCE_DEG, min_steps=MIN_STEPS_PER_SIDE,
-                       max_upload_bytes=max_upload_bytes)
-    templates = Jinja2Templates(env=env)
-
-    def page(request: Request, name: str, status_code: int = 200, headers: dict | None = None,
-             **context) -> Response:
-        return templates.TemplateResponse(request, name, context, status_code=status_code, headers=headers)
-
-    def connect():
-        return db.connect(data_dir)
-
-    def one(con, sql: str, *args):
-        row = con.execute(sql, args).fetchone()
-        if row is None:
-            raise HTTPException(404, "This page no longer exists: it may have been deleted.")
-        return row
-
-    async def checked_form(request: Request):
-        try:  # a form is a few kilobytes: all of it arrives well within the upload stall timeout
-            form = await asyncio.wait_for(request.form(), upload_stall_timeout_s)
-        except asyncio.TimeoutError:
-            raise HTTPException(408, "The form did not arrive in time: check the connection, reload the page and "
-                                     "try again.", headers={"Connection": "close"}) from None
-        if not secrets.compare_digest(str(form.get("csrf", "")).encode(), csrf.encode()):
-            raise HTTPException(403, "This form did not come from this gaitlab app, or the app was reset: "
-                                     "reload the page and try again.")
-        return form
-
-    def cancel_and_forget(jobs: list[db.sqlite3.Row]) -> None:
-        """Remove what deleted job rows (id, track_key) leave: their clip, output folder and pose track."""
-        for job in jobs:
-            runner.cancel(job["id"])  # a running worker's files go when it has stopped
-            shutil.rmtree(upload_dir(data_dir, job["id"]), ignore_errors=True)
-            shutil.rmtree(session_dir(data_dir, job["id"]), ignore_errors=True)
-            forget_track(data_dir, job["track_key"])
-
-    # ---- people ------------------------------------------------------------------------------------
-
-    async def people(request: Request):
-        q = request.query_params.get("q", "").strip()
-        if len(q) > MAX_SEARCH_CHARS or _hidden_characters(q, multiline=False):
-            raise HTTPException(400, f"Search for printable text of at most {MAX_SEARCH_CHARS} characters.")
-        with connect() as con:
-            rows = con.execute(
-                "SELECT p.*, COUNT(s.id) AS n, MAX(s.session_date) AS last FROM people p "
-                "LEFT JOIN sessions s ON s.person_id = p.id WHERE p.label LIKE ? ESCAPE '\\' OR p.note LIKE ? "
-                "ESCAPE '\\' GROUP BY p.id ORDER BY p.label COLLATE NOCASE",
-                (f"%{_like(q)}%",) * 2).fetchall()
-        return page(request, "people.html", people=rows, q=q)
-
-    async def add_person(request: Request):
-        form = await checked_form(request)
-        label, note = _form_text(form, "label"), _form_text(form, "note")
-        if not label or len(label) > 80 or _hidden_characters(label, multiline=False):
-            raise HTTPException(400, "Give the person a label of 1 to 80 printable characters (a code such as P-014 "
-                                     "rather than a name), without tabs, line breaks or control characters.")
-        if len(note) > 2000 or _hidden_characters(note, multiline=True):
-            raise HTTPException(400, "The note must be at most 2000 printable characters: line breaks are fine, "
-                                     "control characters are not.")
-        try:
-            with connect() as con:
-                pid = con.execute("INSERT INTO people (label, note, created_at) VALUES (?, ?, ?)",
-                                  (label, note, db.now())).lastrowid
-        except db.sqlite3.IntegrityError:
-            raise HTTPException(400, f"There is already a person labelled “{label}”: choose another label.") from None
-        return RedirectResponse(f"/people/{pid}", 303)
-
-    async def person(request: Request):
-        pid = request.path_params["pid"]
-        with connect() as con:
-            who = one(con, "SELECT * FROM people WHERE id = ?", pid)
-            sessions = db.person_sessions(con, pid)
-            jobs = con.execute("SELECT * FROM jobs WHERE person_id = ? AND state != 'done' ORDER BY rowid",
-                               (pid,)).fetchall()
-        trend = await run_in_threadpool(pages.trend_plot, sessions) if sessions else None
-        return page(request, "person.html", person=who, sessions=sessions, jobs=jobs, trend=trend)
-
-    async def delete_person(request: Request):
-        await checked_form(request)
-        pid = request.path_params["pid"]
-        with connect() as con:
-            one(con, "SELECT id FROM people WHERE id = ?", pid)
-            jobs = con.execute("SELECT id, track_key FROM jobs WHERE person_id = ?", (pid,)).fetchall()
-            con.execute("DELETE FROM people WHERE id = ?", (pid,))
-        cancel_and_forget(jobs)
-        return RedirectResponse("/", 303)
-
-    async def export_person(request: Request):
-        pid = request.path_params["pid"]
-        with connect() as con:
-            who = dict(one(con, "SELECT * FROM people WHERE id = ?", pid))
-            sessions = db.person_sessions(con, pid)
-        path = await run_in_threadpool(_export_zip, data_dir, who, sessions)
-        slug = re.sub(r"[^A-Za-z0-9_-]+", "_", who["label"]).strip("_") or "person"
-        return FileResponse(path, filename=f"gaitlab_{slug}.zip", background=BackgroundTask(path.unlink))
-
-    async def compare(request: Request):
-        pid = request.path_params["pid"]
-        ids = (request.query_params.get("a", ""), request.query_params.get("b", ""))
-        if not all(ids):
-            raise HTTPException(400, "Choose two sessions to compare.")
-        with connect() as con:
-            who = one(con, "SELECT * FROM people WHERE id = ?", pid)
-            chosen = [db.session_dict(one(con, "SELECT * FROM sessions WHERE id = ? AND person_id = ?", i, pid))
-                      for i in ids]
-        if chosen[0]["id"] == chosen[1]["id"]:
-            raise HTTPException(400, "Choose two different sessions to compare.")
-        a, b = sorted(chosen, key=lambda s: (s["session_date"], s["created_at"]))
-        return page(request, "compare.html", person=who, a=a, b=b, rows=pages.compare(a, b))
-
-    # ---- new analysis ------------------------------------------------------------------------------
-
-    async def new_analysis(request: Request):
-        with connect() as con:
-            who = one(con, "SELECT * FROM people WHERE id = ?", request.path_params["pid"])
-        return page(request, "new.html", person=who, today=date.today().isoformat(),
-                    threshold=DEFAULT_THRESHOLD_DEG)
-
-    async def upload(request: Request):
-        """The clip is the raw request body (streamed to disk, capped); its settings are in the query string."""
-        def refuse(status: int, message: str) -> JSONResponse:
-            return JSONResponse({"error": message}, status)
-
-        if not secrets.compare_digest(request.headers.get("x-csrf-token", "").encode(), csrf.encode()):
-            return refuse(403, "This page is out of date: reload it and try again.")
-        pid = request.path_params["pid"]
-        with connect() as con:
-            if con.execute("SELECT id FROM people WHERE id = ?", (pid,)).fetchone() is None:
-                return refuse(404, "This person no longer exists.")
-        try:
-            settings = _upload_settings(request.query_params)
-        except ValueError as exc:
-            return refuse(400, str(exc))
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > max_upload_bytes:
-            return refuse(413, _too_large(max_upload_bytes))
-        job_id = secrets.token_hex(8)
-        folder = upload_dir(data_dir, job_id)
-        folder.mkdir()
-        path = folder / clip_basename(settings.pop("name"))
-        kept = False
-        try:
-            size = 0
-            with open(path, "wb") as f:
-                async for chunk in _body_chunks(request, upload_stall_timeout_s):
-                    size += len(chunk)
-                    if size > max_upload_bytes:
-                        return refuse(413, _too_large(max_upload_bytes))
-                    f.write(chunk)
-            if size == 0:
-                return refuse(400, "The file is empty.")
-            await run_in_threadpool(check_video, path)
-            kept = True
-        except ClientDisconnect:
-            return refuse(400, "The upload was cut off before the whole file arrived; nothing was saved.")
-        except asyncio.TimeoutError:
-            stalled = refuse(408, f"The upload stopped: nothing arrived for {upload_stall_timeout_s:g} s, so "
-                                  "nothing was saved. Check the connection and try again.")
-            stalled.headers["Connection"] = "close"  # what may still come is not the start of a next request
-            return stalled
-        except VideoError as exc:
-            return refuse(400, f"{exc}. Choose a video file (MP4, MOV, WebM, …).")
-        finally:
-            if not kept:
-                shutil.rmtree(folder, ignore_errors=True)
-        options = {k: settings.pop(k) for k in ("threshold_deg", "view", "blur_faces", "annotated_video")}
-        try:
-            with connect() as con:
-                con.execute("INSERT INTO jobs (id, person_id, clip_name, session_date, source, options, state, "
-                            "created_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)",
-                            (job_id, pid, path.name, settings["date"], settings["source"], json.dumps(options),
-                             db.now()))
-        except db.sqlite3.IntegrityError:  # the person was deleted while the clip arrived
-            shutil.rmtree(folder, ignore_errors=True)
-            return refuse(404, "This person no longer exists.")
-        runner.poke()
-        return JSONResponse({"job": job_id, "url": f"/jobs/{job_id}"}, 201)
-
-    # ---- jobs --------------------------------------------------------------------------------------
-
-    def job_status(job_id: str) -> dict:
-        with connect() as con:
-            row = con.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-            if row is None:
-                return {"state": "gone"}
-            ahead = con.execute("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running') AND rowid < "
-                                "(SELECT rowid FROM jobs WHERE id = ?)", (job_id,)).fetchone()[0]
-        live = runner.live.get(job_id)
-        return {"state": row["state"], "error": row["error"], "ahead": ahead, "url": f"/sessions/{job_id}",
-                "frames_done": live.frames_done if live else 0, "frames_total": live.frames_total if live else 0,
-                "fps": round(live.fps, 1) if live else 0, "eta_s": round(live.eta_s) if live else 0}
-
-    async def job(request: Request):
-        job_id = request.path_params["jid"]
-        with connect() as con:
-            row = one(con, "SELECT * FROM jobs WHERE id = ?", job_id)
-            who = one(con, "SELECT * FROM people WHERE id = ?", row["person_id"])
-        if row["state"] == "done":
-            return RedirectResponse(f"/sessions/{job_id}", 303)
-        return page(request, "job.html", job=row, person=who, status=job_status(job_id))
-
-    async def job_events(request: Request):
-        """Server-sent events: the job's status whenever it changes, until it has ended."""
-        job_id = request.path_params["jid"]
-
-        async def events():
-            last = None
-            while True:
-                status = job_status(job_id)
-                if status != last:
-                    yield f"data: {json.dumps(status)}\n\n"
-                    last = status
-                if status["state"] in ("done", "failed", "gone"):
-                    return
-                await asyncio.sleep(0.3)
-
-        return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
-
-    async def delete_job(request: Request):
-        """Cancel a queued or running analysis, or dismiss a failed one."""
-        await checked_form(request)
-        job_id = request.path_params["jid"]
-        with connect() as con:
-            row = one(con, "SELECT * FROM jobs WHERE id = ? AND state != 'done'", job_id)
-            con.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
-        cancel_and_forget([row])
-        return RedirectResponse(f"/people/{row['person_id']}", 303)
-
-    # ---- sessions ----------------------------------------------------------------------------------
-
-    async def session(request: Request):
-        sid = request.path_params["sid"]
-        with connect() as con:
-            s = db.session_dict(one(con, "SELECT * FROM sessions WHERE id = ?", sid))
-            who = one(con, "SELECT * FROM people WHERE id = ?", s["person_id"])
-            options = json.loads(one(con, "SELECT options FROM jobs WHERE id = ?", sid)["options"])
-        return page(request, "session.html", s=s, person=who, blurred=options["blur_faces"])
-
-    async def session_file(request: Request):
-        sid, name = request.path_params["sid"], request.path_params["name"]
-        with connect() as con:
-            one(con, "SELECT id FROM sessions WHERE id = ?", sid)
-        path = session_dir(data_dir, sid) / name
-        if name not in SESSION_FILES or not path.is_file():
-            raise HTTPException(404, "This file is not part of the session.")
-        inline = name.rsplit(".", 1)[-1] in ("html", "pdf", "mp4", "json")
-        return FileResponse(path, filename=name, content_disposition_type="inline" if inline else "attachment")
-
-    async def delete_session(request: Request):
-        await checked_form(request)
-        sid = request.path_params["sid"]
-        with connect() as con:
-            row = one(con, "SELECT s.person_id, j.id, j.track_key FROM sessions s JOIN jobs j ON j.id = s.id "
-                           "WHERE s.id = ?", sid)
-            con.execute("DELETE FROM jobs WHERE id = ?", (sid,))  # the session row goes with it
-        cancel_and_forget([row])
-        return RedirectResponse(f"/people/{row['person_id']}", 303)
-
-    async def http_error(request: Request, exc: HTTPException):
-        return page(request, "error.html", exc.status_code, exc.headers, message=exc.detail)
-
-    @asynccontextmanager
-    async def lifespan(app):
-        runner.start()
-        yield
-        await run_in_threadpool(runner.stop)
-
     routes = [
         Route("/", people),
         Route("/people", add_person, methods=["POST"]),
@@ -459,14 +221,322 @@ def create_app(data_dir: Path, model: ModelInfo, *, workers: int = 1, token: str
         Route("/sessions/{sid}/delete", delete_session, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error})
-    app.state.runner = runner
+    app = Starlette(routes=routes, lifespan=_lifespan, exception_handlers={HTTPException: http_error})
+    app.state.ctx = AppContext(data_dir, Runner(data_dir, model, workers), _templates(csrf, max_upload_bytes), csrf,
+                               max_upload_bytes, upload_stall_timeout_s)
     return Guard(app, token, loopback_only)
 
 
-def _like(text: str) -> str:
-    """`text` as a literal inside a LIKE pattern."""
-    return re.sub(r"([\\%_])", r"\\\1", text)
+@asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    """Dispatch jobs while the app serves; a clean stop puts running ones back in the queue."""
+    runner = app.state.ctx.runner
+    runner.start()
+    yield
+    await run_in_threadpool(runner.stop)
+
+
+def _templates(csrf: str, max_upload_bytes: int) -> Jinja2Templates:
+    """The pages' templates, with what every page may show or send already in their globals."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined)
+    env.globals.update(csrf=csrf, version=__version__, sides=SIDES, badge=pages.badge, sentence=pages.sentence,
+                       sdd=SMALLEST_DETECTABLE_DIFFERENCE_DEG, min_steps=MIN_STEPS_PER_SIDE,
+                       max_upload_bytes=max_upload_bytes)
+    return Jinja2Templates(env=env)
+
+
+def _ctx(request: Request) -> AppContext:
+    return request.app.state.ctx
+
+
+def _page(request: Request, name: str, status_code: int = 200, headers: dict | None = None, **context) -> Response:
+    return _ctx(request).templates.TemplateResponse(request, name, context, status_code=status_code, headers=headers)
+
+
+def _found(row: sqlite3.Row | None) -> sqlite3.Row:
+    """The row a page is about; a 404 page when it is gone."""
+    if row is None:
+        raise HTTPException(404, "This page no longer exists: it may have been deleted.")
+    return row
+
+
+async def _checked_form(request: Request) -> FormData:
+    """The posted form, once it has arrived in time and carries this app's CSRF secret; an error page otherwise."""
+    ctx = _ctx(request)
+    try:  # a form is a few kilobytes: all of it arrives well within the upload stall timeout
+        form = await asyncio.wait_for(request.form(), ctx.upload_stall_timeout_s)
+    except asyncio.TimeoutError:
+        raise HTTPException(408, "The form did not arrive in time: check the connection, reload the page and "
+                                 "try again.", headers={"Connection": "close"}) from None
+    if not secrets.compare_digest(str(form.get("csrf", "")).encode(), ctx.csrf.encode()):
+        raise HTTPException(403, "This form did not come from this gaitlab app, or the app was reset: "
+                                 "reload the page and try again.")
+    return form
+
+
+def _cancel_and_forget(ctx: AppContext, jobs: list[sqlite3.Row]) -> None:
+    """Remove what deleted job rows (id, track_key) leave: their clip, output folder and pose track."""
+    for row in jobs:
+        ctx.runner.cancel(row["id"])  # a running worker's files go when it has stopped
+        shutil.rmtree(upload_dir(ctx.data_dir, row["id"]), ignore_errors=True)
+        shutil.rmtree(session_dir(ctx.data_dir, row["id"]), ignore_errors=True)
+        forget_track(ctx.data_dir, row["track_key"])
+
+
+async def http_error(request: Request, exc: HTTPException) -> Response:
+    """Any refusal or missing page, as a page that says what happened."""
+    return _page(request, "error.html", exc.status_code, exc.headers, message=exc.detail)
+
+
+# ---- people ----------------------------------------------------------------------------------------
+
+async def people(request: Request) -> Response:
+    """The home page: everyone, or those whose label or note contains the search text ?q=."""
+    q = request.query_params.get("q", "").strip()
+    if len(q) > MAX_SEARCH_CHARS or _hidden_characters(q, multiline=False):
+        raise HTTPException(400, f"Search for printable text of at most {MAX_SEARCH_CHARS} characters.")
+    with _ctx(request).connect() as con:
+        rows = db.find_people(con, q)
+    return _page(request, "people.html", people=rows, q=q)
+
+
+async def add_person(request: Request) -> Response:
+    """Add a person from the form's label and note, then show them."""
+    form = await _checked_form(request)
+    label, note = _form_text(form, "label"), _form_text(form, "note")
+    if not label or len(label) > 80 or _hidden_characters(label, multiline=False):
+        raise HTTPException(400, "Give the person a label of 1 to 80 printable characters (a code such as P-014 "
+                                 "rather than a name), without tabs, line breaks or control characters.")
+    if len(note) > 2000 or _hidden_characters(note, multiline=True):
+        raise HTTPException(400, "The note must be at most 2000 printable characters: line breaks are fine, "
+                                 "control characters are not.")
+    try:
+        with _ctx(request).connect() as con:
+            pid = db.add_person(con, label, note)
+    except sqlite3.IntegrityError:
+        raise HTTPException(400, f"There is already a person labelled “{label}”: choose another label.") from None
+    return RedirectResponse(f"/people/{pid}", 303)
+
+
+async def person(request: Request) -> Response:
+    """A person's page: their sessions with a trend plot, and their analyses not done."""
+    pid = request.path_params["pid"]
+    with _ctx(request).connect() as con:
+        who = _found(db.person(con, pid))
+        sessions = db.person_sessions(con, pid)
+        jobs = db.unfinished_jobs_of(con, pid)
+    trend = await run_in_threadpool(pages.trend_plot, sessions) if sessions else None
+    return _page(request, "person.html", person=who, sessions=sessions, jobs=jobs, trend=trend)
+
+
+async def delete_person(request: Request) -> Response:
+    """Delete a person with all their jobs, sessions and files."""
+    await _checked_form(request)
+    ctx, pid = _ctx(request), request.path_params["pid"]
+    with ctx.connect() as con:
+        _found(db.person(con, pid))
+        jobs = db.jobs_of(con, pid)
+        db.delete_person(con, pid)
+    _cancel_and_forget(ctx, jobs)
+    return RedirectResponse("/", 303)
+
+
+async def export_person(request: Request) -> Response:
+    """A zip of the person's record and every session's outputs."""
+    ctx, pid = _ctx(request), request.path_params["pid"]
+    with ctx.connect() as con:
+        who = dict(_found(db.person(con, pid)))
+        sessions = db.person_sessions(con, pid)
+    path = await run_in_threadpool(_export_zip, ctx.data_dir, who, sessions)
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "_", who["label"]).strip("_") or "person"
+    return FileResponse(path, filename=f"gaitlab_{slug}.zip", background=BackgroundTask(path.unlink))
+
+
+async def compare(request: Request) -> Response:
+    """Two of a person's sessions (?a= and ?b=) side by side, the earlier first."""
+    pid = request.path_params["pid"]
+    ids = (request.query_params.get("a", ""), request.query_params.get("b", ""))
+    if not all(ids):
+        raise HTTPException(400, "Choose two sessions to compare.")
+    with _ctx(request).connect() as con:
+        who = _found(db.person(con, pid))
+        chosen = [db.session_dict(_found(db.session_of(con, i, pid))) for i in ids]
+    if chosen[0]["id"] == chosen[1]["id"]:
+        raise HTTPException(400, "Choose two different sessions to compare.")
+    a, b = sorted(chosen, key=lambda s: (s["session_date"], s["created_at"]))
+    return _page(request, "compare.html", person=who, a=a, b=b, rows=pages.compare(a, b))
+
+
+# ---- new analysis ----------------------------------------------------------------------------------
+
+async def new_analysis(request: Request) -> Response:
+    """The page to record or upload a clip of a person, with the analysis settings."""
+    with _ctx(request).connect() as con:
+        who = _found(db.person(con, request.path_params["pid"]))
+    return _page(request, "new.html", person=who, today=date.today().isoformat(), threshold=DEFAULT_THRESHOLD_DEG)
+
+
+async def upload(request: Request) -> JSONResponse:
+    """Queue an analysis of a clip. The clip is the raw request body (streamed to disk, capped); its settings
+    are in the query string. Answers in JSON: the job and its page, or what is wrong."""
+    ctx = _ctx(request)
+    if not secrets.compare_digest(request.headers.get("x-csrf-token", "").encode(), ctx.csrf.encode()):
+        return _refuse(403, "This page is out of date: reload it and try again.")
+    pid = request.path_params["pid"]
+    with ctx.connect() as con:
+        if db.person(con, pid) is None:
+            return _refuse(404, "This person no longer exists.")
+    try:
+        settings = _upload_settings(request.query_params)
+    except ValueError as exc:
+        return _refuse(400, str(exc))
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > ctx.max_upload_bytes:
+        return _refuse(413, _too_large(ctx.max_upload_bytes))
+    job_id = secrets.token_hex(8)
+    folder = upload_dir(ctx.data_dir, job_id)
+    folder.mkdir()
+    path = folder / clip_basename(settings.pop("name"))
+    refused = await _receive_clip(request, path, ctx.max_upload_bytes, ctx.upload_stall_timeout_s)
+    if refused is not None:
+        return refused
+    options = {k: settings.pop(k) for k in ("threshold_deg", "view", "blur_faces", "annotated_video")}
+    try:
+        with ctx.connect() as con:
+            db.add_job(con, job_id, pid, path.name, settings["date"], settings["source"], options)
+    except sqlite3.IntegrityError:  # the person was deleted while the clip arrived
+        shutil.rmtree(folder, ignore_errors=True)
+        return _refuse(404, "This person no longer exists.")
+    ctx.runner.poke()
+    return JSONResponse({"job": job_id, "url": f"/jobs/{job_id}"}, 201)
+
+
+def _refuse(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status)
+
+
+async def _receive_clip(request: Request, path: Path, max_bytes: int, stall_timeout_s: float) -> JSONResponse | None:
+    """Write the request body to `path` and prove it a video: None once kept, else the refusal, with the
+    folder of `path` removed (also on any other error)."""
+    kept = False
+    try:
+        size = 0
+        with open(path, "wb") as f:
+            async for chunk in _body_chunks(request, stall_timeout_s):
+                size += len(chunk)
+                if size > max_bytes:
+                    return _refuse(413, _too_large(max_bytes))
+                f.write(chunk)
+        if size == 0:
+            return _refuse(400, "The file is empty.")
+        await run_in_threadpool(check_video, path)
+        kept = True
+    except ClientDisconnect:
+        return _refuse(400, "The upload was cut off before the whole file arrived; nothing was saved.")
+    except asyncio.TimeoutError:
+        stalled = _refuse(408, f"The upload stopped: nothing arrived for {stall_timeout_s:g} s, so "
+                               "nothing was saved. Check the connection and try again.")
+        stalled.headers["Connection"] = "close"  # what may still come is not the start of a next request
+        return stalled
+    except VideoError as exc:
+        return _refuse(400, f"{exc}. Choose a video file (MP4, MOV, WebM, …).")
+    finally:
+        if not kept:
+            shutil.rmtree(path.parent, ignore_errors=True)
+    return None
+
+
+# ---- jobs ------------------------------------------------------------------------------------------
+
+def _job_status(ctx: AppContext, job_id: str) -> dict:
+    """What the progress page shows of a job: its state ('gone' once deleted), error, how many jobs are ahead
+    in the queue, and while it runs frames done and to do, frames per second and seconds left."""
+    with ctx.connect() as con:
+        row = db.job(con, job_id)
+        if row is None:
+            return {"state": "gone"}
+        ahead = db.jobs_ahead(con, job_id)
+    live = ctx.runner.live.get(job_id)
+    return {"state": row["state"], "error": row["error"], "ahead": ahead, "url": f"/sessions/{job_id}",
+            "frames_done": live.frames_done if live else 0, "frames_total": live.frames_total if live else 0,
+            "fps": round(live.fps, 1) if live else 0, "eta_s": round(live.eta_s) if live else 0}
+
+
+async def job(request: Request) -> Response:
+    """A job's progress page; its session once it is done."""
+    ctx, job_id = _ctx(request), request.path_params["jid"]
+    with ctx.connect() as con:
+        row = _found(db.job(con, job_id))
+        who = _found(db.person(con, row["person_id"]))
+    if row["state"] == "done":
+        return RedirectResponse(f"/sessions/{job_id}", 303)
+    return _page(request, "job.html", job=row, person=who, status=_job_status(ctx, job_id))
+
+
+async def job_events(request: Request) -> StreamingResponse:
+    """Server-sent events: the job's status whenever it changes, until it has ended."""
+    return StreamingResponse(_status_events(_ctx(request), request.path_params["jid"]),
+                             media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
+async def _status_events(ctx: AppContext, job_id: str) -> AsyncIterator[str]:
+    """The job's status as server-sent event lines, each time it changes, until it has ended."""
+    last = None
+    while True:
+        status = _job_status(ctx, job_id)
+        if status != last:
+            yield f"data: {json.dumps(status)}\n\n"
+            last = status
+        if status["state"] in ("done", "failed", "gone"):
+            return
+        await asyncio.sleep(0.3)  # seconds between looks at the job
+
+
+async def delete_job(request: Request) -> Response:
+    """Cancel a queued or running analysis, or dismiss a failed one."""
+    await _checked_form(request)
+    ctx, job_id = _ctx(request), request.path_params["jid"]
+    with ctx.connect() as con:
+        row = _found(db.unfinished_job(con, job_id))
+        db.delete_job(con, job_id)
+    _cancel_and_forget(ctx, [row])
+    return RedirectResponse(f"/people/{row['person_id']}", 303)
+
+
+# ---- sessions --------------------------------------------------------------------------------------
+
+async def session(request: Request) -> Response:
+    """A session's page: its results, report and files."""
+    sid = request.path_params["sid"]
+    with _ctx(request).connect() as con:
+        s = db.session_dict(_found(db.session(con, sid)))
+        who = _found(db.person(con, s["person_id"]))
+        options = db.job_options(_found(db.job(con, sid)))
+    return _page(request, "session.html", s=s, person=who, blurred=options["blur_faces"])
+
+
+async def session_file(request: Request) -> Response:
+    """One of a session's output files: shown in the browser (report, video, summary) or downloaded."""
+    ctx, sid, name = _ctx(request), request.path_params["sid"], request.path_params["name"]
+    with ctx.connect() as con:
+        _found(db.session(con, sid))
+    path = session_dir(ctx.data_dir, sid) / name
+    if name not in SESSION_FILES or not path.is_file():
+        raise HTTPException(404, "This file is not part of the session.")
+    inline = name.rsplit(".", 1)[-1] in ("html", "pdf", "mp4", "json")
+    return FileResponse(path, filename=name, content_disposition_type="inline" if inline else "attachment")
+
+
+async def delete_session(request: Request) -> Response:
+    """Delete a session with its job and files."""
+    await _checked_form(request)
+    ctx, sid = _ctx(request), request.path_params["sid"]
+    with ctx.connect() as con:
+        row = _found(db.session_job(con, sid))
+        db.delete_job(con, sid)  # the session row goes with it
+    _cancel_and_forget(ctx, [row])
+    return RedirectResponse(f"/people/{row['person_id']}", 303)
 
 
 def _too_large(limit: int) -> str:
@@ -566,6 +636,7 @@ def _lock(data_dir: Path):
 
 
 def bind(host: str, port: int) -> socket.socket:
+    """A socket listening on host:port (IPv6 when the host has a colon); GaitlabError if it cannot."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from gaitlab.core.clean import clean_track
-from gaitlab.core.clip import VideoInfo, ends_early_warnings
+from gaitlab.core.clip import VideoInfo
 from gaitlab.core.events import GaitEvents, detect_gait_events, window_frames
 from gaitlab.core.obliquity import (
     baseline_obliquity_deg,
@@ -16,9 +16,16 @@ from gaitlab.core.obliquity import (
     step_peak,
     trunk_lean_right_deg,
 )
-from gaitlab.core.result import DEFAULT_THRESHOLD_DEG, Analysis, FrameSeries, StepDrop
+from gaitlab.core.result import (
+    DEFAULT_THRESHOLD_DEG,
+    Analysis,
+    AnalysisWarning,
+    FrameSeries,
+    StepDrop,
+    WarningCode,
+)
 from gaitlab.core.track import LEFT_FOOT_INDEX, LEFT_HEEL, LEFT_HIP, RIGHT_FOOT_INDEX, RIGHT_HEEL, RIGHT_HIP, PoseTrack
-from gaitlab.core.verdict import side_verdicts, step_count_warnings
+from gaitlab.core.verdict import judge_steps, side_verdicts, step_count_warnings
 from gaitlab.core.view import ViewEstimate, estimate_view, facing_stretches, to_anatomical
 
 MAX_ROLL_DEG = 10.0  # beyond this the roll correction itself becomes the largest error
@@ -50,35 +57,42 @@ def _stance_phase(events: GaitEvents, steps: list[StepDrop]) -> np.ndarray:
     return phase.astype(str)
 
 
-def _quality_warnings(track: PoseTrack, people: np.ndarray | None) -> list[str]:
+def ends_early_warnings(video: VideoInfo) -> list[AnalysisWarning]:
+    """The warning for a clip whose decodable frames stop before the container's end (see clip.as_read); none
+    for a whole clip."""
+    if video.claimed_duration_s is None:
+        return []
+    return [AnalysisWarning(WarningCode.ENDS_EARLY,
+                            {"read_s": video.duration_s, "claimed_s": video.claimed_duration_s})]
+
+
+def _quality_warnings(track: PoseTrack, people: np.ndarray | None) -> list[AnalysisWarning]:
+    """What in the footage limits the measure: the person missed, small or crowded; hips, feet or texture
+    hard to see. people: persons detected per frame (negative = not counted), None if unknown."""
     out = []
     det = track.detected
     if det.mean() < 0.9:
-        out.append(f"The person was found in only {100 * det.mean():.0f}% of frames.")
+        out.append(AnalysisWarning(WarningCode.PERSON_MISSED, {"found_percent": float(100 * det.mean())}))
     if not det.any():
         return out
     im = track.image_xyz[det]
     height = np.nanmax(im[:, :, 1], axis=1) - np.nanmin(im[:, :, 1], axis=1)
     if np.nanmedian(height) < MIN_PERSON_HEIGHT_FRACTION * track.height:
-        out.append("The person is small in the frame (under a fifth of its height): the pelvis spans few "
-                   "pixels, so its angle is measured less precisely. Film closer or zoom in.")
+        out.append(AnalysisWarning(WarningCode.PERSON_SMALL))
     hip_vis = track.visibility[det][:, [LEFT_HIP, RIGHT_HIP]].mean(axis=1)
     if np.median(hip_vis) < MIN_HIP_VISIBILITY:
-        out.append("The hips are often hidden or unclear (low landmark visibility).")
+        out.append(AnalysisWarning(WarningCode.HIPS_HIDDEN))
     feet = im[:, [LEFT_HEEL, RIGHT_HEEL, LEFT_FOOT_INDEX, RIGHT_FOOT_INDEX], :2]
     out_of_frame = ((feet[..., 0] < 0) | (feet[..., 0] > track.width) | (feet[..., 1] < 0)
                     | (feet[..., 1] > track.height)).any(axis=1)
     if out_of_frame.mean() > MAX_FEET_OUT_FRACTION:
-        out.append(f"The feet are out of the frame in {100 * out_of_frame.mean():.0f}% of frames: steps "
-                   "cannot be timed there. Keep the whole body in view.")
+        out.append(AnalysisWarning(WarningCode.FEET_OUT, {"out_percent": float(100 * out_of_frame.mean())}))
     quality = track.pelvis_pixel_quality[det]
     if np.median(quality) < MIN_PIXEL_QUALITY:
-        out.append("The pelvis region has little texture or contrast, so its tilt is measured poorly "
-                   "(plain, dark or loose clothing; patterned, fitted shorts or leggings help).")
+        out.append(AnalysisWarning(WarningCode.LITTLE_TEXTURE))
     counted = people[people >= 0] if people is not None else np.array([])
     if counted.size and (counted > 1).mean() > 0.1:
-        out.append("More than one person is in view: gaitlab follows the largest, most central one "
-                   "(check in the annotated video that it is the right person).")
+        out.append(AnalysisWarning(WarningCode.SEVERAL_PEOPLE))
     return out
 
 
@@ -100,7 +114,7 @@ class _Stretch:
     implausible: int  # drops beyond what gait produces
 
 
-def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, threshold_deg: float) -> _Stretch:
+def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float) -> _Stretch:
     track, swapped = to_anatomical(track, estimate)
     clean = clean_track(track)
     view = estimate.view if estimate.measurable else ("posterior" if estimate.facing == "away" else "anterior")
@@ -126,7 +140,6 @@ def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, threshold_de
             peak_drop_deg=peak.peak_drop_deg, peak_time_s=peak.peak_time_s,
             baseline_peak_drop_deg=base.peak_drop_deg if base else float("nan"),
             trunk_lean_deg=float(lean), knee_flexion_deg=float(knee[window.side][peak.peak_index]),
-            flagged=peak.peak_drop_deg > threshold_deg,
         ))
     phase = _stance_phase(events, steps)
     return _Stretch(track, obliquity, baseline, lean_right, phase, events.activity, level.method,
@@ -135,6 +148,18 @@ def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, threshold_de
 
 def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = DEFAULT_THRESHOLD_DEG,
                   view: str = "auto", people: np.ndarray | None = None) -> Analysis:
+    """Measure a pose track: the view, camera roll, each step's contralateral drop and each side's verdict.
+
+    Parameters
+    ----------
+    track : the pose track, MediaPipe's labels (made anatomical here).
+    video : the clip as read.
+    threshold_deg : contralateral drop, degrees, above which a step or a side's mean is flagged
+        (the comparison is gaitlab.core.verdict's).
+    view : "auto", or "posterior"/"anterior": the user's word on which way the person faces.
+    people : persons detected per frame (negative = not counted), None if unknown.
+
+    Returns the Analysis, its warnings as codes (in words: gaitlab.outputs.wording)."""
     forced = None if view == "auto" else view
     estimate = estimate_view(track, forced)
     warnings = ends_early_warnings(video)  # first: it bounds what every other line covers
@@ -145,10 +170,9 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
     measurable = estimate.measurable
     if abs(roll) > SIDEWAYS_ROLL_DEG:
         measurable = False
-        warnings.append(f"The person appears turned by about {abs(roll):.0f}° (the video is on its side and "
-                        "has no rotation tag): no verdict. Re-export the clip upright.")
+        warnings.append(AnalysisWarning(WarningCode.VIDEO_SIDEWAYS, {"turn_deg": float(abs(roll))}))
     elif abs(roll) > MAX_ROLL_DEG:
-        warnings.append(f"The camera is tilted by {roll:.0f}°: level the phone for a reliable measure.")
+        warnings.append(AnalysisWarning(WarningCode.CAMERA_TILTED, {"roll_deg": float(roll)}))
 
     # A person who walks toward the camera and then away is measured in each stretch with that
     # stretch's view; frames while turning are left out.
@@ -157,10 +181,8 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
         stretches = [(0, len(track), estimate.facing)]
     else:
         turned = len(track) - sum(b - a for a, b, _ in stretches)
-        order = ", then ".join("away from" if f == "away" else "toward" for _, _, f in stretches)
-        warnings.append(f"The person turned during the clip (walking {order} the camera): each stretch was "
-                        f"measured from its own side, and the {turned} frames while turning or side-on were "
-                        "left out.")
+        warnings.append(AnalysisWarning(WarningCode.TURNED_DURING_CLIP,
+                                        {"facings": tuple(f for _, _, f in stretches), "frames": turned}))
     n = len(track)
     obliquity, baseline, lean_right = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     phase = np.full(n, "", dtype=object)
@@ -171,7 +193,7 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
     for a, b, facing in stretches:
         part = track.slice(a, b)
         part_estimate = estimate if (a, b) == (0, n) else estimate_view(part, "posterior" if facing == "away" else "anterior")
-        m = _measure(part, part_estimate, roll, threshold_deg)
+        m = _measure(part, part_estimate, roll)
         obliquity[a:b], baseline[a:b], lean_right[a:b], phase[a:b] = m.obliquity, m.baseline, m.lean_right, m.phase
         anatomical = m.track if (a, b) == (0, n) else _splice(anatomical, m.track, a)
         steps += m.steps
@@ -184,19 +206,15 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
             fallbacks.append(m.level_method)
     steps.sort(key=lambda s: s.start_s)
     if swapped:
-        warnings.append(f"MediaPipe mixed up left and right in {swapped} frames; they were corrected "
-                        "from the direction the person faces.")
+        warnings.append(AnalysisWarning(WarningCode.SIDES_SWAPPED, {"frames": swapped}))
     if fallbacks and measurable:
-        warnings.append(f"The pelvis' level could not be read from its symmetry in enough frames; gaitlab used "
-                        f"{fallbacks[0].removeprefix('level from ')}, which may shift both sides' drops by a "
-                        "degree or more in opposite directions.")
+        warnings.append(AnalysisWarning(WarningCode.LEVEL_FALLBACK, {"level_method": fallbacks[0]}))
     if skipped:
-        warnings.append(f"{skipped} step{'s' if skipped != 1 else ''} left out: the pelvis was not measured "
-                        "through enough of the stance.")
+        warnings.append(AnalysisWarning(WarningCode.STEPS_UNMEASURED, {"steps": skipped}))
     if implausible:
-        warnings.append(f"{implausible} step{'s' if implausible != 1 else ''} left out: a pelvic drop beyond "
-                        f"±{MAX_PLAUSIBLE_DROP_DEG:g}° does not happen in walking or running (is the person walking "
-                        "steadily, whole body in view?).")
+        warnings.append(AnalysisWarning(WarningCode.STEPS_IMPLAUSIBLE,
+                                        {"steps": implausible, "limit_deg": MAX_PLAUSIBLE_DROP_DEG}))
+    steps = judge_steps(steps, threshold_deg)
     verdicts = side_verdicts(steps, threshold_deg, measurable)
     warnings += step_count_warnings(verdicts, measurable)
     frames = FrameSeries(

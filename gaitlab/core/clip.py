@@ -59,16 +59,3 @@ def as_read(info: VideoInfo, time_s: np.ndarray, end_s: float | None = None) -> 
     return replace(info, frames=before + len(time_s), duration_s=start + read, claimed_frames=info.frames,
                    claimed_duration_s=info.duration_s)
 
-
-def read_part(video: VideoInfo) -> str:
-    """How much of a clip that ends early could be read, e.g. 'only 2.6 s of its 6.0 s could be read (damaged or
-    cut off)'."""
-    return (f"only {video.duration_s:.1f} s of its {video.claimed_duration_s:.1f} s could be read "
-            "(damaged or cut off)")
-
-
-def ends_early_warnings(video: VideoInfo) -> list[str]:
-    """The warning for a clip whose decodable frames stop before the container's end; none for a whole clip."""
-    if video.claimed_duration_s is None:
-        return []
-    return [f"The clip ends early: {read_part(video)}; the results cover that part only."]

@@ -15,6 +15,7 @@ Sign conventions and units (stated once; the report repeats them):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 
 import numpy as np
 
@@ -40,7 +41,7 @@ class StepDrop:
     baseline_peak_drop_deg: float  # the hip-landmark line alone, shown for comparison
     trunk_lean_deg: float  # toward the stance side at the peak (NaN if not measured)
     knee_flexion_deg: float  # stance knee at the peak, from 2D landmarks (NaN if not visible)
-    flagged: bool  # peak_drop_deg > threshold
+    flagged: bool = False  # peak_drop_deg above the threshold: judged by gaitlab.core.verdict.judge_steps
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,40 @@ class SideVerdict:
     sd_drop_deg: float
     max_drop_deg: float
     steps_over_threshold: int
-    flagged: bool  # mean > threshold and the side was measurable
+    flagged: bool  # mean above the threshold and the side was measurable
     measurable: bool  # False: no verdict (e.g. sagittal view or no steps)
     baseline_mean_drop_deg: float
+
+
+class WarningCode(str, Enum):
+    """What limits a clip's analysis; gaitlab.outputs.wording renders each as a sentence from its values."""
+
+    ENDS_EARLY = "ends_early"  # read_s, claimed_s: seconds decoded, seconds the container claims
+    SIDE_VIEW = "side_view"  # view ("sagittal"/"oblique"), yaw_deg: shoulder line out of the image plane
+    TURNED_VIEW = "turned_view"  # yaw_deg: frontal, but turned enough to cost accuracy
+    PERSON_MISSED = "person_missed"  # found_percent: frames with the person found, %
+    PERSON_SMALL = "person_small"
+    HIPS_HIDDEN = "hips_hidden"
+    FEET_OUT = "feet_out"  # out_percent: frames with a foot out of the frame, %
+    LITTLE_TEXTURE = "little_texture"
+    SEVERAL_PEOPLE = "several_people"
+    VIDEO_SIDEWAYS = "video_sideways"  # turn_deg: how far the person appears turned (|camera roll|)
+    CAMERA_TILTED = "camera_tilted"  # roll_deg: camera roll, signed as in the module docstring
+    TURNED_DURING_CLIP = "turned_during_clip"  # facings: "away"/"toward" per stretch, frames: frames left out
+    SIDES_SWAPPED = "sides_swapped"  # frames: frames whose left/right labels were swapped
+    LEVEL_FALLBACK = "level_fallback"  # level_method: how the level pelvis was found instead
+    STEPS_UNMEASURED = "steps_unmeasured"  # steps: stances left out, pelvis measured too little
+    STEPS_IMPLAUSIBLE = "steps_implausible"  # steps, limit_deg: stances left out, drop beyond ±limit_deg
+    NO_STANCE = "no_stance"  # side, min_steps: a measurable view without one step of that stance side
+    FEW_STEPS = "few_steps"  # side, steps, min_steps: fewer steps than a stable mean needs
+
+
+@dataclass(frozen=True)
+class AnalysisWarning:
+    """One thing that limits an analysis: its code and the numbers (or words: a side, a method) it is about."""
+
+    code: WarningCode
+    values: dict[str, float | int | str | tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -80,7 +112,7 @@ class Analysis:
     frames: FrameSeries
     steps: list[StepDrop]
     sides: dict[str, SideVerdict]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[AnalysisWarning] = field(default_factory=list)  # in words: gaitlab.outputs.wording
     track: PoseTrack | None = None
     pelvis_level_method: str = ""  # how the level pelvis was found, in words
 

@@ -1,12 +1,35 @@
-"""Per-side verdicts from per-step drops, and the warnings that say when a clip cannot support one."""
+"""Thresholding, in one place: which steps and sides are above the threshold, and the warnings that say when a
+clip cannot support a verdict. Drops and thresholds in degrees, positive = the swing-side hip falls."""
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
-from gaitlab.core.result import MIN_STEPS_PER_SIDE, SIDES, SideVerdict, StepDrop
+from gaitlab.core.result import (
+    MIN_STEPS_PER_SIDE,
+    SIDES,
+    AnalysisWarning,
+    SideVerdict,
+    StepDrop,
+    WarningCode,
+)
+
+
+def above_threshold(drop_deg: float, threshold_deg: float) -> bool:
+    """Whether a contralateral drop (degrees, positive = the swing-side hip falls) is above the threshold
+    (degrees): strictly above, so a drop equal to it is not; NaN (not measured) is never above."""
+    return bool(drop_deg > threshold_deg)
+
+
+def judge_steps(steps: list[StepDrop], threshold_deg: float) -> list[StepDrop]:
+    """The steps with `flagged` set: each step's peak drop above threshold_deg (degrees)."""
+    return [replace(s, flagged=above_threshold(s.peak_drop_deg, threshold_deg)) for s in steps]
 
 
 def side_verdicts(steps: list[StepDrop], threshold_deg: float, measurable: bool) -> dict[str, SideVerdict]:
+    """Per stance side, the mean, SD and largest of its steps' peak drops (degrees) and whether that mean is above
+    threshold_deg. measurable: False for a view that supports no verdict."""
     out = {}
     for side in SIDES:
         drops = np.array([s.peak_drop_deg for s in steps if s.stance_side == side], dtype=float)
@@ -19,21 +42,21 @@ def side_verdicts(steps: list[StepDrop], threshold_deg: float, measurable: bool)
             mean_drop_deg=mean,
             sd_drop_deg=float(drops.std(ddof=1)) if n > 1 else float("nan"),
             max_drop_deg=float(drops.max()) if n else float("nan"),
-            steps_over_threshold=int((drops > threshold_deg).sum()),
-            flagged=bool(measurable and n > 0 and mean > threshold_deg),
+            steps_over_threshold=sum(above_threshold(d, threshold_deg) for d in drops),
+            flagged=bool(measurable and n > 0 and above_threshold(mean, threshold_deg)),
             measurable=bool(measurable and n > 0),
             baseline_mean_drop_deg=float(np.nanmean(base)) if n and np.isfinite(base).any() else float("nan"),
         )
     return out
 
 
-def step_count_warnings(verdicts: dict[str, SideVerdict], view_measurable: bool) -> list[str]:
+def step_count_warnings(verdicts: dict[str, SideVerdict], view_measurable: bool) -> list[AnalysisWarning]:
+    """A warning per side without a step in a measurable view, or with fewer than MIN_STEPS_PER_SIDE."""
     out = []
     for side, v in verdicts.items():
         if view_measurable and v.steps == 0:
-            out.append(f"No complete {side}-leg single-leg stance was found, so that side has no verdict: "
-                       f"film at least {MIN_STEPS_PER_SIDE} steps per side with the feet in view.")
+            out.append(AnalysisWarning(WarningCode.NO_STANCE, {"side": side, "min_steps": MIN_STEPS_PER_SIDE}))
         elif v.measurable and v.steps < MIN_STEPS_PER_SIDE:
-            out.append(f"Only {v.steps} {side}-leg stance step{'s' if v.steps != 1 else ''} measured: at least "
-                       f"{MIN_STEPS_PER_SIDE} per side are needed for a stable mean (film a longer walk).")
+            out.append(AnalysisWarning(WarningCode.FEW_STEPS,
+                                       {"side": side, "steps": v.steps, "min_steps": MIN_STEPS_PER_SIDE}))
     return out

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from gaitlab.core.result import AnalysisWarning, WarningCode
 from gaitlab.core.track import (
     LEFT_EAR,
     LEFT_HIP,
@@ -49,14 +50,12 @@ class ViewEstimate:
     measurable: bool  # frontal enough to measure frontal-plane pelvic obliquity
 
     @property
-    def frontal_warning(self) -> str | None:
+    def frontal_warning(self) -> AnalysisWarning | None:
+        """A side view (no verdict), or a frontal one turned beyond FRONTAL_MAX_YAW_DEG (less accurate)."""
         if self.view in ("sagittal", "oblique"):
-            return (f"The camera sees the person from the side ({self.view} view, shoulder line turned "
-                    f"{self.shoulder_yaw_deg:.0f}° from the image plane): frontal-plane pelvic drop cannot be "
-                    "measured from this angle, so no verdict is given. Film from directly behind or in front.")
+            return AnalysisWarning(WarningCode.SIDE_VIEW, {"view": self.view, "yaw_deg": self.shoulder_yaw_deg})
         if self.measurable and self.shoulder_yaw_deg > FRONTAL_MAX_YAW_DEG:
-            return (f"The person is turned {self.shoulder_yaw_deg:.0f}° from a straight front/back view: "
-                    "angles may be off by a degree or more.")
+            return AnalysisWarning(WarningCode.TURNED_VIEW, {"yaw_deg": self.shoulder_yaw_deg})
         return None
 
 

@@ -25,20 +25,18 @@ the subject's image size has changed a lot (walking toward / away from the camer
 still matches it well; the new keyframe inherits its measured rotation, so the absolute rotation
 chain is kept across keyframes.
 
-Landmark indices and pixel conventions are those of gaitlab.core.track.
+Landmark indices and pixel conventions are those of gaitlab.core.track; the band's geometry is
+gaitlab.measure.geometry's.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from gaitlab.core.track import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER
+from gaitlab.measure.geometry import BandShape, PelvisBand
 
-# Arm landmarks (elbow, wrist, then pinky, index, thumb knuckles): hands hang beside the hips and
-# swing, so they are masked out of the band.
-_ARMS = ((13, 15, (17, 19, 21)), (14, 16, (18, 20, 22)))
-# Below this band width in source pixels there is no texture left to register.
-_MIN_BAND_SOURCE_PX = 8
 # ECC stops after this many Gauss-Newton iterations or once the correlation gains less than this:
 # started from the previous frame's warp it converges in a few (tested: 10 give the same rotations).
 _ECC_ITERATIONS = 30
@@ -48,24 +46,41 @@ _ECC_EPS = 1e-5
 # at most this many times.
 _REFIT_TOLERANCE_RAD = np.deg2rad(0.05)
 _MAX_REFITS = 3
+# Fewer valid pixels than this fraction of a patch leave too little to register.
+_MIN_VALID_FRACTION = 0.25
+
+
+@dataclass(frozen=True, eq=False)
+class Keyframe:
+    """The band that rotations are measured from.
+
+    Attributes
+    ----------
+    patch : np.ndarray
+        (h, w) float32 grey band, as PelvisBand.sample gives it.
+    mask : np.ndarray
+        (h, w) uint8, 255 = valid.
+    torso_px : float
+        T in image pixels in the keyframe's frame.
+    rotation : float
+        Its rotation relative to the tracker's reference, radians, positive = counter-clockwise on screen.
+    behind : bool
+        Filmed from behind (read with the affine registration).
+    """
+
+    patch: np.ndarray
+    mask: np.ndarray
+    torso_px: float
+    rotation: float
+    behind: bool
 
 
 class PelvisBandTracker:
-    """Streaming estimator of the pelvis band's in-plane rotation (see module docstring).
-
-    Geometry is in units of the hip-to-shoulder distance T (midpoint of the hip landmarks to the
-    midpoint of the shoulder landmarks, ~0.50 m in adults), which is steadier in the image than the
-    hip width (that shrinks with pelvic yaw).
-    """
+    """Streaming estimator of the pelvis band's in-plane rotation (see module docstring)."""
 
     def __init__(
         self,
-        band_top_torso: float = 0.22,
-        band_bottom_torso: float = 0.14,
-        band_half_width_torso: float = 0.28,
-        forearm_mask_width_torso: float = 0.22,
-        hand_length_torso: float = 0.40,
-        patch_px_per_torso: float = 160.0,
+        shape: BandShape | None = None,
         min_keyframe_ecc: float = 0.80,
         max_keyframe_scale_ratio: float = 1.25,
         min_texture_grey: float = 2.0,
@@ -75,57 +90,48 @@ class PelvisBandTracker:
         search_margin_torso: float = 0.10,
     ) -> None:
         """
-        band_top_torso: band top above the hip-landmark midpoint, in T. The iliac crest lies
-            ~0.10-0.12 m above the hip-joint centres (~0.22 T), so the waistband is inside and the
-            lumbar trunk mostly outside.
-        band_bottom_torso: band bottom below the hip midpoint, in T: the gluteal fold lies
-            ~0.06-0.08 m below the hip-joint centres (~0.14 T); lower, the thighs take over.
-        band_half_width_torso: half the band width, in T: the hip breadth across the soft tissue is
-            ~0.34-0.37 m (half ~0.36 T), so the hip outline is just included.
-        forearm_mask_width_torso: width of the strip masked along each forearm and hand, in T (hand
-            breadth ~0.09 m ~0.18 T, plus landmark error).
-        hand_length_torso: length masked from the wrist toward the knuckle landmarks, in T (wrist to
-            fingertip ~0.19 m ~0.38 T; the knuckle landmarks stop short of the fingers).
-        patch_px_per_torso: resampling scale of the patch, pixels per T (hip joint width ~70 px).
-        min_keyframe_ecc: ECC correlation with the keyframe a frame needs to become the next keyframe.
-        max_keyframe_scale_ratio: subject image-size change (either way) after which the keyframe is
-            replaced, so that keyframe and frame are sampled at similar source resolution.
-        min_texture_grey: grey-level standard deviation of the band (8-bit) at which the quality
-            reaches 1/2; sensor noise alone is ~1-2 levels.
-        max_rotation_deg: rotation beyond which an estimate is rejected as a failed registration
-            (pelvic obliquity in gait stays within ~±15°, plus camera roll).
-        max_strain: largest principal stretch (either way, as a fraction) of an affine fit before it
-            is rejected as a failed registration. The patch is already scaled by the landmarks'
-            torso length: what is left is landmark scale jitter (a few %), pelvic yaw foreshortening
+        Parameters
+        ----------
+        shape : BandShape or None
+            The band's extent, arm masks and patch scale, in units of T (None: BandShape()).
+        min_keyframe_ecc : float
+            ECC correlation with the keyframe a frame needs to become the next keyframe.
+        max_keyframe_scale_ratio : float
+            Subject image-size change (either way) after which the keyframe is replaced, so that
+            keyframe and frame are sampled at similar source resolution.
+        min_texture_grey : float
+            Grey-level standard deviation of the band (8-bit) at which the quality reaches 1/2; sensor
+            noise alone is ~1-2 levels.
+        max_rotation_deg : float
+            Rotation beyond which an estimate is rejected as a failed registration, degrees (pelvic
+            obliquity in gait stays within ~±15°, plus camera roll).
+        max_strain : float
+            Largest principal stretch (either way, as a fraction) of an affine fit before it is
+            rejected as a failed registration. The patch is already scaled by the landmarks' torso
+            length: what is left is landmark scale jitter (a few %), pelvic yaw foreshortening
             (1 - cos 15° ~ 3 %) and soft-tissue strain (~10 %); 0.3 leaves a wide margin.
-        outlier_sigmas: after an affine fit, keyframe pixels whose residual exceeds this many robust
-            standard deviations (1.4826 MAD) are dropped and the fit is repeated, as in
-            gaitlab.measure.symmetry: with scale and shear free, the affine bends toward an edge foreign
-            to the band (a hand reaching past its mask strip), which a Euclidean fit cannot. 2.5 is
-            the usual robust cut, ~1 % of Gaussian residuals.
-        search_margin_torso: the current frame is sampled this much (in T) beyond the band on every side,
-            so that the keyframe's band, placed by the landmarks of the keyframe, is found whole in it: the
-            rotation is then always read from the same body region, not from a band that slides over
-            the body with the landmarks' placement error (the hip landmarks bob ~0.05 T against the hip
-            joints within a running stance, and the band is only ~0.36 T tall).
+        outlier_sigmas : float
+            After an affine fit, keyframe pixels whose residual exceeds this many robust standard
+            deviations (1.4826 MAD) are dropped and the fit is repeated, as in gaitlab.measure.symmetry:
+            with scale and shear free, the affine bends toward an edge foreign to the band (a hand
+            reaching past its mask strip), which a Euclidean fit cannot. 2.5 is the usual robust cut,
+            ~1 % of Gaussian residuals.
+        search_margin_torso : float
+            The current frame is sampled this much (in T) beyond the band on every side, so that the
+            keyframe's band, placed by the landmarks of the keyframe, is found whole in it: the rotation
+            is then always read from the same body region, not from a band that slides over the body
+            with the landmarks' placement error (the hip landmarks bob ~0.05 T against the hip joints
+            within a running stance, and the band is only ~0.36 T tall).
         """
-        self.top, self.bottom, self.half_w = band_top_torso, band_bottom_torso, band_half_width_torso
-        self.forearm_w = forearm_mask_width_torso
-        self.hand_len = hand_length_torso
-        self.px_per_t = patch_px_per_torso
+        self.shape = BandShape() if shape is None else shape
         self.min_keyframe_ecc = min_keyframe_ecc
         self.max_scale_ratio = max_keyframe_scale_ratio
         self.min_texture = min_texture_grey
         self.max_rot = np.deg2rad(max_rotation_deg)
         self.max_strain = max_strain
         self.outlier_sigmas = outlier_sigmas
-        # Patch of size (h, w) with the hip midpoint at (cx, cy) in patch pixels.
-        self.w = int(round(2 * self.half_w * self.px_per_t))
-        self.h = int(round((self.top + self.bottom) * self.px_per_t))
-        self.cx, self.cy = self.w / 2.0, self.top * self.px_per_t
-        self.margin = int(round(search_margin_torso * self.px_per_t))  # patch px around the band, current frame
-        # Keyframe: patch, mask, T px, rotation, filmed from behind (the registration read for it).
-        self._key: tuple[np.ndarray, np.ndarray, float, float, bool] | None = None
+        self.margin = int(round(search_margin_torso * self.shape.px_per_t))  # patch px around the band, current frame
+        self._key: Keyframe | None = None
         # Counts rotation references: rotations measured under different references are not comparable.
         self.reference_id = 0
         self._warp = self._initial_warp()  # last warp keyframe patch -> current (extended) patch
@@ -139,26 +145,25 @@ class PelvisBandTracker:
         self._warp = self._initial_warp()
 
     @property
-    def keyframe(self) -> tuple | None:
-        """The keyframe rotations are measured from (opaque; None before the first measurable frame)."""
+    def keyframe(self) -> Keyframe | None:
+        """The keyframe rotations are measured from (None before the first measurable frame)."""
         return self._key
 
-    def adopt(self, keyframe: tuple, image_xyz: np.ndarray) -> bool:
+    def adopt(self, keyframe: Keyframe, image_xyz: np.ndarray) -> bool:
         """Measure from another tracker's keyframe (that of a concurrent tracker on an earlier span of the
         clip), so that both trackers' rotations share its reference; only when the subject's image size
         here is within max_keyframe_scale_ratio of the keyframe's (else False, nothing changed)."""
-        place = self._place(image_xyz)
-        if place is None or abs(np.log(place[2] / keyframe[2])) > np.log(self.max_scale_ratio):
+        band = PelvisBand.locate(self.shape, image_xyz)
+        if band is None or abs(np.log(band.torso_px / keyframe.torso_px)) > np.log(self.max_scale_ratio):
             return False
-        self._key = keyframe
-        self._warp = self._initial_warp()
+        self._set_key(keyframe)
         return True
 
-    def _initial_warp(self) -> np.ndarray:
-        """Keyframe band -> current extended patch with nothing moved: a shift by the margin."""
-        warp = np.eye(2, 3, dtype=np.float32)
-        warp[:, 2] = self.margin
-        return warp
+    def source_box(self, image_xyz: np.ndarray, width: int, height: int) -> tuple[int, int, int, int] | None:
+        """The pixels (x0, y0, x1, y1) of a width x height frame that update() reads for these landmarks
+        (None: none), so that a caller can keep just that region of a frame."""
+        band = PelvisBand.locate(self.shape, image_xyz)
+        return None if band is None else band.source_box(width, height, extra=self.margin)
 
     def update(self, image: np.ndarray, image_xyz: np.ndarray, visibility: np.ndarray) -> tuple[float, float]:
         """image: (H,W) uint8 grey or (H,W,3) uint8 RGB upright frame; image_xyz (33,3) pixels (NaN if no
@@ -172,208 +177,145 @@ class PelvisBandTracker:
         cost. If registration fails outright the chain restarts, and the next measurable frame is a
         new reference (its offset to the old one is unknown). So is a change of facing (the subject
         turning round): the band then shows another side of the body, read another way."""
-        place = self._place(image_xyz)
-        if place is None:
+        band = PelvisBand.locate(self.shape, image_xyz)
+        if band is None:
             return float("nan"), 0.0
-        xy, hip_mid, torso_px = place
-        m = self.margin
-        wide = self._sample(image, hip_mid, torso_px, extra=m)
-        wide_mask = self._mask(xy, hip_mid, torso_px, extra=m)
-        patch, mask = wide[m:m + self.h, m:m + self.w].copy(), wide_mask[m:m + self.h, m:m + self.w].copy()
-        texture = float(patch[mask > 0].std()) if mask.any() else 0.0
-        texture_q = texture / (texture + self.min_texture)
-        behind = facing_away(image_xyz)
-
-        if self._key is not None and self._key[4] != behind:
+        wide, wide_mask = band.sample(image, extra=self.margin), band.mask(extra=self.margin)
+        patch, mask = self._inner(wide), self._inner(wide_mask)
+        texture_q = self._texture_quality(patch, mask)
+        behind = band.from_behind
+        if self._key is not None and self._key.behind != behind:
             self.reset()
         if self._key is None:
-            return self._new_key(patch, mask, torso_px, 0.0, texture_q, behind)
-        key_patch, key_mask, key_t, key_rot, _ = self._key
-        rho, rot = self._register(key_patch, key_mask, wide, wide_mask, behind)
+            self._set_key(Keyframe(patch, mask, band.torso_px, 0.0, behind))
+            return 0.0, texture_q
+        rho, rot = self._register(self._key, wide, wide_mask)
         if not np.isfinite(rot):
             # Registration failed outright: restart the chain here (the rotation reference is lost).
             self.reset()
             return float("nan"), 0.0
-        rotation = key_rot + rot
-        # Re-anchor once the subject's image size has drifted (keyframe and frame would be sampled at
-        # different source resolutions), but only on a frame that matches the keyframe well, since
-        # the new keyframe inherits this frame's rotation error for good; past the square of the
-        # ratio, re-anchor anyway rather than keep a keyframe that no longer resembles the frames.
-        drift = abs(np.log(torso_px / key_t)) / np.log(self.max_scale_ratio)
-        # The new keyframe is this frame's band as the landmarks place it, and it inherits the rotation read
-        # from wherever the old keyframe's band was found in this frame: so re-anchor only on a frame where
-        # the two agree (within half the search margin, i.e. the hip landmarks' typical bob), not at the
-        # extreme of a step's landmark bob, where the new band would be another body region (from in front,
-        # e.g. lower, taking in the gap between the thighs) and the chain would read that region from then on.
-        aligned = np.abs(self._band_shift()).max() <= 0.5 * m
-        if (drift > 1 and rho >= self.min_keyframe_ecc and aligned) or drift > 2:
-            self._new_key(patch, mask, torso_px, rotation, texture_q, behind)
+        rotation = self._key.rotation + rot
+        if self._reanchor_here(band.torso_px, rho):
+            self._set_key(Keyframe(patch, mask, band.torso_px, rotation, behind))
         return float(np.rad2deg(rotation)), float(np.clip(rho, 0.0, 1.0) * texture_q)
+
+    def _initial_warp(self) -> np.ndarray:
+        """Keyframe band -> current extended patch with nothing moved: a shift by the margin."""
+        warp = np.eye(2, 3, dtype=np.float32)
+        warp[:, 2] = self.margin
+        return warp
+
+    def _set_key(self, key: Keyframe) -> None:
+        self._key = key
+        self._warp = self._initial_warp()
+
+    def _inner(self, wide: np.ndarray) -> np.ndarray:
+        """The band itself (a copy) out of a patch sampled with the search margin."""
+        m = self.margin
+        return wide[m:m + self.shape.height_px, m:m + self.shape.width_px].copy()
+
+    def _texture_quality(self, patch: np.ndarray, mask: np.ndarray) -> float:
+        """0..1 from the grey-level standard deviation of the band's valid pixels (see min_texture_grey)."""
+        texture = float(patch[mask > 0].std()) if mask.any() else 0.0
+        return texture / (texture + self.min_texture)
+
+    def _reanchor_here(self, torso_px: float, rho: float) -> bool:
+        """Whether this frame (T of torso_px image pixels, ECC correlation rho with the keyframe) becomes the
+        next keyframe.
+
+        Re-anchor once the subject's image size has drifted (keyframe and frame would be sampled at
+        different source resolutions), but only on a frame that matches the keyframe well, since the new
+        keyframe inherits this frame's rotation error for good; past the square of the ratio, re-anchor
+        anyway rather than keep a keyframe that no longer resembles the frames. The new keyframe is this
+        frame's band as the landmarks place it, and it inherits the rotation read from wherever the old
+        keyframe's band was found in this frame: so re-anchor only on a frame where the two agree (within
+        half the search margin, i.e. the hip landmarks' typical bob), not at the extreme of a step's
+        landmark bob, where the new band would be another body region (from in front, e.g. lower, taking
+        in the gap between the thighs) and the chain would read that region from then on."""
+        drift = abs(np.log(torso_px / self._key.torso_px)) / np.log(self.max_scale_ratio)
+        aligned = np.abs(self._band_shift()).max() <= 0.5 * self.margin
+        return (drift > 1 and rho >= self.min_keyframe_ecc and aligned) or drift > 2
 
     def _band_shift(self) -> np.ndarray:
         """Where the last registration found the keyframe band's centre in the current extended patch,
         relative to where the current landmarks put it (patch pixels, x and y)."""
-        c = np.array([self.cx, self.cy])
+        c = np.array(self.shape.hip_px)
         return self._warp[:, :2].astype(np.float64) @ c + self._warp[:, 2] - c - self.margin
 
-    def band(self, image: np.ndarray, image_xyz: np.ndarray, colour: bool = False
-             ) -> tuple[np.ndarray, np.ndarray, float] | tuple[np.ndarray, np.ndarray, float, np.ndarray] | None:
-        """The band of this frame: (patch float32 (h, w) grey, mask uint8 (255 = valid), T in image pixels),
-        image axes, hip midpoint at (cx, cy) = (w/2, top * px_per_t); with colour=True and an RGB image,
-        the same band in RGB (h, w, 3) as a fourth item. None without hips and shoulders or when the band
-        is too small to hold texture."""
-        place = self._place(image_xyz)
-        if place is None:
-            return None
-        xy, hip_mid, torso_px = place
-        band = (self._sample(image, hip_mid, torso_px), self._mask(xy, hip_mid, torso_px), torso_px)
-        if colour and np.ndim(image) == 3:
-            return (*band, self._sample(image, hip_mid, torso_px, colour=True))
-        return band
-
-    def source_box(self, image_xyz: np.ndarray, width: int, height: int) -> tuple[int, int, int, int] | None:
-        """The pixels (x0, y0, x1, y1) of a width x height frame that band() and update() read for these
-        landmarks (None: none), so that a caller can keep just that region of a frame."""
-        place = self._place(image_xyz)
-        return None if place is None else self._box(place[1], place[2], width, height)
-
-    def _place(self, image_xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | None:
-        """(landmarks xy, hip midpoint, T pixels), or None without hips and shoulders or for a tiny band."""
-        xy = np.asarray(image_xyz, dtype=np.float64)[:, :2]
-        hips = xy[[LEFT_HIP, RIGHT_HIP]]
-        shoulders = xy[[LEFT_SHOULDER, RIGHT_SHOULDER]]
-        if not (np.isfinite(hips).all() and np.isfinite(shoulders).all()):
-            return None
-        hip_mid = hips.mean(axis=0)
-        torso_px = float(np.linalg.norm(shoulders.mean(axis=0) - hip_mid))
-        if torso_px * 2 * self.half_w < _MIN_BAND_SOURCE_PX:
-            return None
-        return xy, hip_mid, torso_px
-
-    def _new_key(self, patch, mask, torso_px, rotation, texture_q, behind) -> tuple[float, float]:
-        self._key = (patch, mask, torso_px, rotation, behind)
-        self._warp = self._initial_warp()
-        return float(np.rad2deg(rotation)), texture_q
-
-    def _box(self, hip_mid: np.ndarray, torso_px: float, width: int, height: int) -> tuple[int, int, int, int]:
-        # a margin around the band, so that the anti-aliasing and warp touch few pixels, and that holds the
-        # search margin update() samples the current frame with (else the caller's region would cut it off)
-        margin = max(0.25, self.margin / self.px_per_t) * torso_px
-        x0 = max(int(hip_mid[0] - self.half_w * torso_px - margin), 0)
-        y0 = max(int(hip_mid[1] - self.top * torso_px - margin), 0)
-        x1 = min(int(hip_mid[0] + self.half_w * torso_px + margin) + 1, width)
-        y1 = min(int(hip_mid[1] + self.bottom * torso_px + margin) + 1, height)
-        return x0, y0, x1, y1
-
-    def _sample(self, image: np.ndarray, hip_mid: np.ndarray, torso_px: float, colour: bool = False,
-                extra: int = 0) -> np.ndarray:
-        """Band patch: image axes, hip midpoint at (cx, cy), T = px_per_t pixels; grey unless colour; with
-        `extra` patch pixels more on every side (the hip midpoint then at (cx + extra, cy + extra))."""
-        s = self.px_per_t / torso_px  # patch pixels per image pixel
-        x0, y0, x1, y1 = self._box(hip_mid, torso_px, image.shape[1], image.shape[0])
-        if x1 - x0 < 2 or y1 - y0 < 2:
-            size = (self.h + 2 * extra, self.w + 2 * extra)
-            return np.zeros(size + image.shape[2:] if colour else size, np.float32)
-        roi = image[y0:y1, x0:x1]
-        if roi.ndim == 3 and not colour:  # RGB: grey only this region (converting whole 1080p frames cost ~3 ms each)
-            roi = cv2.cvtColor(roi, cv2.COLOR_RGB2GRAY)
-        roi = roi.astype(np.float32)
-        if s < 1:  # downscaling: low-pass first to avoid aliasing (sigma ~ half the pixel ratio)
-            roi = cv2.GaussianBlur(roi, (0, 0), 0.5 / s)
-        cx, cy = self.cx + extra, self.cy + extra
-        m = np.array([[s, 0, cx - s * (hip_mid[0] - x0)], [0, s, cy - s * (hip_mid[1] - y0)]])
-        return cv2.warpAffine(roi, m, (self.w + 2 * extra, self.h + 2 * extra), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_REPLICATE)
-
-    def _mask(self, xy: np.ndarray, hip_mid: np.ndarray, torso_px: float, extra: int = 0) -> np.ndarray:
-        """Valid band pixels: everything except strips along the forearms and hands (`extra`: as _sample)."""
-        mask = np.full((self.h + 2 * extra, self.w + 2 * extra), 255, np.uint8)
-        s = self.px_per_t / torso_px
-        p = (xy - hip_mid) * s + (self.cx + extra, self.cy + extra)
-        width = max(int(round(self.forearm_w * self.px_per_t)), 1)
-        for elbow, wrist, knuckles in _ARMS:
-            e, w, k = p[elbow], p[wrist], p[list(knuckles)]
-            if not np.isfinite(w).all():
-                continue
-            ends = [e] if np.isfinite(e).all() else []
-            k = k[np.isfinite(k).all(axis=1)]
-            if len(k):
-                d = k.mean(axis=0) - w
-                ends.append(w + d / max(np.linalg.norm(d), 1e-6) * self.hand_len * self.px_per_t)
-            for q in ends or [w]:
-                cv2.line(mask, _pt(w), _pt(q), 0, width)
-        return mask
-
-    def _register(self, key_patch, key_mask, patch, mask, behind: bool) -> tuple[float, float]:
-        """ECC registration keyframe -> patch, affine from behind and Euclidean from in front (see the
-        module docstring); returns (correlation, rotation rad CCW)."""
-        if (key_mask > 0).sum() < 0.25 * key_mask.size or (mask > 0).sum() < 0.25 * mask.size:
+    def _register(self, key: Keyframe, patch: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
+        """ECC registration keyframe -> extended patch, affine from behind and Euclidean from in front (see
+        the module docstring); returns (correlation, rotation in radians, positive = counter-clockwise on
+        screen), the rotation NaN when the registration failed or is implausible."""
+        if not (_enough(key.mask) and _enough(mask)):
             return 0.0, float("nan")
-        motion = cv2.MOTION_AFFINE if behind else cv2.MOTION_EUCLIDEAN
-        try:
-            rho, warp = cv2.findTransformECCWithMask(
-                key_patch, patch, key_mask, mask, self._warp.copy(), motion, self._criteria, 5
-            )
-        except cv2.error:
+        fit = self._ecc(key.patch, key.mask, patch, mask, self._warp,
+                        cv2.MOTION_AFFINE if key.behind else cv2.MOTION_EUCLIDEAN)
+        if fit is None:
             return 0.0, float("nan")
-        if behind:
-            for _ in range(_MAX_REFITS):
-                previous = warp
-                rho, warp = self._refit_inliers(key_patch, key_mask, patch, mask, rho, warp)
-                if abs(_vertical_tilt(warp) - _vertical_tilt(previous)) < _REFIT_TOLERANCE_RAD:
-                    break
-        # warp maps keyframe coords to current coords (y down). A CCW-on-screen rotation of the
-        # content by a gives warp[:, :2] = [[cos a, sin a], [-sin a, cos a]]: vertical lines tilt by
-        # atan2(warp[0,1], warp[1,1]) (for a Euclidean warp this is the rotation itself).
+        rho, warp = self._refit_until_steady(key, patch, mask, *fit) if key.behind else fit
         rot = _vertical_tilt(warp)
-        if behind:
-            stretches = np.linalg.svd(warp[:, :2], compute_uv=False)
-            if stretches.max() > 1 + self.max_strain or stretches.min() < 1 / (1 + self.max_strain):
-                return 0.0, float("nan")
-        if abs(rot) > self.max_rot:
+        if (key.behind and self._overstrained(warp)) or abs(rot) > self.max_rot:
             return 0.0, float("nan")
         self._warp = warp
         return float(rho), rot
 
+    def _ecc(self, key_patch: np.ndarray, key_mask: np.ndarray, patch: np.ndarray, mask: np.ndarray,
+             warp: np.ndarray, motion: int) -> tuple[float, np.ndarray] | None:
+        """ECC fit keyframe -> patch started from `warp`: (correlation, warp), or None when it fails."""
+        try:
+            return cv2.findTransformECCWithMask(key_patch, patch, key_mask, mask, warp.copy(), motion,
+                                                self._criteria, 5)
+        except cv2.error:
+            return None
 
-    def _refit_inliers(self, key_patch, key_mask, patch, mask, rho, warp) -> tuple[float, np.ndarray]:
-        """Repeat the affine fit without the keyframe pixels that it leaves with outlying residuals."""
-        h, w = key_patch.shape
+    def _refit_until_steady(self, key: Keyframe, patch: np.ndarray, mask: np.ndarray, rho: float,
+                            warp: np.ndarray) -> tuple[float, np.ndarray]:
+        """Repeat the trimmed affine refit until its rotation settles (see _REFIT_TOLERANCE_RAD)."""
+        for _ in range(_MAX_REFITS):
+            previous = warp
+            rho, warp = self._refit_inliers(key, patch, mask, rho, warp)
+            if abs(_vertical_tilt(warp) - _vertical_tilt(previous)) < _REFIT_TOLERANCE_RAD:
+                break
+        return rho, warp
+
+    def _refit_inliers(self, key: Keyframe, patch: np.ndarray, mask: np.ndarray, rho: float,
+                       warp: np.ndarray) -> tuple[float, np.ndarray]:
+        """Repeat the affine fit without the keyframe pixels that it leaves with outlying residuals (the
+        fit given back unchanged when too few pixels would be left, or when ECC fails)."""
+        h, w = key.patch.shape
         inverse = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
         back = cv2.warpAffine(patch, warp, (w, h), flags=inverse, borderMode=cv2.BORDER_REPLICATE)
         back_mask = cv2.warpAffine(mask, warp, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
                                    borderValue=0)
-        valid = (key_mask > 0) & (back_mask > 0)
-        if valid.sum() < 0.25 * valid.size:
+        valid = (key.mask > 0) & (back_mask > 0)
+        if not _enough(valid):
             return rho, warp
-        a, b = key_patch[valid], back[valid]
+        a, b = key.patch[valid], back[valid]
         res = (b - b.mean()) / (b.std() + 1e-6) - (a - a.mean()) / (a.std() + 1e-6)
         res -= np.median(res)
         scale = 1.4826 * np.median(np.abs(res))
-        inliers = np.zeros_like(key_mask)
+        inliers = np.zeros_like(key.mask)
         inliers[valid] = np.where(np.abs(res) <= self.outlier_sigmas * scale, 255, 0)
-        if (inliers > 0).sum() < 0.25 * inliers.size:
+        if not _enough(inliers):
             return rho, warp
-        try:
-            return cv2.findTransformECCWithMask(key_patch, patch, inliers, mask, warp.copy(), cv2.MOTION_AFFINE,
-                                                self._criteria, 5)
-        except cv2.error:
-            return rho, warp
+        return self._ecc(key.patch, inliers, patch, mask, warp, cv2.MOTION_AFFINE) or (rho, warp)
+
+    def _overstrained(self, warp: np.ndarray) -> bool:
+        """Whether an affine warp stretches or shrinks some direction by more than max_strain."""
+        stretches = np.linalg.svd(warp[:, :2], compute_uv=False)
+        return bool(stretches.max() > 1 + self.max_strain or stretches.min() < 1 / (1 + self.max_strain))
+
+
+def _enough(mask: np.ndarray) -> bool:
+    """Whether at least _MIN_VALID_FRACTION of a mask's pixels are valid (non-zero)."""
+    return bool((mask > 0).sum() >= _MIN_VALID_FRACTION * mask.size)
 
 
 def _vertical_tilt(warp: np.ndarray) -> float:
-    """Tilt of vertical lines under a keyframe -> frame warp (y down), rad, CCW on screen."""
+    """Tilt of vertical lines under a keyframe -> frame warp (y down), radians, positive = counter-clockwise
+    on screen.
+
+    warp maps keyframe coords to current coords. A CCW-on-screen rotation of the content by a gives
+    warp[:, :2] = [[cos a, sin a], [-sin a, cos a]]: vertical lines tilt by atan2(warp[0,1], warp[1,1])
+    (for a Euclidean warp this is the rotation itself)."""
     return float(np.arctan2(warp[0, 1], warp[1, 1]))
-
-
-def facing_away(image_xyz: np.ndarray) -> bool:
-    """True when the person is filmed from behind: their right hip and shoulder are on the image
-    right (from in front, on the image left). Undecided (landmarks missing) counts as from behind."""
-    x = np.asarray(image_xyz, dtype=np.float64)[:, 0]
-    d = (x[RIGHT_HIP] - x[LEFT_HIP]) + (x[RIGHT_SHOULDER] - x[LEFT_SHOULDER])
-    return not (d < 0)
-
-
-def _pt(p: np.ndarray) -> tuple[int, int]:
-    """Pixel point for cv2 drawing, clipped far outside the patch to stay in int range."""
-    return tuple(int(round(v)) for v in np.clip(p, -1e4, 1e4))

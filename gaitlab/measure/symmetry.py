@@ -39,7 +39,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from gaitlab.measure.band import PelvisBandTracker
+from gaitlab.measure.geometry import BandShape, PelvisBand
 
 # ECC stopping rule, as PelvisBandTracker's: 30 iterations or a correlation gain below 1e-5 (tighter, 100 and
 # 1e-6, moved per-frame tilts by at most 0.15° and clip medians by under 0.002°, at 1.2x the time).
@@ -56,8 +56,9 @@ _LOCAL_MEAN_SHRINK = 4
 class PelvisSymmetry:
     """Per-frame tilt of the pelvis band's mirror-symmetry axis (see module docstring).
 
-    Band geometry (vertical extent, hand masks, sampling scale) is PelvisBandTracker's, in units of
-    the hip-to-shoulder distance T (~0.50 m), only wider so that both hip outlines are inside.
+    Band geometry (vertical extent, hand masks, sampling scale) is BandShape's default, as for
+    PelvisBandTracker, in units of the hip-to-shoulder distance T (~0.50 m), only wider so that both hip
+    outlines are inside.
     """
 
     def __init__(
@@ -119,15 +120,10 @@ class PelvisSymmetry:
         """
         # The contrast normalisation needs context around the band (else its windows are cut at the
         # band's edges): sample the band with a margin of two Gaussian scales, normalise, then crop.
-        band = PelvisBandTracker()  # default vertical extent, scale and hand masks
         margin = 2.0 * contrast_sigma_torso
-        self._geom = PelvisBandTracker(
-            band_top_torso=band.top + margin,
-            band_bottom_torso=band.bottom + margin,
-            band_half_width_torso=band_half_width_torso + margin,
-        )
-        self.sigma_px = contrast_sigma_torso * self._geom.px_per_t
-        self._m = int(round(margin * self._geom.px_per_t))
+        self.shape = BandShape(half_width=band_half_width_torso).widened(margin)
+        self.sigma_px = contrast_sigma_torso * self.shape.px_per_t
+        self._m = int(round(margin * self.shape.px_per_t))
         self.floor = contrast_floor_grey
         self.min_texture = min_texture_grey
         self.chroma_noise = chroma_noise_grey
@@ -138,7 +134,7 @@ class PelvisSymmetry:
         self.full_search_every = full_search_every
         self._previous_tilt: float | None = None  # the last frame's tilt (None: not measured)
         self._followed = 0  # frames measured since the last search over the whole range
-        self.slack_px = max(int(round(search_shift_torso * self._geom.px_per_t)), 1)
+        self.slack_px = max(int(round(search_shift_torso * self.shape.px_per_t)), 1)
         self.min_valid = min_valid_fraction
         self.outlier_sigmas = outlier_sigmas
 
@@ -147,27 +143,50 @@ class PelvisSymmetry:
         person), visibility (33,) (unused: landmarks are used whenever finite, as in PelvisBandTracker).
         Returns (tilt_deg, quality): tilt of the pelvis's transverse axis, degrees CCW on screen;
         quality 0..1 (NaN / 0 when it cannot measure)."""
-        band = self._geom.band(image, image_xyz, colour=True)
+        band = PelvisBand.locate(self.shape, image_xyz)
         if band is None:
             self._previous_tilt = None
             return float("nan"), 0.0
-        padded, mask, _, *rgb = band
-        return self.measure(padded, mask, rgb[0] if rgb else None)
+        rgb = band.sample(image, colour=True) if np.ndim(image) == 3 else None
+        return self.measure(band.sample(image), band.mask(), rgb)
 
     def source_box(self, image_xyz: np.ndarray, width: int, height: int) -> tuple[int, int, int, int] | None:
-        """The pixels (x0, y0, x1, y1) that update() reads (see PelvisBandTracker.source_box)."""
-        return self._geom.source_box(image_xyz, width, height)
+        """The pixels (x0, y0, x1, y1) of a width x height frame that update() reads for these landmarks
+        (None: none)."""
+        band = PelvisBand.locate(self.shape, image_xyz)
+        return None if band is None else band.source_box(width, height)
 
     def measure(self, padded: np.ndarray, mask: np.ndarray, rgb: np.ndarray | None = None) -> tuple[float, float]:
         """Tilt (deg CCW on screen) and quality from a grey band sampled with the contrast margin (as
-        self._geom.band returns it: hip midpoint at the horizontal centre) and, when the frame has colour,
-        the same band in RGB (h, w, 3) (matched on chroma when it has chroma texture); mask uint8,
-        255 = valid. Consecutive calls are taken as consecutive frames (see follow_window_deg)."""
+        PelvisBand.sample gives it for self.shape: hip midpoint at the horizontal centre) and, when the
+        frame has colour, the same band in RGB (h, w, 3) (matched on chroma when it has chroma texture);
+        mask uint8, 255 = valid. Consecutive calls are taken as consecutive frames (see follow_window_deg)."""
         tilt, quality = self._measure(padded, mask, rgb)
         self._previous_tilt = tilt if np.isfinite(tilt) else None
         return tilt, quality
 
     def _measure(self, padded: np.ndarray, mask: np.ndarray, rgb: np.ndarray | None) -> tuple[float, float]:
+        prepared = self._prepare(padded, mask, rgb)
+        if prepared is None:
+            return float("nan"), 0.0
+        norm, mask, texture_q = prepared
+        fit = self._mirror_fit(norm, mask)
+        if fit is None:
+            return float("nan"), 0.0
+        rho, warp = fit
+        # warp maps mirror coords to patch coords (y down): content rotated CCW on screen by a gives
+        # warp[1,0] = -sin(a); the mirror-to-patch rotation is twice the tilt of the symmetry axis.
+        tilt = 0.5 * float(np.degrees(np.arctan2(-warp[1, 0], warp[0, 0])))
+        if not np.isfinite(tilt) or abs(tilt) > self.max_tilt:
+            return float("nan"), 0.0
+        quality = float(np.clip(rho, 0.0, 1.0)) * texture_q
+        return tilt, quality
+
+    def _prepare(self, padded: np.ndarray, mask: np.ndarray, rgb: np.ndarray | None
+                 ) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """(contrast-normalised band, its mask, texture quality 0..1), all cropped to the band inside the
+        contrast margin, matched on chroma when it has chroma texture, else on grey levels; None when too
+        few pixels are unmasked on both sides or the band is flat."""
         padded = np.asarray(padded, np.float32)
         m = self._m
         inner = (slice(m, padded.shape[0] - m), slice(m, padded.shape[1] - m))
@@ -175,16 +194,19 @@ class PelvisSymmetry:
         valid = mask > 0
         both = valid & valid[:, ::-1]
         if both.mean() < self.min_valid:
-            return float("nan"), 0.0
+            return None
         texture = float(patch[valid].std())
         if texture <= 0:
-            return float("nan"), 0.0
+            return None
         chroma = None if rgb is None else self._chroma(np.asarray(rgb, np.float32), padded, inner, valid)
         if chroma is not None:
-            norm, texture_q = chroma
-        else:
-            norm = np.ascontiguousarray(self._contrast_normalise(padded, self.floor)[inner])
-            texture_q = texture / (texture + self.min_texture)
+            return chroma[0], mask, chroma[1]
+        norm = np.ascontiguousarray(self._contrast_normalise(padded, self.floor)[inner])
+        return norm, mask, texture / (texture + self.min_texture)
+
+    def _mirror_fit(self, norm: np.ndarray, mask: np.ndarray) -> tuple[float, np.ndarray] | None:
+        """ECC registration (Euclidean) of the band's mirror image to the band, from the coarse search and
+        then once more without outlying pixels: (correlation, warp mirror -> band), None when ECC fails."""
         mirror, mirror_mask = np.ascontiguousarray(norm[:, ::-1]), np.ascontiguousarray(mask[:, ::-1])
         try:
             rho, warp = cv2.findTransformECCWithMask(
@@ -197,14 +219,8 @@ class PelvisSymmetry:
                     mirror, norm, keep, mask, warp, cv2.MOTION_EUCLIDEAN, _ECC_CRITERIA, 5
                 )
         except cv2.error:
-            return float("nan"), 0.0
-        # warp maps mirror coords to patch coords (y down): content rotated CCW on screen by a gives
-        # warp[1,0] = -sin(a); the mirror-to-patch rotation is twice the tilt of the symmetry axis.
-        tilt = 0.5 * float(np.degrees(np.arctan2(-warp[1, 0], warp[0, 0])))
-        if not np.isfinite(tilt) or abs(tilt) > self.max_tilt:
-            return float("nan"), 0.0
-        quality = float(np.clip(rho, 0.0, 1.0)) * texture_q
-        return tilt, quality
+            return None
+        return rho, warp
 
     def _chroma(self, rgb: np.ndarray, grey: np.ndarray, inner: tuple[slice, slice], valid: np.ndarray
                 ) -> tuple[np.ndarray, float] | None:

@@ -21,7 +21,7 @@ from gaitlab.core.result import (
     SideVerdict,
     StepDrop,
 )
-from gaitlab.outputs.wording import DEFINITIONS, side_difference, side_verdict
+from gaitlab.outputs.wording import DEFINITIONS, side_difference, side_verdict, warning_texts
 
 SCHEMA_PATH = Path(__file__).with_name("summary.schema.json")
 STEP_COLUMNS = ("stance_side", "start_s", "end_s", "peak_drop_deg", "peak_time_s", "baseline_peak_drop_deg",
@@ -101,7 +101,7 @@ def summary_dict(analysis: Analysis, generated_at: datetime | None = None) -> di
         "sides": sides,
         "side_difference": side_difference(analysis),
         "steps": [_step_dict(s) for s in sorted(analysis.steps, key=lambda s: s.start_s)],
-        "warnings": [str(w) for w in analysis.warnings],
+        "warnings": warning_texts(analysis.warnings),
         "definitions": {key: text for key, (_, text) in DEFINITIONS.items()},
     }
 

@@ -2,7 +2,8 @@
 and print CSS) and report.pdf (A4) printed from the same HTML by headless Chromium, or, without Chromium,
 a plainer PDF from matplotlib so a PDF is always written.
 
-Every string that comes from the user or the clip (file name, warnings, labels) goes through html.escape.
+The HTML is templates/report.html.j2 (with report.css inlined), rendered by outputs/templating, which escapes
+every value: the file name, warnings and labels come from the user or the clip.
 """
 from __future__ import annotations
 
@@ -15,20 +16,22 @@ import subprocess
 import tempfile
 import textwrap
 from datetime import datetime
-from html import escape
 from pathlib import Path
 
 import cv2
 import numpy as np
+from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from gaitlab import __version__
 from gaitlab.core.result import MIN_STEPS_PER_SIDE, SIDES, SMALLEST_DETECTABLE_DIFFERENCE_DEG, Analysis
+from gaitlab.core.verdict import above_threshold
 from gaitlab.outputs.exports import side_or_empty
 from gaitlab.outputs.palette import hex_color
-from gaitlab.outputs.wording import DEFINITIONS, fmt_deg, side_difference, side_verdict
+from gaitlab.outputs.templating import TEMPLATES, render
+from gaitlab.outputs.wording import DEFINITIONS, fmt_deg, side_difference, side_verdict, warning_texts
 
-CSS_PATH = Path(__file__).with_name("templates") / "report.css"
+CSS_PATH = TEMPLATES / "report.css"
 VIEW_WORDS = {"posterior": "from behind (posterior)", "anterior": "from the front (anterior)",
               "sagittal": "from the side (sagittal)", "oblique": "at an angle (oblique)"}
 ACTIVITY_WORDS = {"walk": "walking", "run": "running", "unknown": "not determined"}
@@ -108,7 +111,7 @@ def drops_figure(analysis: Analysis) -> Figure:
         if not len(d):
             continue
         offsets = np.linspace(-0.16, 0.16, len(d)) if len(d) > 1 else np.zeros(1)
-        edge = [hex_color("over") if v > thr else "white" for v in d]
+        edge = [hex_color("over") if above_threshold(v, thr) else "white" for v in d]
         ax.scatter(x + offsets, d, s=40, color=hex_color(side), edgecolors=edge, linewidths=1.4, zorder=3)
         sv = side_or_empty(analysis, side)
         if sv.measurable:
@@ -172,66 +175,36 @@ def _jpeg_data_uri(rgb: np.ndarray) -> str:
 
 # ---- HTML --------------------------------------------------------------------------------------------
 
-def _card(analysis: Analysis, side: str) -> str:
+def _card(analysis: Analysis, side: str, threshold: str) -> dict[str, str]:
+    """One stance side's verdict card: its css class, mean drop, badge, verdict sentence and details line
+    (empty without a verdict). `threshold` is the threshold as shown, e.g. "5°"."""
     v = side_or_empty(analysis, side)
     cls, badge = ("none", "no verdict") if not v.measurable else \
-        (("over", f"above {analysis.threshold_deg:g}°") if v.flagged else ("ok", f"not above {analysis.threshold_deg:g}°"))
-    details = ""
+        (("over", f"above {threshold}") if v.flagged else ("ok", f"not above {threshold}"))
+    details = []
     if v.measurable:
         leans = [s.trunk_lean_deg for s in analysis.steps if s.stance_side == side and math.isfinite(s.trunk_lean_deg)]
-        parts = [f"{v.steps_over_threshold} of {v.steps} steps above {analysis.threshold_deg:g}°",
-                 f"largest {fmt_deg(v.max_drop_deg)}",
-                 f"hip-landmark line alone {fmt_deg(v.baseline_mean_drop_deg)}"]
+        details = [f"{v.steps_over_threshold} of {v.steps} steps above {threshold}",
+                   f"largest {fmt_deg(v.max_drop_deg)}",
+                   f"hip-landmark line alone {fmt_deg(v.baseline_mean_drop_deg)}"]
         if leans:
-            parts.append(f"trunk lean toward the stance side {fmt_deg(float(np.mean(leans)), signed=True)}")
-        details = f'<p class="details">{escape(" · ".join(parts))}</p>'
-    big = fmt_deg(v.mean_drop_deg) if v.measurable else "–"
-    return (f'<div class="card {cls}"><h3><span class="dot {escape(side)}"></span>{escape(side.capitalize())}-leg '
-            f'stance</h3><div class="big">{escape(big)}<span class="badge">{escape(badge)}</span></div>'
-            f'<p class="sentence">{escape(side_verdict(analysis, v, lead=False))}</p>{details}</div>')
+            details.append(f"trunk lean toward the stance side {fmt_deg(float(np.mean(leans)), signed=True)}")
+    return {"side": side, "cls": cls, "badge": badge, "big": fmt_deg(v.mean_drop_deg) if v.measurable else "–",
+            "sentence": side_verdict(analysis, v, lead=False), "details": " · ".join(details)}
 
 
-def _meaning(analysis: Analysis) -> str:
-    flagged = [s for s in SIDES if side_or_empty(analysis, s).flagged]
-    advice = "".join(
-        f'<p class="advice">{escape(s.capitalize())}-leg stance is above the threshold: strengthening of the '
-        f'{escape(s)} hip abductors (gluteus medius) is the usual advice, and a physiotherapist should assess it '
-        f'first.</p>' for s in flagged)
-    return f"""{advice}
-<p>While you stand on one leg, the hip abductors of that leg (mainly gluteus medius) keep the pelvis level.
-If they are weak or inhibited, the pelvis drops on the other side: the Trendelenburg sign. gaitlab measures
-that drop at every single-leg stance and averages it per stance leg; a mean above {analysis.threshold_deg:g}°
-is flagged.</p>
-<ul>
-<li><b>A screening aid, not a diagnosis.</b> It is measured from 2D video, which under- or over-reads the
-true 3D angle when the camera is not square to the person; hip pain, leg-length difference or habit can also
-tilt the pelvis.</li>
-<li><b>At least {MIN_STEPS_PER_SIDE} steps per side</b> are needed for a stable mean; differences smaller than
-{SMALLEST_DETECTABLE_DIFFERENCE_DEG:g}° (between sides or between sessions) are within measurement error.</li>
-<li><b>Filming:</b> from straight behind (or in front), camera at hip height and level, the whole body in view,
-tight or short clothing around the hips, 10 s or more of steady walking or running.</li>
-</ul>"""
+def _step_rows(analysis: Analysis) -> list[dict]:
+    """The steps in time order, each as its table cells (times in s, angles in degrees) and whether flagged."""
+    return [{"cells": [str(i), s.stance_side, f"{s.start_s:.2f}", f"{s.end_s:.2f}", f"{s.peak_time_s:.2f}",
+                       fmt_deg(s.peak_drop_deg), fmt_deg(s.baseline_peak_drop_deg),
+                       fmt_deg(s.trunk_lean_deg, signed=True), fmt_deg(s.knee_flexion_deg)],
+             "flagged": s.flagged}
+            for i, s in enumerate(sorted(analysis.steps, key=lambda s: s.start_s), 1)]
 
 
-def _step_table(analysis: Analysis) -> str:
-    rows = []
-    for i, s in enumerate(sorted(analysis.steps, key=lambda s: s.start_s), 1):
-        cells = [str(i), s.stance_side, f"{s.start_s:.2f}", f"{s.end_s:.2f}", f"{s.peak_time_s:.2f}",
-                 fmt_deg(s.peak_drop_deg), fmt_deg(s.baseline_peak_drop_deg),
-                 fmt_deg(s.trunk_lean_deg, signed=True), fmt_deg(s.knee_flexion_deg)]
-        tds = "".join(f"<td>{escape(c)}</td>" for c in cells)
-        rows.append(f'<tr class="{"over" if s.flagged else ""}">{tds}'
-                    f'<td class="flag">{"yes" if s.flagged else "no"}</td></tr>')
-    if not rows:
-        return '<p class="muted">No complete single-leg stance was found.</p>'
-    head = ("#", "stance leg", "start (s)", "end (s)", "peak at (s)", "drop", "hip-landmark line",
-            "trunk lean (toward stance)", "stance knee flexion", f"above {analysis.threshold_deg:g}°")
-    ths = "".join(f'<th{" class=flag" if h.startswith("above") else ""}>{escape(h)}</th>' for h in head)
-    return f'<div class="table-wrap"><table><thead><tr>{ths}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
-
-
-def _stills(analysis: Analysis, stills: dict[str, np.ndarray]) -> str:
-    figs = []
+def _stills(analysis: Analysis, stills: dict[str, np.ndarray]) -> list[dict[str, str]]:
+    """The stills given, left side first, each as a JPEG data URI and a caption naming its largest drop."""
+    out = []
     for side in SIDES:
         if side not in stills:
             continue
@@ -240,20 +213,14 @@ def _stills(analysis: Analysis, stills: dict[str, np.ndarray]) -> str:
         if own:
             worst = max(own, key=lambda s: s.peak_drop_deg)
             caption += f", largest drop: {fmt_deg(worst.peak_drop_deg)} at {worst.peak_time_s:.2f} s"
-        figs.append(f'<figure><img src="{_jpeg_data_uri(stills[side])}" alt="{escape(caption)}">'
-                    f'<figcaption>{escape(caption)}</figcaption></figure>')
-    if not figs:
-        return '<p class="muted">No stills were provided with this report.</p>'
-    return (f'<div class="stills">{"".join(figs)}</div><p class="muted">Faces are blurred. The coloured bar is the '
-            f'pelvis at the measured angle (green: drop within {analysis.threshold_deg:g}°, red: above), the dashed '
-            'line is level.</p>')
+        out.append({"uri": _jpeg_data_uri(stills[side]), "caption": caption})
+    return out
 
 
-def report_html(analysis: Analysis, stills: dict[str, np.ndarray], generated: datetime | None = None) -> str:
-    v, e = analysis.video, escape
-    generated = generated or datetime.now().astimezone()
-    name = Path(v.name).name
-    meta = {
+def _meta(analysis: Analysis, generated: datetime) -> dict[str, str]:
+    """The header's facts about the clip and the run, label -> text."""
+    v = analysis.video
+    return {
         "duration": f"{v.duration_s:.1f} s ({v.frames} frames, {v.fps:.0f} fps)",
         "analysed": f"{analysis.analysed_s:.1f} s ({analysis.analysed_frames} frames)",
         "view": VIEW_WORDS.get(analysis.view, analysis.view),
@@ -265,94 +232,31 @@ def report_html(analysis: Analysis, stills: dict[str, np.ndarray], generated: da
         "gaitlab": __version__,
         "video size": f"{v.width} × {v.height}",
     }
-    meta_html = "".join(f"<div><dt>{e(k)}</dt><dd>{e(str(val))}</dd></div>" for k, val in meta.items())
-    diff = side_difference(analysis)
-    warnings = "".join(f"<li>{e(str(w))}</li>" for w in analysis.warnings)
-    defs = "".join(f"<dt>{e(title)}</dt><dd>{e(text)}</dd>" for title, text in DEFINITIONS.values())
+
+
+def report_html(analysis: Analysis, stills: dict[str, np.ndarray], generated: datetime | None = None) -> str:
+    """report.html as text, from templates/report.html.j2; `stills` maps side -> annotated RGB image,
+    `generated` is the time printed on it (now by default)."""
+    generated = generated or datetime.now().astimezone()
+    name = Path(analysis.video.name).name
+    threshold = f"{analysis.threshold_deg:g}°"
     obliquity_uri = _svg_data_uri(obliquity_figure(analysis))
     drops_uri = _svg_data_uri(drops_figure(analysis))
     window = obliquity_window(analysis)
     shown = "" if window is None else (
         f"Seconds {window[0]:.0f}–{window[1]:.0f} of the clip's {analysis.video.duration_s:.0f}, around the largest "
         "drop (the whole trace is in frames.csv). ")
-    trend = "" if window is None else f"""<section>
-<h2>Drop over the clip</h2>
-<figure><img src="{_svg_data_uri(drop_trend_figure(analysis))}" alt="Contralateral drop per step over the clip">
-<figcaption>Each dot is one step's contralateral drop at its time (blue: left-leg stance, orange: right-leg
-stance); lines: the mean of that side's steps within {TREND_WINDOW_S / 2:g} s either side. A line that rises along
-the clip means the drop grows as the walk or run goes on, e.g. with fatigue.</figcaption></figure>
-</section>
-"""
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Pelvic drop report – {e(name)}</title>
-<style>
-{CSS_PATH.read_text(encoding="utf-8")}
-</style>
-</head>
-<body>
-<main>
-<header>
-<h1>Pelvic drop (Trendelenburg) gait report</h1>
-<p class="clip">{e(name)}</p>
-<dl class="meta">{meta_html}</dl>
-</header>
-
-<section>
-<h2>Result</h2>
-<div class="cards">{_card(analysis, "left")}{_card(analysis, "right")}</div>
-{f'<p class="difference">{e(diff)}</p>' if diff else ""}
-</section>
-
-{f'<section><h2>Warnings</h2><ul class="warnings">{warnings}</ul></section>' if warnings else ""}
-
-<section>
-<h2>What this means and its limits</h2>
-{_meaning(analysis)}
-</section>
-
-<section>
-<h2>Pelvis over time</h2>
-<figure><div class="scroll-x"><img src="{obliquity_uri}" alt="Pelvic obliquity over time"></div>
-<figcaption>{e(shown)}Pelvic obliquity (positive = right hip higher). Shaded: single-leg stances counted as steps
-(blue = left leg, orange = right leg). In right-leg stance a drop shows as a peak upward, in left-leg stance
-downward; dotted lines are the threshold for each. Faint dashed: the hip-landmark line alone, for
-comparison.</figcaption></figure>
-</section>
-
-<section>
-<h2>Drop per step</h2>
-<figure class="narrow"><img src="{drops_uri}" alt="Contralateral drop per step, left vs right stance">
-<figcaption>Each dot is one step; diamond and bar: mean ± SD. Red ring: step above {analysis.threshold_deg:g}°.
-Differences under {SMALLEST_DETECTABLE_DIFFERENCE_DEG:g}° are within measurement error.</figcaption></figure>
-</section>
-
-{trend}
-<section>
-<h2>Largest drop of each side</h2>
-{_stills(analysis, stills)}
-</section>
-
-<section>
-<h2>Steps</h2>
-{_step_table(analysis)}
-<p class="muted">Angles in degrees, times in seconds from the start of the clip. “–” = not measured.</p>
-</section>
-
-<section>
-<h2>Definitions and sign conventions</h2>
-<dl class="defs">{defs}</dl>
-</section>
-
-<footer>gaitlab {e(__version__)} · {e(name)} · generated {e(generated.strftime("%Y-%m-%d %H:%M %Z"))} ·
-a screening aid, not a diagnosis.</footer>
-</main>
-</body>
-</html>
-"""
+    trend = None if window is None else {"uri": _svg_data_uri(drop_trend_figure(analysis)),
+                                         "half_window": f"{TREND_WINDOW_S / 2:g} s"}
+    return render(
+        "report.html.j2", name=name, css=Markup(CSS_PATH.read_text(encoding="utf-8")),
+        meta=_meta(analysis, generated), threshold=threshold,
+        cards=[_card(analysis, side, threshold) for side in SIDES], difference=side_difference(analysis),
+        warnings=warning_texts(analysis.warnings), flagged_sides=[s for s in SIDES if side_or_empty(analysis, s).flagged],
+        min_steps=MIN_STEPS_PER_SIDE, sdd=f"{SMALLEST_DETECTABLE_DIFFERENCE_DEG:g}°",
+        obliquity_uri=obliquity_uri, shown=shown, drops_uri=drops_uri, trend=trend,
+        stills=_stills(analysis, stills), steps=_step_rows(analysis), definitions=DEFINITIONS.values(),
+        version=__version__, generated=generated.strftime("%Y-%m-%d %H:%M %Z"))
 
 
 # ---- PDF ---------------------------------------------------------------------------------------------
@@ -389,8 +293,8 @@ def _text_page(analysis: Analysis) -> Figure:
              f"gaitlab {__version__}, {datetime.now().astimezone():%Y-%m-%d %H:%M}", ""]
     lines += [side_verdict(analysis, side_or_empty(analysis, s)) for s in SIDES]
     lines += [d for d in [side_difference(analysis)] if d]
-    lines += ["", "Warnings:"] + [f"- {w}" for w in analysis.warnings] if analysis.warnings else []
-    lines += ["", "A screening aid from 2D video, not a diagnosis; at least 7 steps per side; film from behind at "
+    lines += ["", "Warnings:"] + [f"- {w}" for w in warning_texts(analysis.warnings)] if analysis.warnings else []
+    lines += ["", f"A screening aid from 2D video, not a diagnosis; at least {MIN_STEPS_PER_SIDE} steps per side; film from behind at "
               "hip height with a level camera, whole body in view. A flagged side: strengthening of the hip "
               "abductors (gluteus medius) is the usual advice; a physiotherapist should assess it."]
     fig = Figure(figsize=(8.27, 11.69))

@@ -1,4 +1,5 @@
-"""Plain-language text shared by the report and summary.json, so both say exactly the same thing.
+"""Plain-language text shared by the report, summary.json, the app and the command line, so all say exactly the
+same thing: verdicts, the side difference, definitions, and each warning code's sentence.
 
 Returns plain (unescaped) strings: callers writing HTML escape them.
 """
@@ -6,7 +7,15 @@ from __future__ import annotations
 
 import math
 
-from gaitlab.core.result import MIN_STEPS_PER_SIDE, SMALLEST_DETECTABLE_DIFFERENCE_DEG, Analysis, SideVerdict
+from gaitlab.core.clip import VideoInfo
+from gaitlab.core.result import (
+    MIN_STEPS_PER_SIDE,
+    SMALLEST_DETECTABLE_DIFFERENCE_DEG,
+    Analysis,
+    AnalysisWarning,
+    SideVerdict,
+    WarningCode,
+)
 
 # meaning, units and sign of each quantity; summary.json carries key -> text, the report title + text
 DEFINITIONS = {
@@ -42,12 +51,14 @@ DEFINITIONS = {
 
 
 def fmt_deg(x: float, signed: bool = False) -> str:
+    """Degrees to one decimal, e.g. '7.2°' ('+7.2°' when signed); '–' for None or NaN."""
     if x is None or not math.isfinite(x):
         return "–"
     return f"{x:+.1f}°" if signed else f"{x:.1f}°"
 
 
 def no_verdict_reason(analysis: Analysis, v: SideVerdict) -> str:
+    """Why a side that is not measurable has no verdict, as a clause: the view, no step, or an unreliable measure."""
     if analysis.view in ("sagittal", "oblique"):
         return (f"the clip was filmed from an {analysis.view} view" if analysis.view == "oblique" else
                 "the clip was filmed from the side (sagittal view)") + \
@@ -89,3 +100,79 @@ def side_difference(analysis: Analysis) -> str | None:
                 f"({sdd}): the drop is really larger in {larger}-leg stance.")
     return (f"Right minus left: {fmt_deg(diff, signed=True)}, within the smallest detectable difference ({sdd}): "
             "no real side-to-side difference can be claimed.")
+
+
+# code -> sentence; its fields are the warning's values and the words _warning_fields derives from them
+WARNING_TEMPLATES = {
+    WarningCode.ENDS_EARLY: "The clip ends early: {read_part}; the results cover that part only.",
+    WarningCode.SIDE_VIEW: "The camera sees the person from the side ({view} view, shoulder line turned {yaw_deg:.0f}° "
+                           "from the image plane): frontal-plane pelvic drop cannot be measured from this angle, so "
+                           "no verdict is given. Film from directly behind or in front.",
+    WarningCode.TURNED_VIEW: "The person is turned {yaw_deg:.0f}° from a straight front/back view: angles may be off "
+                             "by a degree or more.",
+    WarningCode.PERSON_MISSED: "The person was found in only {found_percent:.0f}% of frames.",
+    WarningCode.PERSON_SMALL: "The person is small in the frame (under a fifth of its height): the pelvis spans few "
+                              "pixels, so its angle is measured less precisely. Film closer or zoom in.",
+    WarningCode.HIPS_HIDDEN: "The hips are often hidden or unclear (low landmark visibility).",
+    WarningCode.FEET_OUT: "The feet are out of the frame in {out_percent:.0f}% of frames: steps cannot be timed "
+                          "there. Keep the whole body in view.",
+    WarningCode.LITTLE_TEXTURE: "The pelvis region has little texture or contrast, so its tilt is measured poorly "
+                                "(plain, dark or loose clothing; patterned, fitted shorts or leggings help).",
+    WarningCode.SEVERAL_PEOPLE: "More than one person is in view: gaitlab follows the largest, most central one "
+                                "(check in the annotated video that it is the right person).",
+    WarningCode.VIDEO_SIDEWAYS: "The person appears turned by about {turn_deg:.0f}° (the video is on its side and has "
+                                "no rotation tag): no verdict. Re-export the clip upright.",
+    WarningCode.CAMERA_TILTED: "The camera is tilted by {roll_deg:.0f}°: level the phone for a reliable measure.",
+    WarningCode.TURNED_DURING_CLIP: "The person turned during the clip (walking {order} the camera): each stretch was "
+                                    "measured from its own side, and the {frames} frames while turning or side-on "
+                                    "were left out.",
+    WarningCode.SIDES_SWAPPED: "MediaPipe mixed up left and right in {frames} frames; they were corrected from the "
+                               "direction the person faces.",
+    WarningCode.LEVEL_FALLBACK: "The pelvis' level could not be read from its symmetry in enough frames; gaitlab used "
+                                "{fallback}, which may shift both sides' drops by a degree or more in opposite "
+                                "directions.",
+    WarningCode.STEPS_UNMEASURED: "{steps} step{plural} left out: the pelvis was not measured through enough of the "
+                                  "stance.",
+    WarningCode.STEPS_IMPLAUSIBLE: "{steps} step{plural} left out: a pelvic drop beyond ±{limit_deg:g}° does not "
+                                   "happen in walking or running (is the person walking steadily, whole body in "
+                                   "view?).",
+    WarningCode.NO_STANCE: "No complete {side}-leg single-leg stance was found, so that side has no verdict: film at "
+                           "least {min_steps} steps per side with the feet in view.",
+    WarningCode.FEW_STEPS: "Only {steps} {side}-leg stance step{plural} measured: at least {min_steps} per side are "
+                           "needed for a stable mean (film a longer walk).",
+}
+
+
+def _read_part(read_s: float, claimed_s: float) -> str:
+    return f"only {read_s:.1f} s of its {claimed_s:.1f} s could be read (damaged or cut off)"
+
+
+def read_part(video: VideoInfo) -> str:
+    """How much of a clip that ends early could be read (seconds), e.g. 'only 2.6 s of its 6.0 s could be read
+    (damaged or cut off)'."""
+    return _read_part(video.duration_s, video.claimed_duration_s)
+
+
+def _warning_fields(values: dict) -> dict:
+    """A warning's values plus the words its sentence needs: a plural ending for a count of steps, the order of
+    facings, the ends-early phrase, the fallback level method without its 'level from ' lead."""
+    fields = dict(values)
+    if "steps" in values:
+        fields["plural"] = "" if values["steps"] == 1 else "s"
+    if "facings" in values:
+        fields["order"] = ", then ".join("away from" if f == "away" else "toward" for f in values["facings"])
+    if "read_s" in values:
+        fields["read_part"] = _read_part(values["read_s"], values["claimed_s"])
+    if "level_method" in values:
+        fields["fallback"] = values["level_method"].removeprefix("level from ")
+    return fields
+
+
+def warning_text(warning: AnalysisWarning) -> str:
+    """The warning as the sentence the report, summary.json, the app and the command line show."""
+    return WARNING_TEMPLATES[warning.code].format(**_warning_fields(warning.values))
+
+
+def warning_texts(warnings: list[AnalysisWarning]) -> list[str]:
+    """Each warning's sentence, in order."""
+    return [warning_text(w) for w in warnings]

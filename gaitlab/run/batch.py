@@ -17,12 +17,14 @@ import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from html import escape
 from pathlib import Path
 from typing import Callable
 from urllib.parse import quote
 
+from markupsafe import Markup
+
 from gaitlab.errors import GaitlabError
+from gaitlab.outputs.templating import render
 from gaitlab.runtime import child_env
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mts", ".m2ts", ".3gp", ".mpg", ".mpeg",
@@ -163,70 +165,36 @@ def _summary(outdir: Path) -> dict | None:
         return None
 
 
-def _side_cell(summary: dict, side: str) -> str:
+def _side_cell(summary: dict, side: str) -> dict | None:
+    """A stance side's cell of the index: its css class, mean drop (degrees, "–" if missing), the word for
+    its verdict and its step count; None without a verdict."""
     s = summary.get("sides", {}).get(side, {})
     if not s.get("measurable"):
-        return '<td class="none">no verdict</td>'
+        return None
     mean = s.get("mean_drop_deg")
-    value = f"{mean:.1f}°" if isinstance(mean, (int, float)) else "–"
     cls, word = ("over", "flagged") if s.get("flagged") else ("ok", "within")
-    return (f'<td class="{cls}">{escape(value)} <span class="word">{escape(word)}</span>'
-            f'<span class="steps"> · {int(s.get("steps", 0))} steps</span></td>')
+    return {"cls": cls, "mean": f"{mean:.1f}°" if isinstance(mean, (int, float)) else "–", "word": word,
+            "steps": int(s.get("steps", 0))}
+
+
+def _row(root: Path, outcome: ClipOutcome) -> dict:
+    """A clip's row of the index: its name, its folder as a link relative to root, and either its error
+    (error is not None) or its view, verdict per side, warning count and whether it has an annotated video."""
+    row = {"name": outcome.video.name, "href": quote(os.path.relpath(outcome.outdir, root).replace(os.sep, "/"))}
+    summary = _summary(outcome.outdir) if outcome.status == "ok" else None
+    if summary is None:
+        return {**row, "error": outcome.message or "no summary was written"}
+    return {**row, "error": None, "view": f"{summary.get('view', '')}, {summary.get('activity', '')}",
+            "left": _side_cell(summary, "left"), "right": _side_cell(summary, "right"),
+            "warnings": len(summary.get("warnings", [])), "video": (outcome.outdir / "annotated.mp4").is_file()}
 
 
 def write_index(root: Path, outcomes: list[ClipOutcome], threshold_deg: float) -> Path:
-    """root/index.html: one row per clip (verdict per side, links to its report and video, or its error)."""
-    rows = []
-    for o in outcomes:
-        rel = quote(os.path.relpath(o.outdir, root).replace(os.sep, "/"))
-        name = escape(o.video.name)
-        summary = _summary(o.outdir) if o.status == "ok" else None
-        if summary is not None:
-            links = f'<a href="{rel}/report.html">report</a> · <a href="{rel}/report.pdf">PDF</a>'
-            if (o.outdir / "annotated.mp4").is_file():
-                links += f' · <a href="{rel}/annotated.mp4">video</a>'
-            view = escape(f"{summary.get('view', '')}, {summary.get('activity', '')}")
-            warn = len(summary.get("warnings", []))
-            rows.append(f'<tr><td class="clip"><a href="{rel}/report.html">{name}</a></td><td>{view}</td>'
-                        f'{_side_cell(summary, "left")}{_side_cell(summary, "right")}'
-                        f'<td>{warn or ""}</td><td>{links}</td></tr>')
-        else:
-            message = o.message or "no summary was written"
-            rows.append(f'<tr class="failed"><td class="clip">{name}</td>'
-                        f'<td colspan="5" class="error">{escape(message)}</td></tr>')
-    ok = sum(o.status == "ok" for o in outcomes)
-    html = f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-{GENERATOR}
-<title>gaitlab batch – {len(outcomes)} clips</title>
-<style>
-body {{ font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 70rem; padding: 0 1rem; color: #222; }}
-table {{ border-collapse: collapse; width: 100%; }}
-th, td {{ text-align: left; padding: .45rem .6rem; border-bottom: 1px solid #ddd; vertical-align: top; }}
-th {{ font-weight: 600; background: #f6f6f6; }}
-td.over {{ color: #b22; font-weight: 600; }} td.ok {{ color: #2a7a2a; }} td.none, .steps {{ color: #777; }}
-.word {{ font-weight: normal; }} tr.failed td.error {{ color: #b22; }}
-.muted {{ color: #666; }}
-</style>
-</head>
-<body>
-<h1>Pelvic drop (Trendelenburg) – batch of {len(outcomes)} clips</h1>
-<p class="muted">{ok} analysed, {len(outcomes) - ok} failed · mean contralateral drop per stance leg, flagged above
-{threshold_deg:g}° · generated {escape(datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"))} ·
-a screening aid, not a diagnosis.</p>
-<table>
-<thead><tr><th>clip</th><th>view</th><th>left-leg stance</th><th>right-leg stance</th><th>warnings</th>
-<th>outputs</th></tr></thead>
-<tbody>
-{chr(10).join(rows)}
-</tbody>
-</table>
-</body>
-</html>
-"""
+    """root/index.html, from templates/batch_index.html.j2: one row per clip (verdict per side, links to its
+    report and video, or its error); `threshold_deg` is the threshold the clips were judged by, degrees."""
+    html = render("batch_index.html.j2", generator=Markup(GENERATOR), rows=[_row(root, o) for o in outcomes],
+                  analysed=sum(o.status == "ok" for o in outcomes), threshold=f"{threshold_deg:g}°",
+                  generated=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"))
     path = root / INDEX_NAME
     tmp = path.with_name(f".{INDEX_NAME}.{os.getpid()}.part")  # this process's own: batches may share a folder
     try:

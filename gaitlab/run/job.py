@@ -5,12 +5,10 @@ interruption leaves nothing half-written. Every output folder holds a marker (MA
 one is ever replaced, and only with --force; a temporary folder a killed run left is removed by a later run
 into the same parent once its writer (named in the marker) has ended.
 
-Speed (2 cores): while the pose pass keeps both cores busy, a second process starts and imports the
-analysis and the video writer; once the pose pass is done it analyses the track (this process would first
-spend ~0.7 s importing scipy.signal, with one core idle), hands the analysis back, and re-decodes, draws and
-encodes the annotated video while this one writes the exports, the stills and the report. (The report
-modules are imported after the pose pass: importing them during it gained nothing once the pass used both
-cores, and added their ~40 MB to the pass's peak memory; scipy.signal would add ~65 MB more.)
+The job is a plain sequence: check the output, track the clip, analyse, write exports, stills and report,
+move the folder into place. Where the annotated video is asked for, a second process (_VideoProcess) takes
+the analysis and the video from this one so both cores work after the pose pass; why, and what it saves, is
+in docs/performance.md.
 """
 from __future__ import annotations
 
@@ -30,9 +28,10 @@ from pathlib import Path
 from typing import Callable
 
 from gaitlab import __version__
-from gaitlab.core.clip import covered_s, read_part
+from gaitlab.core.clip import covered_s
 from gaitlab.core.result import DEFAULT_THRESHOLD_DEG, THRESHOLD_RANGE_DEG, Analysis
 from gaitlab.errors import NO_SPACE, GaitlabError
+from gaitlab.outputs.wording import read_part
 from gaitlab.runtime import child_env
 from gaitlab.tracking.model import ModelInfo
 from gaitlab.tracking.pipeline import Progress, TrackedVideo, track_video

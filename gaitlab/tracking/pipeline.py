@@ -187,7 +187,7 @@ def _track_span(path: Path, model: ModelInfo, settings: PoseSettings, image_land
     # Decoding, pose inference and the pelvis band run in three threads (OpenCV, PyAV and MediaPipe
     # release the GIL); the band keeps frame order because it has a single worker. Only the landmarks
     # and the band's numbers are kept (in preallocated arrays), never the frames. With two spans these
-    # threads fill both cores: the decoder gets no threads of its own (~1 ms a frame less CPU at 1080p).
+    # threads fill both cores: the decoder gets no threads of its own (docs/performance.md).
     try:
         with PoseExtractor(model.path, settings, image_landmarker=image_landmarker) as extractor, \
                 ThreadPoolExecutor(1, "gaitlab-band", initializer=name_os_thread, initargs=("gaitlab-pelvis",)) as pool:

@@ -171,7 +171,7 @@ def _create_landmarker(model_path: str | Path, settings: PoseSettings, mode):
 class ImageLandmarker:
     """An IMAGE-mode landmarker (a fresh detection on every image: searching tiles, re-checking a crop,
     looking beside the subject), created on first use and shareable by the extractors of one clip's spans:
-    each landmarker holds ~50 MB and these calls are rare (a lock takes them in turn). Close it when done.
+    each landmarker holds tens of MB and these calls are rare (a lock takes them in turn). Close it when done.
     It returns up to CENSUS_POSES people (the callers that want one pick the most likely subject)."""
 
     def __init__(self, model_path: str | Path, settings: PoseSettings = PoseSettings()):

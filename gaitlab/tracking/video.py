@@ -276,8 +276,7 @@ def iter_i420_frames(path: str | Path, max_side: int | None = None, start_s: flo
     """Yield (time_s, frame) for the frames in [start_s, end_s), timed as iter_frames times them: upright, new yuv420p
     frames of even size (what H.264 4:2:0 needs: an odd last row or column is dropped), at most max_side
     pixels on the long side, ready to draw on (i420_planes) and encode. Camera 4:2:0 goes plane to plane,
-    never through RGB (1080p -> 720p, one thread: 1.3 ms a frame, against 4.8 ms to copy out the planes,
-    scale them, convert to RGB, back to 4:2:0 and into an encoder frame)."""
+    never through RGB (a few times cheaper: docs/performance.md)."""
     size = None
     for t, frame in _decoded(Path(path), start_s, end_s, thread_decode):
         if size is None:
