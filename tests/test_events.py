@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from gaitlab.core.events import StanceWindow, detect_gait_events
+from gaitlab.core.events import EventParams, StanceWindow, detect_gait_events
 from gaitlab.core.track import (
     LEFT_FOOT_INDEX,
     LEFT_HEEL,
@@ -193,7 +193,7 @@ def test_anterior_initial_contact_from_foot_pitch():
     assert err.size >= 14
     assert np.all(np.abs(err) <= 0.04), err
     # the heel marker alone is early by about the settling time
-    ev0 = detect_gait_events(track, pitch_landing="none")
+    ev0 = detect_gait_events(track, params=EventParams(pitch_landing="none"))
     assert np.median(_ic_errors(ev0, track, truth)) <= -0.08
     tru = truth_windows(track.time_s, truth)
     f1, _ = score(ev.single_stances, tru)
@@ -207,7 +207,7 @@ def test_pitch_cue_needs_to_repeat_with_the_stride():
     for toe in (LEFT_FOOT_INDEX, RIGHT_FOOT_INDEX):
         track.image_xyz[:, toe, 1] += 0.03 * 150.0 * rng.standard_normal(len(track.time_s))
     ev = detect_gait_events(track)
-    ev0 = detect_gait_events(track, pitch_landing="none")
+    ev0 = detect_gait_events(track, params=EventParams(pitch_landing="none"))
     for side in ("left", "right"):
         np.testing.assert_allclose(ev.initial_contacts_s[side], ev0.initial_contacts_s[side])
 
@@ -216,7 +216,7 @@ def test_pitch_not_used_from_behind():
     # from behind the forefoot is hidden; a pitch-like toe signal must not change the events
     track, truth = make_track(view="posterior", fps=30.0, noise=0.003, foot_pitch=0.06)
     ev = detect_gait_events(track)
-    ev0 = detect_gait_events(track, pitch_landing="none")
+    ev0 = detect_gait_events(track, params=EventParams(pitch_landing="none"))
     for side in ("left", "right"):
         np.testing.assert_allclose(ev.initial_contacts_s[side], ev0.initial_contacts_s[side])
 
@@ -259,3 +259,33 @@ def test_running_window_at_clip_end_from_own_events():
     tru = truth_windows(track.time_s, truth)
     f1, _ = score(ev.single_stances, tru)
     assert f1 >= 0.95, (ev.single_stances, tru)
+
+
+@pytest.mark.parametrize("stride_s, duty, activity", [
+    (0.70, 0.36, "run"),   # 171 steps/min with flight phases: cadence and duty factor agree
+    (0.85, 0.62, "walk"),  # a brisk walk at 141 steps/min: the cadence alone would call it running
+    (0.92, 0.36, "run"),   # a slow jog at 130 steps/min: the cadence alone would call it walking
+    (1.10, 0.62, "walk"),  # 109 steps/min with double support
+])
+def test_walking_or_running_is_decided_by_the_duty_factor(stride_s, duty, activity):
+    """Walking has double support (each foot on the ground > half its stride), running flight phases (<
+    half): between 120 and 160 steps/min the duty factor of the events found overrules the cadence."""
+    track, truth = make_track(fps=60.0, stride_s=stride_s, duty=duty, amp=0.3, noise=0.003)
+    ev = detect_gait_events(track)
+    assert ev.activity == activity
+    f1, _ = score(ev.single_stances, truth_windows(track.time_s, truth))
+    assert f1 >= 0.85
+
+
+@pytest.mark.parametrize("view", ["posterior", "anterior"])
+def test_steps_do_not_depend_on_how_far_the_person_is(view):
+    """The person filmed from twice as far (the image landmarks shrunk by half about the frame's centre) gives
+    the same stance windows: the foot signals are in trunk lengths, so only the body's proportions count."""
+    from dataclasses import replace
+
+    track, _ = make_track(view=view, fps=30.0, stride_s=1.05, amp=0.3, noise=0.003, foot_pitch=0.06)
+    centre = np.array([track.width / 2, track.height / 2, 0.0])
+    far = replace(track, image_xyz=centre + 0.5 * (track.image_xyz - centre))
+    near_w = [(w.side, w.start_s, w.end_s) for w in detect_gait_events(track, view=view).single_stances]
+    far_w = [(w.side, w.start_s, w.end_s) for w in detect_gait_events(far, view=view).single_stances]
+    assert len(near_w) >= 6 and far_w == near_w

@@ -41,6 +41,20 @@ lift raises the foot in the image like backward motion, and far away (perspectiv
 - running: the foot is pulled back (retracted) after its forward-most point and the landing shows
   as a dip of the heel's backward speed; IC = the stance sweep's onset, where that speed has
   regained half of its rise from the first such dip to the next speed peak.
+Running filmed from the FRONT is different: the swing foot's large lift (heel kicked up behind)
+raises it in the image exactly as moving away from the camera would, so the toe's image height keeps
+rising from toe-off to mid-swing and has no extremum at TO.  There IC = the heel's forward-most
+point (its image-y maximum: the landing foot's descent and forward swing both lower it in the image
+and both end at contact), and TO = the toe's lift-off read from its height in MediaPipe's world
+landmarks (metres, relative to the hip): the last frame before the toe, after resting (its upward
+speed down to 5 % of the swing's fastest lift, as the walking heel's "stopped"), has risen
+FOOT_CLEARANCE_M = 3 cm - toe clearance just after toe-off is a few cm.  Used only where the
+world toe height varies by more than that clearance; otherwise the image rule below applies.
+Walking filmed from the FRONT, where the pitch repeats with the stride: both events come from the
+foot's pitch alone (_pitch_events) - TO = its maxima at least 3/4 of a stride apart, IC = the end
+of its minimum's plateau before the other foot's next TO.  Far from the camera the feet's image
+heights show their lift rather than their motion in depth (the toe's image maximum moves from the
+toe-off to the heel strike), while the pitch is the foot's own orientation at any distance.
 Contact = [IC, TO).  A first contact whose IC search is cut by the segment start is kept only if
 its duration is within 30 % of the foot's median.
 
@@ -332,14 +346,144 @@ def _windows(ic, to, contact, decided, running):
     return out
 
 
+def _lift_off(toe_h, v, a, b):
+    """TO index in [a, b): the toe leaving the ground, from its height (metres, up) and its speed.
+
+    The swing's fastest toe lift m is found first; the toe was at rest on the ground before it
+    (its upward speed down to _LANDING_SPEED_FRAC of that peak - the same "stopped" as the walking
+    heel's); TO is the last frame before the toe has risen FOOT_CLEARANCE_M above that resting height.
+    None if the lift is not seen whole in [a, b)."""
+    if b - a < 3:
+        return None
+    m = a + int(np.argmax(v[a:b]))
+    if v[m] <= 0:
+        return None
+    j = m
+    while j > a and v[j] > _LANDING_SPEED_FRAC * v[m]:
+        j -= 1
+    if j == a and v[j] > _LANDING_SPEED_FRAC * v[m]:
+        return None  # the rest before the lift is cut off
+    # a lift is seen only once the toe has cleared the ground (not noise on a resting toe, not a
+    # lift cut by the window's end)
+    up = np.flatnonzero(toe_h[j:b] > toe_h[j] + FOOT_CLEARANCE_M)
+    if up.size == 0:
+        return None
+    return max(j, j + int(up[0]) - 1)
+
+
+def _anterior_running_events(p_heel, toe_h, t, fs, min_stride_s, min_contact_s, max_contact_frac,
+                             prom):
+    """ICs, TOs and contact pairs (sample indices) of one running foot filmed from the front.
+
+    IC = the heel's forward-most point (its image-y maximum): from the front the landing foot's
+    descent and its forward swing both move it down the image, and both end at the landing (Zeni's
+    IC rule).  TO = the toe's lift-off from its world height (_lift_off): from the front the lift
+    raises the foot in the image exactly as moving back does, so the image shows no extremum there.
+    Each contact is [IC, TO) with TO the first lift after IC and before the next IC."""
+    ic, _ = find_peaks(-p_heel, distance=max(1, int(round(min_stride_s * fs))), prominence=prom)
+    v = np.gradient(toe_h, t)
+    n_min = int(round(min_contact_s * fs))
+    tos, pairs = [], []
+    bounds = list(ic[1:]) + [len(p_heel)]
+    for k, (a, b) in enumerate(zip(ic, bounds)):
+        to = _lift_off(toe_h, v, a + n_min, b)
+        if to is None or to <= a:
+            continue
+        if (to - a) < n_min:
+            continue
+        if k + 1 < len(ic) and (to - a) > max_contact_frac * (b - a):
+            continue
+        tos.append(to)
+        pairs.append((int(a), int(to)))
+    return np.array(ic, int), np.array(tos, int), pairs
+
+
+def _stride_samples(p_toe, fs, min_stride_s, prom):
+    """The foot's median stride (samples) from its toe's backward maxima, or None (< 2 maxima).
+
+    Used only as a period: from the front and far away the toe's image maximum sits at the
+    heel strike (toes up) instead of the toe-off, but it still comes once per stride."""
+    pk, _ = find_peaks(p_toe, distance=max(1, int(round(min_stride_s * fs))), prominence=prom)
+    return float(np.median(np.diff(pk))) if pk.size >= 2 else None
+
+
+def _pitch_events(pitch, stride_n, other_to, fs, min_contact_s, max_contact_frac):
+    """ICs, TOs and contact pairs (sample indices) of one walking foot filmed from the front, from
+    its pitch alone (toe-minus-heel image height over trunk length, + = toe lower).
+
+    From the front the foot's vertical motion is seen one to one while its motion in depth is seen
+    through the perspective's gain (camera height / distance, 1/5 to 1/12 at 5-12 m from a 1 m
+    high camera), so far away the toe's and heel's image heights show their lift, not their
+    backward motion, and the backward-position extrema move (the toe's image maximum shifts from
+    the toe-off to the heel strike, toes up).  The pitch is the foot's own orientation and keeps its
+    meaning at any distance: the foot pivots on its toes from heel-off to toe-off (pitch rising to
+    its maximum at TO), swings, and reaches the ground heel first, toes up (pitch minimum at IC),
+    then rolls flat.
+    TO = the pitch's maxima at least _PITCH_PEAK_STRIDE_FRAC of a stride apart (the foot-flat
+    shoulder after loading response is ~40 % of a stride before TO); IC = the end of the pitch's
+    minimum plateau (as in _landing) between the foot's TO and the first later TO of the other foot
+    (a walking foot lands before the other one leaves the ground: no flight)."""
+    prom = _PITCH_PEAK_PROM_FRAC * _robust_spread(pitch)
+    to_idx, _ = find_peaks(pitch, distance=max(1, int(round(_PITCH_PEAK_STRIDE_FRAC * stride_n))),
+                           prominence=prom)
+    if to_idx.size >= 4:
+        d = np.diff(to_idx)
+        if d[0] < (1 - _EDGE_CONTACT_TOL) * np.median(d[1:]):
+            to_idx = to_idx[1:]
+        elif d[-1] < (1 - _EDGE_CONTACT_TOL) * np.median(d[:-1]):
+            to_idx = to_idx[:-1]
+    n_min = int(round(min_contact_s * fs))
+    ics, pairs = [], []
+    for k in range(len(to_idx) + 1):
+        j0 = int(to_idx[k - 1]) if k > 0 else 0
+        to = int(to_idx[k]) if k < len(to_idx) else None
+        j1 = to - n_min if to is not None else len(pitch)
+        nxt = other_to[other_to > j0] if other_to is not None else np.array([], int)
+        if nxt.size:
+            # up to just past the other foot's toe-off: the landing precedes it by the double
+            # support (~10 % of the cycle, ~0.1 s), of which the toe-off's frame-sampled peak can
+            # eat a frame, and the interior-minimum check below needs one frame beyond
+            j1 = min(j1, int(nxt[0]) + _TO_FRAME_SLACK)
+        if j1 - j0 < 3:
+            continue
+        j = j0 + int(np.argmin(pitch[j0:j1]))
+        if not (j0 < j < j1 - 1):
+            continue  # the minimum is at the search's edge: not seen
+        top = pitch[j] + _PITCH_PLATEAU_FRAC * float(np.max(pitch[j0:j + 1]) - pitch[j])
+        while j + 1 < j1 - 1 and pitch[j + 1] <= top:
+            j += 1
+        if to is None and not nxt.size and j >= j1 - 2:
+            continue  # unbounded last swing: the pitch must be seen leaving its minimum
+        if to is not None:
+            dur = (to - j) / fs
+            if dur < min_contact_s:
+                continue
+            if k > 0 and (to - j) > max_contact_frac * (to - j0):
+                continue
+            pairs.append((j, to))
+        ics.append(j)
+    return np.array(ics, int), np.array(to_idx, int), pairs
+
+
 # ----------------------------------------------------------------------------------------------
 
 
+# toe height above its resting level by which it has left the ground, metres: a few cm, more than
+# the world landmarks' jitter on a resting toe (~1 cm) and gained within a frame or two of leaving
+# (a running toe lifts at ~1-3 m/s)
+FOOT_CLEARANCE_M = 0.03
 _IMPACT_DIP_FRAC = 0.2  # running landing dip: depth >= 20 % of the heel's backward-speed range
 _LANDING_SPEED_FRAC = 0.05
 # a pitch within this fraction of its swing range (TO peak to IC minimum) of its minimum is on the
 # minimum's plateau (as the heel's 5 % "stopped" speed)
 _PITCH_PLATEAU_FRAC = 0.05
+# toe-off pitch maxima are at least this fraction of the foot's stride apart: the only other pitch
+# maximum in a walking stride, the foot-flat shoulder after the loading response (~10 % of the
+# cycle), lies ~40-50 % of a stride before the toe-off (~60 %); stride time varies by a few % only
+_PITCH_PEAK_STRIDE_FRAC = 0.75
+# a toe-off pitch maximum stands out by this fraction of the pitch's 5-95 % spread (as the toe's)
+_PITCH_PEAK_PROM_FRAC = 0.25
+_TO_FRAME_SLACK = 2  # frames (see _pitch_events)
 # heel-off to toe-off (terminal stance + pre-swing) spans about 30 % of the gait cycle (~30-60 %)
 _HEEL_RISE_FRAC = 0.3
 # a contact whose IC search was cut by the segment start must be within this fraction of the
@@ -347,24 +491,10 @@ _HEEL_RISE_FRAC = 0.3
 _EDGE_CONTACT_TOL = 0.3  # walking heel "stopped" once its forward speed is 5 % of its swing peak
 
 
-def detect_gait_events(
-    track: PoseTrack,
-    view: str | None = None,
-    cutoff_hz: float = 8.0,
-    trend_cutoff_hz: float = 0.4,
-    min_stride_s: float = 0.55,
-    min_contact_s: float = 0.12,
-    max_contact_frac: float = 0.8,
-    min_prominence_frac: float = 0.25,
-    max_gap_s: float = 0.1,
-    min_segment_s: float = 1.5,
-    run_cadence_spm: float = 140.0,
-    pitch_landing: str = "anterior",
-    min_pitch_stride_corr: float = 0.5,
-) -> GaitEvents:
-    """Per-frame foot contact and complete single-leg-stance windows.
+@dataclass(frozen=True)
+class EventParams:
+    """Parameters of gait-event detection, each with its unit and why it has its value.
 
-    view: "posterior" | "anterior" | None (detect from the landmarks).
     cutoff_hz: low-pass of the foot trajectories (foot events carry little power above ~6-8 Hz).
     trend_cutoff_hz: slower than any stride frequency (strides last <= ~1.6 s); the feet's
         mean backward position below it (approach/recession perspective drift) is removed.
@@ -376,136 +506,280 @@ def detect_gait_events(
         5-95 % spread.
     max_gap_s: detection gaps up to this are interpolated; longer gaps split the track.
     min_segment_s: tracked segments shorter than about one stride are ignored.
-    run_cadence_spm: walk-run transition cadence (steps/min).
+    run_cadence_spm: walk-run transition cadence (steps/min): proposes the gait.
+    min_run_cadence_spm, max_walk_cadence_spm: the cadences (steps/min) between which the duty factor
+        may overrule that proposal: even slow jogging is ~140-160 steps/min, and walking faster than
+        ~160 is race walking; a limp or a missed step can give a duty factor near half at any cadence.
     pitch_landing: walking views in which the heel-strike is placed at the foot's dorsiflexion
         peak: "anterior" | "both" | "none".  From behind, the forefoot is hidden by the heel and
         shank and MediaPipe's toe is a guess (measured: window F1 0.96 -> 0.85 with "both").
     min_pitch_stride_corr: the pitch cue is used only if it repeats with the stride
         (autocorrelation at the foot's median stride >= this); landmark noise does not.
     """
+
+    cutoff_hz: float = 8.0
+    trend_cutoff_hz: float = 0.4
+    min_stride_s: float = 0.55
+    min_contact_s: float = 0.12
+    max_contact_frac: float = 0.8
+    min_prominence_frac: float = 0.25
+    max_gap_s: float = 0.1
+    min_segment_s: float = 1.5
+    run_cadence_spm: float = 140.0
+    min_run_cadence_spm: float = 120.0
+    max_walk_cadence_spm: float = 160.0
+    pitch_landing: str = "anterior"
+    min_pitch_stride_corr: float = 0.5
+
+
+@dataclass
+class _Segment:
+    """One tracked segment's events (sample indices relative to its first frame)."""
+
+    running: bool
+    contact: dict[str, np.ndarray]  # per side: (n,) bool, the foot on the ground
+    decided: dict[str, np.ndarray]  # per side: (n,) bool, between the foot's first and last event
+    events: dict[str, tuple[np.ndarray, np.ndarray]]  # per side: (ICs, TOs)
+    signals: dict[str, np.ndarray]  # "{side}_{heel|toe|pitch}": the signals the events came from
+    windows: list[tuple[str, int, int]]  # (stance side, first sample, end sample exclusive)
+
+
+def _backward_positions(seg: np.ndarray, ts: np.ndarray, trunk: np.ndarray, hip_ref: np.ndarray, sign: float,
+                        params: EventParams) -> dict[tuple[str, str], np.ndarray]:
+    """Each heel's and toe's backward position (trunk lengths; + = backward, see the module docstring)
+    relative to hip_ref (image y, pixels), with the slow drift common to both feet removed (perspective
+    change overground), low-passed at params.cutoff_hz."""
+    p = {}
+    for sd in SIDES:
+        for part, idx in (("heel", _HEEL[sd]), ("toe", _TOE[sd])):
+            p[(sd, part)] = sign * (_fill(seg[:, idx, 1]) - hip_ref) / trunk
+    drift = lowpass(np.mean(list(p.values()), axis=0), ts, params.trend_cutoff_hz)
+    return {k: lowpass(v - drift, ts, params.cutoff_hz) for k, v in p.items()}
+
+
+def _toe_off_cadence_spm(p_slow: dict, ts: np.ndarray, fs: float, params: EventParams) -> float:
+    """Steps a minute from the toe-offs of both feet (the toe's backward maxima), NaN with fewer than 3."""
+    tos = []
+    for sd in SIDES:
+        prom = params.min_prominence_frac * _robust_spread(p_slow[(sd, "toe")])
+        pk, _ = find_peaks(p_slow[(sd, "toe")], distance=max(1, int(round(params.min_stride_s * fs))),
+                           prominence=prom)
+        tos.append(ts[pk])
+    tos = np.sort(np.concatenate(tos))
+    return 60.0 / float(np.median(np.diff(tos))) if tos.size >= 3 else float("nan")
+
+
+def _contact_state(ic: np.ndarray, to: np.ndarray, pairs: list[tuple[int, int]], n: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """(contact, decided) per sample of one foot from its events: contact over each [IC, TO) pair and
+    from an IC after the last TO to the end; decided between the foot's first and last event."""
+    contact = np.zeros(n, bool)
+    for a, b in pairs:
+        contact[a:b] = True
+    if ic.size and (to.size == 0 or ic[-1] > to[-1]):
+        contact[ic[-1]:] = True
+    decided = np.zeros(n, bool)
+    evs = np.sort(np.concatenate([ic, to]))
+    if evs.size:
+        decided[evs[0]:evs[-1] + 1] = True
+    return contact, decided
+
+
+def _world_toe_heights(track: PoseTrack, i0: int, i1: int, ts: np.ndarray, params: EventParams
+                       ) -> dict[str, np.ndarray] | None:
+    """Each toe's height above the hips from the world landmarks (metres, up), low-passed; None where the
+    world toes are tracked in half the frames or less, or move up and down by less than FOOT_CLEARANCE_M
+    (a flat or missing world track: the image rule applies)."""
+    w = track.world_xyz[i0:i1]
+    if not all(np.isfinite(w[:, _TOE[sd], 1]).mean() > 0.5
+               and _robust_spread(w[:, _TOE[sd], 1] - w[:, LEFT_HIP, 1]) > FOOT_CLEARANCE_M for sd in SIDES):
+        return None
+    hip_y = _fill(0.5 * (w[:, LEFT_HIP, 1] + w[:, RIGHT_HIP, 1]))
+    return {sd: lowpass(-(_fill(w[:, _TOE[sd], 1]) - hip_y), ts, params.cutoff_hz) for sd in SIDES}
+
+
+@dataclass
+class _SegmentSignals:
+    """What one tracked segment's events are read from (see _segment_signals)."""
+
+    i0: int
+    i1: int
+    ts: np.ndarray  # (n,) seconds
+    fs: float  # frames a second
+    image: np.ndarray  # (n, 33, 3) the segment's image landmarks, pixels
+    trunk: np.ndarray  # (n,) apparent trunk length, pixels, low-passed (the body's scale in the image)
+    hip_y: np.ndarray  # (n,) hip centre's image height, pixels
+
+
+def _segment_signals(track: PoseTrack, i0: int, i1: int, params: EventParams) -> _SegmentSignals:
+    ts = track.time_s[i0:i1]
+    seg = track.image_xyz[i0:i1]
+    hip = 0.5 * (seg[:, LEFT_HIP, :2] + seg[:, RIGHT_HIP, :2])
+    sho = 0.5 * (seg[:, LEFT_SHOULDER, :2] + seg[:, RIGHT_SHOULDER, :2])
+    trunk = lowpass(_fill(np.hypot(*(hip - sho).T)), ts, params.trend_cutoff_hz)  # body scale varies slowly
+    return _SegmentSignals(i0, i1, ts, (len(ts) - 1) / (ts[-1] - ts[0]), seg, trunk, _fill(hip[:, 1]))
+
+
+def _duty_factor(seg: _Segment) -> float:
+    """Median fraction of a stride each foot is on the ground (contact duration / stride time, both feet's
+    [IC, TO) pairs), NaN with fewer than two contacts and two strides of a foot."""
+    duties = []
+    for ic, to in seg.events.values():
+        pairs = [(a, b) for a in ic for b in to[to > a][:1]]
+        if len(pairs) >= 2 and ic.size >= 3:
+            duties.append(np.median([b - a for a, b in pairs]) / np.median(np.diff(ic)))
+    return float(np.median(duties)) if duties else float("nan")
+
+
+def _segment_events(track: PoseTrack, i0: int, i1: int, sign: float, use_pitch: bool, params: EventParams
+                    ) -> _Segment:
+    """Contact, events and complete single-stance windows of the tracked segment [i0, i1), walking or running.
+
+    The step frequency proposes the gait (above EventParams.run_cadence_spm: running); the duty factor of the events found for it decides:
+    walking has double support, so each foot is on the ground for more than half of its stride, running has
+    flight phases, so for less than half (the gaits' definition). Where the events of the proposed gait
+    contradict it and those of the other gait fit theirs, the other gait is taken."""
+    sig = _segment_signals(track, i0, i1, params)
+    # walking: relative to the pelvis' slow course only - its per-step bounce is not foot motion
+    p_slow = _backward_positions(sig.image, sig.ts, sig.trunk, lowpass(sig.hip_y, sig.ts, params.trend_cutoff_hz),
+                                 sign, params)
+    cadence = _toe_off_cadence_spm(p_slow, sig.ts, sig.fs, params)
+    proposed = bool(cadence > params.run_cadence_spm)
+    out = _gait_events(track, sig, p_slow, proposed, sign, use_pitch, params)
+    either = params.min_run_cadence_spm <= cadence <= params.max_walk_cadence_spm
+    if either and not _fits(proposed, _duty_factor(out)):
+        other = _gait_events(track, sig, p_slow, not proposed, sign, use_pitch, params)
+        if _fits(not proposed, _duty_factor(other)):
+            out = other
+    return out
+
+
+def _fits(running: bool, duty: float) -> bool:
+    """Whether a duty factor (see _duty_factor) fits the gait: below half running (flight phases), above half
+    walking (double support); an unknown one (too few contacts) contradicts neither."""
+    return not np.isfinite(duty) or (duty < 0.5) == running
+
+
+def _gait_events(track: PoseTrack, sig: _SegmentSignals, p_slow: dict, running: bool, sign: float,
+                 use_pitch: bool, params: EventParams) -> _Segment:
+    """The segment's events read as walking or as running."""
+    ts, fs, seg = sig.ts, sig.fs, sig.image
+    # running: relative to the instantaneous pelvis (Zeni's reference), whose large vertical oscillation would
+    # otherwise move the heel's and toe's extrema (measured: TO ~0.08 s late, IC ~0.09 s early against the
+    # slow reference)
+    p = (_backward_positions(seg, ts, sig.trunk, lowpass(sig.hip_y, ts, params.cutoff_hz), sign, params)
+         if running else p_slow)
+    signals, pitches, proms, tos, strides = {}, {}, {}, {}, {}
+    for sd in SIDES:
+        pitch = lowpass((_fill(seg[:, _TOE[sd], 1]) - _fill(seg[:, _HEEL[sd], 1])) / sig.trunk, ts,
+                        params.cutoff_hz)
+        signals.update({f"{sd}_heel": p[(sd, "heel")], f"{sd}_toe": p[(sd, "toe")], f"{sd}_pitch": pitch})
+        proms[sd] = prom = params.min_prominence_frac * _robust_spread(p[(sd, "toe")])
+        pitch_ok = use_pitch and not running and _repeats_with_stride(
+            pitch, p[(sd, "toe")], fs, params.min_stride_s, prom, params.min_pitch_stride_corr)
+        pitches[sd] = pitch if pitch_ok else None
+        tos[sd] = _toe_offs(p[(sd, "toe")], pitches[sd], fs, params.min_stride_s, prom, running)
+        strides[sd] = _stride_samples(p[(sd, "toe")], fs, params.min_stride_s, prom)
+    # walking filmed from the front with a pitch that repeats with the stride: the foot's events from its
+    # pitch alone (_pitch_events), at any distance from the camera
+    pitch_walk = sign < 0 and not running and all(pitches[sd] is not None and strides[sd] for sd in SIDES)
+    if pitch_walk:
+        for sd in SIDES:
+            tos[sd] = _pitch_events(pitches[sd], strides[sd], None, fs, params.min_contact_s,
+                                    params.max_contact_frac)[1]
+    # running filmed from the front: the toe's lift-off is read from its world height (the image cannot
+    # tell a lift from a step back there), where the world landmarks are tracked
+    toe_heights = _world_toe_heights(track, sig.i0, sig.i1, ts, params) if running and sign < 0 else None
+
+    out = _Segment(running, {}, {}, {}, signals, [])
+    for sd, other in (("left", "right"), ("right", "left")):
+        if toe_heights is not None:
+            ic, to, pairs = _anterior_running_events(
+                p[(sd, "heel")], toe_heights[sd], ts, fs, params.min_stride_s, params.min_contact_s,
+                params.max_contact_frac, params.min_prominence_frac * _robust_spread(p[(sd, "heel")]))
+        elif pitch_walk:
+            ic, to, pairs = _pitch_events(pitches[sd], strides[sd], tos[other], fs, params.min_contact_s,
+                                          params.max_contact_frac)
+        else:
+            ic, to, pairs = _foot_events(p[(sd, "heel")], p[(sd, "toe")], pitches[sd], ts, fs,
+                                         params.min_stride_s, params.min_contact_s, params.max_contact_frac,
+                                         proms[sd], running, None if running else tos[other])
+        out.contact[sd], out.decided[sd] = _contact_state(ic, to, pairs, len(ts))
+        out.events[sd] = (ic, to)
+    for sd, other in (("left", "right"), ("right", "left")):
+        # running: S's own contact; walking: the other foot's swing (see _windows)
+        src, state = (sd, other) if running else (other, sd)
+        for a, b in _windows(*out.events[src], out.contact[state], out.decided[state], running):
+            out.windows.append((sd, a, b))
+    return out
+
+
+def _cadence_spm(initial_contacts_s: np.ndarray) -> float:
+    """Steps a minute from the median interval of consecutive initial contacts (either foot), leaving out
+    intervals over twice the median (a missed contact); NaN with fewer than 3 contacts."""
+    ics = np.sort(initial_contacts_s)
+    if ics.size < 3:
+        return float("nan")
+    steps = np.diff(ics)
+    steps = steps[steps < 2 * np.median(steps)]
+    return 60.0 / float(np.median(steps)) if steps.size else float("nan")
+
+
+def detect_gait_events(track: PoseTrack, view: str | None = None, params: EventParams = EventParams()
+                       ) -> GaitEvents:
+    """Per-frame foot contact and complete single-leg-stance windows.
+
+    Parameters
+    ----------
+    track : the (cleaned) pose track; sides as labelled in it, taken as anatomical.
+    view : "posterior" | "anterior" | None (detect from the landmarks).
+    params : see EventParams.
+    """
     t = np.asarray(track.time_s, float)
     n = len(t)
-    im = track.image_xyz
     if view is None:
         view = "posterior" if estimate_view(track).facing == "away" else "anterior"
-    s = 1.0 if view == "posterior" else -1.0
-    use_pitch = pitch_landing == "both" or pitch_landing == view
+    sign = 1.0 if view == "posterior" else -1.0
+    use_pitch = params.pitch_landing in ("both", view)
 
-    left_c = np.zeros(n, bool)
-    right_c = np.zeros(n, bool)
+    contact = {sd: np.zeros(n, bool) for sd in SIDES}
     valid = np.zeros(n, bool)
-    ics_all = {sd: [] for sd in SIDES}
-    tos_all = {sd: [] for sd in SIDES}
-    sig_out = {f"{sd}_{part}": np.full(n, np.nan) for sd in SIDES for part in ("heel", "toe", "pitch")}
-
-    running_votes: list[tuple[bool, int]] = []
-    win_idx: list[tuple[str, int, int]] = []
+    ics = {sd: [] for sd in SIDES}
+    tos = {sd: [] for sd in SIDES}
+    signals = {f"{sd}_{part}": np.full(n, np.nan) for sd in SIDES for part in ("heel", "toe", "pitch")}
+    running_frames = walking_frames = 0
+    windows = []
     ok = track.detected.copy()
     for sd in SIDES:
-        ok &= np.isfinite(im[:, _HEEL[sd], 1]) & np.isfinite(im[:, _TOE[sd], 1])
-    for i0, i1 in _segments(ok, t, max_gap_s, min_segment_s):
-        ts = t[i0:i1]
-        fs = (len(ts) - 1) / (ts[-1] - ts[0])
-        seg = im[i0:i1]
-        hip = 0.5 * (seg[:, LEFT_HIP, :2] + seg[:, RIGHT_HIP, :2])
-        sho = 0.5 * (seg[:, LEFT_SHOULDER, :2] + seg[:, RIGHT_SHOULDER, :2])
-        trunk = _fill(np.hypot(*(hip - sho).T))
-        trunk = lowpass(trunk, ts, trend_cutoff_hz)  # body scale varies only slowly
-        hip_y = _fill(hip[:, 1])
-
-        def backward(hip_ref):
-            p = {}
-            for sd in SIDES:
-                for part, idx in (("heel", _HEEL[sd]), ("toe", _TOE[sd])):
-                    p[(sd, part)] = s * (_fill(seg[:, idx, 1]) - hip_ref) / trunk
-            # remove slow drift common to both feet (perspective change overground)
-            drift = lowpass(np.mean([p[k] for k in p], axis=0), ts, trend_cutoff_hz)
-            return {k: lowpass(p[k] - drift, ts, cutoff_hz) for k in p}
-
-        # walking: relative to the pelvis' slow course only - its per-step bounce is not foot
-        # motion; running: relative to the instantaneous pelvis (Zeni's reference), whose large
-        # vertical oscillation would otherwise move the heel's and toe's extrema (measured: TO
-        # ~0.08 s late, IC ~0.09 s early against the slow reference)
-        p_slow = backward(lowpass(hip_y, ts, trend_cutoff_hz))
-        # running or walking, from the step frequency (toe-offs of both feet): the walk-run
-        # transition lies near 140 steps/min
-        tos_seg = []
+        ok &= np.isfinite(track.image_xyz[:, _HEEL[sd], 1]) & np.isfinite(track.image_xyz[:, _TOE[sd], 1])
+    for i0, i1 in _segments(ok, t, params.max_gap_s, params.min_segment_s):
+        seg = _segment_events(track, i0, i1, sign, use_pitch, params)
+        for name, x in seg.signals.items():
+            signals[name][i0:i1] = x
         for sd in SIDES:
-            prom = min_prominence_frac * _robust_spread(p_slow[(sd, "toe")])
-            pk, _ = find_peaks(p_slow[(sd, "toe")], distance=max(1, int(round(min_stride_s * fs))),
-                               prominence=prom)
-            tos_seg.append(ts[pk])
-        tos_seg = np.sort(np.concatenate(tos_seg))
-        seg_running = False
-        if tos_seg.size >= 3:
-            seg_running = 60.0 / float(np.median(np.diff(tos_seg))) > run_cadence_spm
-        running_votes.append((seg_running, i1 - i0))
-        p = backward(lowpass(hip_y, ts, cutoff_hz)) if seg_running else p_slow
-
-        seg_contact, seg_decided, seg_ev = {}, {}, {}
-        pitches, proms, seg_to = {}, {}, {}
-        for sd in SIDES:
-            pitch = lowpass((_fill(seg[:, _TOE[sd], 1]) - _fill(seg[:, _HEEL[sd], 1])) / trunk, ts, cutoff_hz)
-            for part in ("heel", "toe"):
-                sig_out[f"{sd}_{part}"][i0:i1] = p[(sd, part)]
-            sig_out[f"{sd}_pitch"][i0:i1] = pitch
-            proms[sd] = prom = min_prominence_frac * _robust_spread(p[(sd, "toe")])
-            pitch_ok = use_pitch and not seg_running and _repeats_with_stride(
-                pitch, p[(sd, "toe")], fs, min_stride_s, prom, min_pitch_stride_corr)
-            pitches[sd] = pitch if pitch_ok else None
-            seg_to[sd] = _toe_offs(p[(sd, "toe")], pitches[sd], fs, min_stride_s, prom, seg_running)
-        for sd, other in (("left", "right"), ("right", "left")):
-            ic, to, pairs = _foot_events(p[(sd, "heel")], p[(sd, "toe")], pitches[sd],
-                                         ts, fs, min_stride_s, min_contact_s, max_contact_frac,
-                                         proms[sd], seg_running,
-                                         None if seg_running else seg_to[other])
-            c = np.zeros(i1 - i0, bool)
-            for a, b in pairs:
-                c[a:b] = True
-            # an IC after the last TO: contact to the segment end
-            if ic.size and (to.size == 0 or ic[-1] > to[-1]):
-                c[ic[-1]:] = True
-            # contact state is decided between the first and last detected event of this foot
-            dec = np.zeros(i1 - i0, bool)
-            evs = np.sort(np.concatenate([ic, to]))
-            if evs.size:
-                dec[evs[0]:evs[-1] + 1] = True
-            seg_contact[sd], seg_decided[sd], seg_ev[sd] = c, dec, (ic, to)
-            ics_all[sd].extend(ts[ic])
-            tos_all[sd].extend(ts[to])
-        left_c[i0:i1] = seg_contact["left"]
-        right_c[i0:i1] = seg_contact["right"]
-        valid[i0:i1] = seg_decided["left"] & seg_decided["right"]
-        for sd, other in (("left", "right"), ("right", "left")):
-            src = sd if seg_running else other
-            for a, b in _windows(*seg_ev[src], seg_contact[other if seg_running else sd],
-                                 seg_decided[other if seg_running else sd], seg_running):
-                win_idx.append((sd, i0 + a, i0 + b))
-
-    windows = [StanceWindow(sd, float(t[a]), float(t[b - 1])) for sd, a, b in win_idx]
+            contact[sd][i0:i1] = seg.contact[sd]
+            ics[sd].extend(t[i0 + seg.events[sd][0]])
+            tos[sd].extend(t[i0 + seg.events[sd][1]])
+        valid[i0:i1] = seg.decided["left"] & seg.decided["right"]
+        windows += [StanceWindow(sd, float(t[i0 + a]), float(t[i0 + b - 1])) for sd, a, b in seg.windows]
+        if seg.running:
+            running_frames += i1 - i0
+        else:
+            walking_frames += i1 - i0
     windows.sort(key=lambda w: w.start_s)
-
     activity = "unknown"
-    if running_votes:
-        n_run = sum(k for r, k in running_votes if r)
-        activity = "run" if n_run > 0.5 * sum(k for _, k in running_votes) else "walk"
-    all_ics = np.sort(np.concatenate([np.asarray(ics_all[sd]) for sd in SIDES]))
-    cadence = float("nan")
-    if all_ics.size >= 3:
-        steps = np.diff(all_ics)
-        steps = steps[steps < 2 * np.median(steps)]
-        if steps.size:
-            cadence = 60.0 / float(np.median(steps))
+    if running_frames + walking_frames:
+        activity = "run" if running_frames > 0.5 * (running_frames + walking_frames) else "walk"
     return GaitEvents(
         time_s=t,
-        left_contact=left_c,
-        right_contact=right_c,
+        left_contact=contact["left"],
+        right_contact=contact["right"],
         valid=valid,
         single_stances=windows,
-        initial_contacts_s={sd: np.asarray(ics_all[sd]) for sd in SIDES},
-        toe_offs_s={sd: np.asarray(tos_all[sd]) for sd in SIDES},
+        initial_contacts_s={sd: np.asarray(ics[sd]) for sd in SIDES},
+        toe_offs_s={sd: np.asarray(tos[sd]) for sd in SIDES},
         view=view,
         activity=activity,
-        cadence_steps_per_min=cadence,
-        signals=sig_out,
+        cadence_steps_per_min=_cadence_spm(np.concatenate([np.asarray(ics[sd]) for sd in SIDES])),
+        signals=signals,
     )
