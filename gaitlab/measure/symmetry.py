@@ -68,7 +68,7 @@ class PelvisSymmetry:
         contrast_floor_grey: float = 2.0,
         min_texture_grey: float = 2.0,
         chroma_noise_grey: float = 2.0,
-        min_chroma_snr: float = 1.0,
+        min_chroma_snr: float = 0.0,
         max_tilt_deg: float = 20.0,
         search_step_deg: float = 2.0,
         search_shift_torso: float = 0.10,
@@ -95,7 +95,12 @@ class PelvisSymmetry:
             and the offset added to each channel before the log (no log of 0 in black pixels).
         min_chroma_snr: chroma texture (band standard deviation of the principal chroma component,
             noise removed in quadrature) over the chroma noise above which the mirror match is made
-            on chroma rather than grey: 1 = the colour texture is at least as strong as the noise.
+            on chroma rather than grey. 0 = whenever the band has any colour texture beyond its noise:
+            the tilts feed a clip-wide median (the level), over which the noise of a weak chroma match
+            averages out while the bias of a grey match under one-sided light does not (rendered
+            bench, dark shorts at 480p with the right buttock ~3% darker: grey read the level 3-4°
+            off, chroma 0.2°; with 1, i.e. colour texture >= sqrt(2) x noise, they were matched on
+            grey in most frames).
         max_tilt_deg: tilts searched, and beyond which an estimate is a failed registration
             (obliquity in gait is within ~15°, camera roll a few degrees).
         search_step_deg: tilt step of the coarse search that initialises ECC. The mirror is rotated
