@@ -27,6 +27,7 @@ class ProgressBar:
         self._enabled = sys.stderr.isatty()  # logs and pipes get only the final lines
 
     def __call__(self, p) -> None:
+        """Show a tracking Progress (every 5th frame and the last; only on a terminal)."""
         if not self._enabled or (p.frames_done % 5 and p.frames_done != p.frames_total):
             return
         total = f"/{p.frames_total}" if p.frames_total else ""
@@ -37,12 +38,14 @@ class ProgressBar:
         self._shown = True
 
     def done(self) -> None:
+        """End the line, if one was shown, so that what follows starts on a line of its own."""
         if self._shown:
             sys.stderr.write("\n")
             self._shown = False
 
 
 def cmd_model(args) -> int:
+    """`gaitlab model`: find (or with --fetch, fetch) the pose model, verify it and print where it is."""
     from gaitlab.tracking.model import resolve_model
 
     info = resolve_model(args.model, fetch=args.fetch, progress=_say)
@@ -51,6 +54,8 @@ def cmd_model(args) -> int:
 
 
 def cmd_track(args) -> int:
+    """`gaitlab track`: pose extraction only (cached); per clip, frames and seconds tracked, the share of frames
+    with the person found, and a warning when the clip ends early."""
     from gaitlab.core.analysis import ends_early_warnings
     from gaitlab.core.clip import covered_s
     from gaitlab.tracking.model import resolve_model
@@ -105,6 +110,8 @@ def _describe(video: Path, analysis, outdir: Path) -> str:
 
 
 def analyze_one(video: Path, args, model, outdir: Path | None = None) -> Path:
+    """Analyse one clip into outdir (default: -o, else <stem>_gaitlab beside it) and print a summary (view, camera
+    roll, each side's drops in degrees and verdict, warnings); returns the output folder."""
     from gaitlab.run.job import default_outdir, run_job
 
     outdir = outdir or (Path(args.output) if args.output else default_outdir(video))
@@ -178,6 +185,8 @@ def cmd_analyze(args) -> int:
 
 
 def cmd_validate(args) -> int:
+    """`gaitlab validate DIR`: analyse every NAME.mp4 with a NAME.truth.json (at the truth's threshold, if it
+    gives one) and print the scores table (gaitlab.validate); with --plots, a plot per clip."""
     from gaitlab.core.analysis import analyze_track
     from gaitlab.tracking.model import resolve_model
     from gaitlab.tracking.pipeline import track_video
@@ -217,12 +226,14 @@ def cmd_demo(args) -> int:
 
 
 def cmd_app(args) -> int:
+    """`gaitlab app`: serve the local web app until interrupted."""
     from gaitlab.app.server import run_app
 
     return run_app(args.data, args.host, args.port, args.workers, not args.no_browser, args.token)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand; each sets `func`, the cmd_* that runs it."""
     parser = argparse.ArgumentParser(prog="gaitlab", description=__doc__)
     parser.add_argument("--version", action="version", version=f"gaitlab {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
@@ -286,6 +297,9 @@ def _terminate(signum, frame):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line (argv: sys.argv[1:] when None). Returns the exit code: 0 done, 2 bad input or usage
+    (a GaitlabError, or a full disk: one line on stderr), 1 an internal error, 130 interrupted (Ctrl-C or
+    SIGTERM). With --debug, errors other than an interruption propagate with their traceback."""
     import signal
 
     signal.signal(signal.SIGTERM, _terminate)

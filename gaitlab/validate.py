@@ -27,6 +27,9 @@ DECISIVE_MARGIN_DEG = 0.5
 
 @dataclass
 class ClipScore:
+    """One clip's scores against its truth (score_clip): steps matched, F1, and errors in degrees (MAEs; side
+    errors signed, measured - true)."""
+
     name: str
     truth_steps: int
     found_steps: int
@@ -80,6 +83,12 @@ def image_ceiling_side_error(truth: dict) -> dict[str, float]:
 
 
 def score_clip(analysis: Analysis, truth: dict) -> ClipScore:
+    """Score one analysis against its truth (docs/truth_schema.md), as the module docstring describes.
+
+    Stance windows match one to one within WINDOW_TOLERANCE_S; step MAEs are over matched steps with a
+    measured drop (degrees); side errors are the measured minus the true mean drop per side (degrees); a side's
+    verdict is counted only where the true mean is at least DECISIVE_MARGIN_DEG from the threshold, and is
+    right for gaitlab only if the side was measurable."""
     found = [(s.stance_side, s.start_s, s.end_s) for s in analysis.steps]
     true_steps = truth["steps"]
     ref = [(s["stance_side"], s["start_s"], s["end_s"]) for s in true_steps]
@@ -113,6 +122,7 @@ def score_clip(analysis: Analysis, truth: dict) -> ClipScore:
 
 
 def truth_clips(folder: Path) -> list[tuple[Path, Path]]:
+    """(NAME.mp4, NAME.truth.json) for every truth file in folder with its clip beside it, in name order."""
     out = []
     for truth in sorted(folder.glob("*.truth.json")):
         clip = truth.with_name(truth.name[: -len(".truth.json")] + ".mp4")
@@ -122,10 +132,13 @@ def truth_clips(folder: Path) -> list[tuple[Path, Path]]:
 
 
 def load_truth(path: Path) -> dict:
+    """A NAME.truth.json as a dict (schema: docs/truth_schema.md; not checked here)."""
     return json.loads(path.read_text())
 
 
 def format_table(scores: list[ClipScore]) -> str:
+    """The scores as a text table, one row per clip (errors in degrees, L/R = left/right stance side), then the
+    overall line."""
     head = (f"{'clip':28s} {'F1':>5s} {'steps':>9s} | {'step MAE°':>9s} {'side err L/R°':>13s} {'verdicts':>8s}"
             f" | {'base MAE°':>9s} {'base err L/R°':>13s} {'verdicts':>8s} | {'2D ceiling L/R°':>15s}")
     lines = [head, "-" * len(head)]
@@ -143,6 +156,8 @@ def format_table(scores: list[ClipScore]) -> str:
 
 
 def overall(scores: list[ClipScore]) -> dict[str, float]:
+    """Scores over all clips: F1 from the pooled matches, step MAEs weighted by matched steps, side errors as
+    mean and largest absolute error over every clip's sides (degrees), verdicts right out of those counted."""
     matched = sum(s.matched for s in scores)
     found = sum(s.found_steps for s in scores)
     truth = sum(s.truth_steps for s in scores)
@@ -175,6 +190,7 @@ def overall(scores: list[ClipScore]) -> dict[str, float]:
 
 
 def format_overall(scores: list[ClipScore]) -> str:
+    """overall() as one line of text."""
     o = overall(scores)
     return (f"OVERALL  F1 {o['f1']:.2f} | gaitlab: step MAE {o['step_mae']:.2f}°, side error mean "
             f"{o['side_mae']:.2f}° max {o['side_max']:.2f}°, verdicts {o['verdicts_right']}/{o['verdicts_decisive']}"

@@ -110,9 +110,11 @@ class RowIdConvertor(Convertor[int]):
     regex = "[0-9]{1,18}"
 
     def convert(self, value: str) -> int:
+        """The path segment as an id."""
         return int(value)
 
     def to_string(self, value: int) -> str:
+        """An id as a path segment (url_for)."""
         return str(value)
 
 
@@ -134,6 +136,8 @@ class Guard:
         self.app, self.token, self.loopback_only = app, token, loopback_only
 
     async def __call__(self, scope, receive, send):
+        """The ASGI entry: refuse (400/403) or redirect (a ?token= link, to set the cookie), else pass the
+        request on with the security headers added; other scopes (lifespan, websocket) pass unchanged."""
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         request = Request(scope)

@@ -148,18 +148,33 @@ def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float) -> _Stretch:
 
 def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = DEFAULT_THRESHOLD_DEG,
                   view: str = "auto", people: np.ndarray | None = None) -> Analysis:
-    """Measure a pose track: the view, camera roll, each step's contralateral drop and each side's verdict.
+    """Measure a pose track: the view, camera roll, each step's contralateral pelvic drop and each side's verdict.
+
+    Pure (no video, no files). A person who turns during the clip (walks toward the camera, then away) is
+    measured stretch by stretch, each with its own view; the frames while turning are left out.
 
     Parameters
     ----------
-    track : the pose track, MediaPipe's labels (made anatomical here).
-    video : the clip as read.
-    threshold_deg : contralateral drop, degrees, above which a step or a side's mean is flagged
-        (the comparison is gaitlab.core.verdict's).
-    view : "auto", or "posterior"/"anterior": the user's word on which way the person faces.
-    people : persons detected per frame (negative = not counted), None if unknown.
+    track : PoseTrack
+        The pose track as extracted (gaitlab.core.track: pixels, metres, seconds), with MediaPipe's left/right
+        labels: they are made anatomical here (gaitlab.core.view.to_anatomical).
+    video : VideoInfo
+        The clip as read (gaitlab.core.clip.as_read); one that ends early gets a warning.
+    threshold_deg : float
+        Contralateral drop, degrees, above which a step or a side's mean is flagged (strictly above:
+        gaitlab.core.verdict.above_threshold).
+    view : str
+        "auto", or "posterior"/"anterior": the user's word on which way the person faces. It overrides the
+        facing, not the obliqueness (a side view still gets no verdict), and keeps the clip in one stretch.
+    people : numpy.ndarray or None
+        Persons found per frame (negative = not counted), None if unknown: for the several-people warning.
 
-    Returns the Analysis, its warnings as codes (in words: gaitlab.outputs.wording)."""
+    Returns
+    -------
+    Analysis
+        Angles in degrees, times in seconds, signed as in gaitlab.core.result; its warnings as codes (in words:
+        gaitlab.outputs.wording); its track with anatomical labels.
+    """
     forced = None if view == "auto" else view
     estimate = estimate_view(track, forced)
     warnings = ends_early_warnings(video)  # first: it bounds what every other line covers

@@ -17,6 +17,8 @@ END_TOLERANCE_S = 0.25
 
 @dataclass(frozen=True)
 class VideoInfo:
+    """A clip's metadata, from its container (gaitlab.tracking.video.probe); sizes in pixels, times in seconds."""
+
     name: str  # basename only: never a full path in anything we export
     fps: float  # average frame rate from the container
     frames: int  # from the container, or estimated from duration x fps (see claimed_frames)

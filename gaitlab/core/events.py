@@ -97,12 +97,16 @@ _TOE = {"left": LEFT_FOOT_INDEX, "right": RIGHT_FOOT_INDEX}
 
 @dataclass(frozen=True)
 class StanceWindow:
+    """One complete single-leg stance of `side`: the times (s) of its first and last frame (module docstring)."""
+
     side: str  # "left" | "right": the anatomical stance leg
     start_s: float  # first frame: opposite toe-off (walking) / own initial contact (running)
     end_s: float  # last frame: before the opposite initial contact / own toe-off
 
     @property
     def duration_s(self) -> float:
+        """Seconds from the window's first frame to its last: one frame interval less than from its opening event
+        to its closing one."""
         return self.end_s - self.start_s
 
 
@@ -114,6 +118,9 @@ def window_frames(time_s: np.ndarray, start_s: float, end_s: float) -> np.ndarra
 
 @dataclass
 class GaitEvents:
+    """A clip's gait events (detect_gait_events): per-frame foot contact, the single-leg stances, and each foot's
+    initial contacts and toe-offs, times in seconds; sides as labelled in the track."""
+
     time_s: np.ndarray  # (N,)
     left_contact: np.ndarray  # (N,) bool
     right_contact: np.ndarray  # (N,) bool
@@ -128,6 +135,7 @@ class GaitEvents:
 
     @property
     def step_count(self) -> int:
+        """Complete single-leg stances found, both sides."""
         return len(self.single_stances)
 
 
@@ -473,7 +481,7 @@ def _pitch_events(pitch, stride_n, other_to, fs, min_contact_s, max_contact_frac
 # (a running toe lifts at ~1-3 m/s)
 FOOT_CLEARANCE_M = 0.03
 _IMPACT_DIP_FRAC = 0.2  # running landing dip: depth >= 20 % of the heel's backward-speed range
-_LANDING_SPEED_FRAC = 0.05
+_LANDING_SPEED_FRAC = 0.05  # a walking heel "stopped": forward speed 5 % of its swing peak (also the toe, _lift_off)
 # a pitch within this fraction of its swing range (TO peak to IC minimum) of its minimum is on the
 # minimum's plateau (as the heel's 5 % "stopped" speed)
 _PITCH_PLATEAU_FRAC = 0.05
@@ -487,8 +495,10 @@ _TO_FRAME_SLACK = 2  # frames (see _pitch_events)
 # heel-off to toe-off (terminal stance + pre-swing) spans about 30 % of the gait cycle (~30-60 %)
 _HEEL_RISE_FRAC = 0.3
 # a contact whose IC search was cut by the segment start must be within this fraction of the
-# foot's median contact duration (contact time varies by a few % stride to stride in steady gait)
-_EDGE_CONTACT_TOL = 0.3  # walking heel "stopped" once its forward speed is 5 % of its swing peak
+# foot's median contact duration, and a stride opened or closed by a toe-off at a segment's edge no
+# shorter than the foot's median stride by more than it (contact and stride times vary by a few %
+# stride to stride in steady gait)
+_EDGE_CONTACT_TOL = 0.3
 
 
 @dataclass(frozen=True)
@@ -727,13 +737,26 @@ def _cadence_spm(initial_contacts_s: np.ndarray) -> float:
 
 def detect_gait_events(track: PoseTrack, view: str | None = None, params: EventParams = EventParams()
                        ) -> GaitEvents:
-    """Per-frame foot contact and complete single-leg-stance windows.
+    """Foot contact per frame, initial contacts and toe-offs per foot, and the complete single-leg stances.
+
+    Walking or running is decided per tracked segment (the module docstring gives the method); the clip's
+    activity is that of most of its tracked frames ("unknown" when no segment is long enough to track).
 
     Parameters
     ----------
-    track : the (cleaned) pose track; sides as labelled in it, taken as anatomical.
-    view : "posterior" | "anterior" | None (detect from the landmarks).
-    params : see EventParams.
+    track : PoseTrack
+        The cleaned pose track (gaitlab.core.clean), image landmarks in pixels (gaitlab.core.track); its
+        left/right labels are taken as anatomical (gaitlab.core.view.to_anatomical makes them so).
+    view : str or None
+        "posterior" (filmed from behind) or "anterior" (from in front; any other word is read as anterior);
+        None: the facing is estimated from the landmarks (gaitlab.core.view.estimate_view).
+    params : EventParams
+        Detection parameters, each with its unit.
+
+    Returns
+    -------
+    GaitEvents
+        Times in seconds as in track.time_s; a stance window runs from its first to its last frame.
     """
     t = np.asarray(track.time_s, float)
     n = len(t)

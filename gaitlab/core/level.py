@@ -49,6 +49,9 @@ def _weighted_median(x: np.ndarray, w: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class LevelEstimate:
+    """Where the pelvis is level in the image (estimate_pelvis_level): rotations in degrees, in the band's
+    screen convention (gaitlab.core.track), one per rotation reference."""
+
     method: str  # how the pelvis' level was found, in words for the report
     from_symmetry: bool  # False: a fallback that assumes something about the gait (said in a warning)
     rotation_at_level_deg: dict[int, float]  # per rotation reference: the band rotation of a level pelvis

@@ -73,6 +73,9 @@ def image_to_world(image_obliquity_deg: np.ndarray, roll_deg: float, view: str) 
 
 
 def baseline_obliquity_deg(track: PoseTrack, roll_deg: float, view: str) -> np.ndarray:
+    """Per frame: the baseline pelvic obliquity, degrees (+ = right hip higher, gaitlab.core.result), from the line
+    through the hip landmarks (the track's labels, taken as anatomical), with the camera roll roll_deg removed as
+    seen from `view` ("anterior", else posterior: the roll's sign in the image depends on it)."""
     io = image_line_angle_deg(track.image_xyz[:, LEFT_HIP, :2], track.image_xyz[:, RIGHT_HIP, :2])
     return image_to_world(io, roll_deg, view)
 
@@ -133,6 +136,8 @@ def contralateral_drop_deg(obliquity_deg: np.ndarray, stance_side: str) -> np.nd
 
 @dataclass(frozen=True)
 class StepPeak:
+    """The peak of one stance's contralateral drop (degrees, gaitlab.core.result): its time (s) and frame index."""
+
     peak_drop_deg: float
     peak_time_s: float
     peak_index: int

@@ -33,6 +33,11 @@ SMALLEST_DETECTABLE_DIFFERENCE_DEG = 2.7  # Dingenen et al. 2018, contralateral 
 
 @dataclass(frozen=True)
 class StepDrop:
+    """One counted step: a single-leg stance of `stance_side` and the contralateral pelvic drop at its peak.
+
+    Drops, lean and knee angle in degrees, signed as in this module's docstring; start_s and end_s are the
+    times of the stance's first and last frame, seconds."""
+
     stance_side: str
     start_s: float
     end_s: float
@@ -46,6 +51,10 @@ class StepDrop:
 
 @dataclass(frozen=True)
 class SideVerdict:
+    """The verdict on one stance side, from its steps' peak drops (degrees; gaitlab.core.verdict.side_verdicts).
+
+    Means, SD and maximum are NaN without steps (the SD also with one); `flagged` only where `measurable`."""
+
     side: str  # the stance leg: the side whose hip abductors are tested
     steps: int
     mean_drop_deg: float
@@ -104,8 +113,13 @@ class FrameSeries:
 
 @dataclass
 class Analysis:
+    """Everything measured on one clip (by gaitlab.core.analysis.analyze_track), read by the report, exports, app.
+
+    Angles in degrees and times in seconds, signed as in this module's docstring; `track` has anatomical
+    left/right labels."""
+
     video: VideoInfo
-    view: str  # "posterior" | "anterior" | "sagittal" | "oblique"
+    view: str  # "posterior" | "anterior" | "sagittal" | "oblique", or "unknown" (nobody found)
     activity: str  # "walk" | "run" | "unknown"
     camera_roll_deg: float
     threshold_deg: float

@@ -28,8 +28,27 @@ def judge_steps(steps: list[StepDrop], threshold_deg: float) -> list[StepDrop]:
 
 
 def side_verdicts(steps: list[StepDrop], threshold_deg: float, measurable: bool) -> dict[str, SideVerdict]:
-    """Per stance side, the mean, SD and largest of its steps' peak drops (degrees) and whether that mean is above
-    threshold_deg. measurable: False for a view that supports no verdict."""
+    """Each stance side's verdict from its steps' peak contralateral drops.
+
+    Parameters
+    ----------
+    steps : list of StepDrop
+        The counted steps of both sides; drops in degrees, positive = the swing-side hip falls
+        (gaitlab.core.result).
+    threshold_deg : float
+        Degrees: a side is flagged when the mean of its drops is strictly above it (above_threshold), and
+        steps_over_threshold counts its steps strictly above it.
+    measurable : bool
+        False for a clip that supports no verdict (a side view, a video turned on its side): no side is then
+        measurable or flagged, though its numbers are still given; nor is a side without steps.
+
+    Returns
+    -------
+    dict of str to SideVerdict
+        Keyed "left" and "right" (the stance side), both always present: the mean, SD (n - 1) and largest
+        drop, degrees, NaN without steps (the SD also with one step), and the landmark baseline's mean over
+        its measured steps.
+    """
     out = {}
     for side in SIDES:
         drops = np.array([s.peak_drop_deg for s in steps if s.stance_side == side], dtype=float)

@@ -44,6 +44,8 @@ for _a, _b in _PAIRS:
 
 @dataclass(frozen=True)
 class ViewEstimate:
+    """Which way the person faces and how frontal the view is (estimate_view); yaw in degrees, 0 = frontal."""
+
     view: str  # "posterior" | "anterior" | "oblique" | "sagittal" | "unknown"
     facing: str  # "away" | "toward" | "unknown"
     shoulder_yaw_deg: float  # median yaw of the shoulder line out of the image plane
@@ -60,7 +62,11 @@ class ViewEstimate:
 
 
 def estimate_view(track: PoseTrack, forced: str | None = None) -> ViewEstimate:
-    """forced: "posterior" or "anterior" from the user (overrides the facing, not the obliqueness)."""
+    """The view of a clip, from the median over its frames with the person found (see the module docstring).
+
+    Frontal (posterior or anterior) up to OBLIQUE_MAX_YAW_DEG of shoulder yaw, oblique beyond, sagittal from
+    SAGITTAL_MIN_YAW_DEG; "unknown" when nobody was found. forced: "posterior" or "anterior" from the user
+    (overrides the facing, not the obliqueness)."""
     det = track.detected
     if det.sum() == 0:
         return ViewEstimate("unknown", "unknown", float("nan"), False)

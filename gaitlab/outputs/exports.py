@@ -123,6 +123,8 @@ def _write_csv(path: Path, columns: tuple[str, ...], rows) -> None:
 
 
 def write_exports(analysis: Analysis, outdir: str | Path) -> None:
+    """Write summary.json, steps.csv, frames.csv and (when the analysis holds its track) landmarks.npz into
+    outdir, creating it; units and signs as in gaitlab.core.result and gaitlab.core.track."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     text = json.dumps(summary_dict(analysis), indent=2, ensure_ascii=False, allow_nan=False)

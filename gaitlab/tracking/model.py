@@ -39,17 +39,21 @@ HOW_TO_SUPPLY = (
 
 @dataclass(frozen=True)
 class ModelInfo:
+    """A pose model file whose sha256 is known (verify), and where it was found."""
+
     path: Path
     sha256: str
     source: str  # "argument", "environment", "cache" or "fetched"
 
 
 def cache_dir() -> Path:
+    """The user's gaitlab cache (pose model, tracks): $XDG_CACHE_HOME/gaitlab or ~/.cache/gaitlab; not created."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "gaitlab"
 
 
 def file_sha256(path: Path) -> str:
+    """The file's sha256, hex, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

@@ -36,17 +36,21 @@ log = logging.getLogger(__name__)  # unconfigured, its warnings are one line on 
 
 @dataclass(frozen=True)
 class Progress:
+    """How far track_video has got, passed to its `progress` callback after every frame."""
+
     frames_done: int
     frames_total: int  # estimate from the container (0 when unknown)
-    fps: float  # processing speed
-    eta_s: float
+    fps: float  # processing speed, frames tracked a second (not the clip's frame rate)
+    eta_s: float  # seconds left at that speed
 
 
 @dataclass
 class TrackedVideo:
-    info: VideoInfo  # frames and duration as decoded, when the clip ends early (video.as_read)
+    """A clip's pose track (gaitlab.core.track: pixels, metres, seconds) with its metadata, from track_video."""
+
+    info: VideoInfo  # frames and duration as decoded, when the clip ends early (gaitlab.core.clip.as_read)
     track: PoseTrack
-    people: np.ndarray  # (N,) poses found per frame
+    people: np.ndarray  # (N,) people found where counted (about once a second; 0: nobody), else -1 (FramePose)
     from_cache: bool
 
 
@@ -247,7 +251,35 @@ def load_cached(path: Path) -> tuple[PoseTrack, np.ndarray] | None:
 def track_video(path: str | Path, model: ModelInfo, *, settings: PoseSettings = PoseSettings(),
                 start_s: float | None = None, end_s: float | None = None, use_cache: bool = True,
                 tracks: Path | None = None, progress: Callable[[Progress], None] | None = None) -> TrackedVideo:
-    """tracks: the folder of the track cache (by default the user's cache, see cache_entry)."""
+    """Track a clip: the main subject's pose and the pelvis' pixel measures in every frame, cached.
+
+    Decoding, MediaPipe and the pelvis measures run streamed, long clips in two spans at once (span_cuts). A
+    track cached for the same clip, model, settings and times is loaded instead; a new one is cached in the
+    background.
+
+    Parameters
+    ----------
+    path : str or Path
+        The video file.
+    model : ModelInfo
+        The verified pose model (gaitlab.tracking.model.resolve_model).
+    settings : PoseSettings
+        MediaPipe's detection settings (part of the cache key).
+    start_s, end_s : float or None
+        The part of the clip to track, seconds from its start; None: from the start, to the end.
+    use_cache : bool
+        False: neither read nor write the track cache.
+    tracks : Path or None
+        The folder of the track cache (by default the user's cache, see cache_entry).
+    progress : callable or None
+        Called with a Progress after every frame (from the tracking threads, one call at a time).
+
+    Returns
+    -------
+    TrackedVideo
+        The track in pixels of the upright frame, metres and seconds (gaitlab.core.track), MediaPipe's
+        left/right labels; `info` as read (a clip that ends early says so, gaitlab.core.clip.as_read).
+    """
     path = Path(path)
     info = probe(path)
     cached = cache_entry(track_cache_key(path, model, settings, start_s, end_s), tracks)

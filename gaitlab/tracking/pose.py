@@ -21,12 +21,15 @@ TRACK_FORMAT = 7  # bump when the cached track's content or meaning changes
 
 @dataclass(frozen=True)
 class PoseSettings:
+    """MediaPipe PoseLandmarker options: poses looked for per frame and its confidence thresholds (0..1)."""
+
     num_poses: int = 1  # more poses make MediaPipe run its detector on every frame (~40% slower)
     min_detection_confidence: float = 0.5
     min_presence_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
 
     def key(self) -> str:
+        """The settings as text, for the track cache key (cache_key)."""
         return (f"n{self.num_poses}-d{self.min_detection_confidence}-p{self.min_presence_confidence}"
                 f"-t{self.min_tracking_confidence}")
 
@@ -45,6 +48,7 @@ class FramePose:
 
     @property
     def detected(self) -> bool:
+        """Whether a person was found in the frame."""
         return bool(np.isfinite(self.image_xyz[LEFT_HIP, 0]))
 
 
@@ -95,6 +99,7 @@ class Crop:
     h: int
 
     def take(self, rgb: np.ndarray) -> np.ndarray:
+        """This window of a full (H, W, 3) frame, C-contiguous (as MediaPipe's image wants)."""
         return np.ascontiguousarray(rgb[self.y0:self.y0 + self.h, self.x0:self.x0 + self.w])
 
     def to_full(self, normalised: np.ndarray) -> np.ndarray:
@@ -105,6 +110,7 @@ class Crop:
 
     @property
     def side(self) -> int:
+        """The window's longer side, pixels."""
         return max(self.w, self.h)
 
 
@@ -187,6 +193,8 @@ class ImageLandmarker:
         self.close()
 
     def detect(self, image):
+        """MediaPipe's PoseLandmarkerResult for one mp.Image: up to CENSUS_POSES people, landmarks normalised to
+        the image (x by its width, y by its height; Crop.to_full maps them back to pixels)."""
         with self._lock:
             if self._landmarker is None:
                 self._landmarker = _create_landmarker(self._model_path, self._settings,
@@ -194,6 +202,7 @@ class ImageLandmarker:
             return self._landmarker.detect(image)
 
     def close(self) -> None:
+        """Release the landmarker (a later detect creates a new one)."""
         with self._lock:
             if self._landmarker is not None:
                 with quiet_native_stderr():
@@ -241,6 +250,7 @@ class PoseExtractor:
         self.close()
 
     def close(self) -> None:
+        """Release the landmarkers, and the IMAGE-mode one unless it was shared by the caller; safe to repeat."""
         for name in ("_landmarker", "_crop_landmarker"):
             landmarker = getattr(self, name, None)
             if landmarker is not None:
@@ -308,6 +318,13 @@ class PoseExtractor:
         )
 
     def detect(self, frame: Frame) -> FramePose:
+        """The main subject's pose in the next frame of the clip (frames in time order), in full-frame pixels of
+        the upright frame and world metres (gaitlab.core.track); NaN landmarks when nobody was found.
+
+        Tries the crop the subject is followed on, then the full frame, then (with follow_small, while nobody
+        is found: every SEARCH_EVERY-th frame) a search tile; about once every PEOPLE_CHECK_S it also looks
+        beside the subject for other people (their faces are blurred in exports) and counts everyone found in
+        `people` (-1 in the frames between, 0 when nobody is found). Sets `source`."""
         rgb = frame.rgb
         height, width = rgb.shape[:2]
         whole = Crop(0, 0, width, height)
@@ -396,5 +413,8 @@ class PoseExtractor:
 
 def cache_key(video_sha: str, model_sha: str, settings: PoseSettings, start_s: float | None,
               end_s: float | None, pelvis_key: str) -> str:
+    """The track cache's name for a clip (sha256 of its file), a model (its sha256), settings, the part of the clip
+    tracked (seconds, None = its start / end) and the pelvis measures' version: 32 hex digits, also changed
+    by TRACK_FORMAT."""
     text = f"{TRACK_FORMAT}|{video_sha}|{model_sha}|{settings.key()}|{start_s}|{end_s}|{pelvis_key}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]

@@ -26,6 +26,9 @@ MAX_FRAME_INTERVAL_S = 2.0
 
 @dataclass(frozen=True)
 class Frame:
+    """One decoded frame, upright (rotation side data applied; downscaled when iter_frames is asked to), and its
+    presentation time in seconds from the start of the stream."""
+
     index: int  # 0-based among the frames yielded
     time_s: float  # strictly increasing
     rgb: np.ndarray  # (H, W, 3) uint8, C-contiguous, upright
