@@ -1,0 +1,134 @@
+"""Same walk, same answer: how much each side's mean drop moves when the clip is mirrored, rolled 3°, halved in
+size or recompressed (issue 28).
+
+    python benchmarks/invariance.py [--only SUBSTRING ...] [--transforms mirror roll3 half crf33]
+
+For every clip of ../shared/bench, ../shared/real_videos and ../shared/real_videos2 that gaitlab measures from the
+front or behind, each transform is written as a new clip (x264; CRF 18 but for crf33) and analysed. Printed per
+clip and side: the original mean drop and, per transform, the change (transformed minus original, sides swapped
+back for the mirror), with "v" where the verdict differs and "m" where the side's measurability differs; then the
+median and max |change|, the verdict flips of sides >= 1° from the threshold, and measurability changes under the
+mirror. Tracks are cached in a temporary folder, never in the user's cache.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gaitlab.core.analysis import analyze_track  # noqa: E402
+from gaitlab.core.result import SIDES  # noqa: E402
+from gaitlab.tracking.model import resolve_model  # noqa: E402
+from gaitlab.tracking.pipeline import track_video  # noqa: E402
+from gaitlab.tracking.video import iter_frames  # noqa: E402
+
+FOLDERS = [ROOT.parent / "shared" / d for d in ("bench", "real_videos", "real_videos2")]
+ROLL_DEG = 3.0  # a phone on a tripod tilted by a few degrees
+NEAR_THRESHOLD_DEG = 1.0  # a verdict may flip when the original mean is this close to the threshold
+TRANSFORMS = ("mirror", "roll3", "half", "crf33")
+
+
+def _roll(rgb: np.ndarray, deg: float) -> np.ndarray:
+    """The frame turned counter-clockwise by deg about its centre and enlarged just enough to leave no empty
+    corners (a rotated w x h frame covers the frame once scaled by cos + max(w/h, h/w) sin)."""
+    h, w = rgb.shape[:2]
+    th = math.radians(abs(deg))
+    scale = math.cos(th) + max(w / h, h / w) * math.sin(th)
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), deg, scale)
+    return cv2.warpAffine(rgb, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def _frame(rgb: np.ndarray, transform: str) -> np.ndarray:
+    if transform == "mirror":
+        return rgb[:, ::-1]
+    if transform == "roll3":
+        return _roll(rgb, ROLL_DEG)
+    if transform == "half":
+        h, w = rgb.shape[:2]
+        return cv2.resize(rgb, (w // 4 * 2, h // 4 * 2), interpolation=cv2.INTER_AREA)
+    return rgb
+
+
+def write_transformed(src: Path, dst: Path, transform: str) -> Path:
+    """src with `transform` applied to every frame, at the same presentation times, as H.264 (CRF 33 for crf33,
+    else CRF 18: nearly lossless, so the transform is what changes)."""
+    time_base = Fraction(1, 90000)
+    with av.open(str(dst), "w") as out:
+        stream = out.add_stream("libx264", rate=30, options={"crf": "33" if transform == "crf33" else "18"})
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = stream.codec_context.time_base = time_base
+        for i, f in enumerate(iter_frames(src)):
+            rgb = np.ascontiguousarray(_frame(f.rgb, transform))
+            if i == 0:
+                stream.height, stream.width = rgb.shape[0] // 2 * 2, rgb.shape[1] // 2 * 2
+            frame = av.VideoFrame.from_ndarray(rgb[: stream.height, : stream.width], format="rgb24")
+            frame.pts = int(round(f.time_s / float(time_base)))
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    return dst
+
+
+def side_means(clip: Path, model, tracks: Path) -> tuple[dict, float, str]:
+    """({side: (mean drop deg or NaN, measurable, flagged)}, threshold, view) of one clip."""
+    tv = track_video(clip, model, tracks=tracks)
+    a = analyze_track(tv.track, tv.info, people=tv.people)
+    return ({s: (a.sides[s].mean_drop_deg if a.sides[s].measurable else float("nan"), a.sides[s].measurable,
+                 a.sides[s].flagged) for s in SIDES}, a.threshold_deg, a.view)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="*", default=[], help="clips whose name holds one of these")
+    parser.add_argument("--transforms", nargs="*", default=list(TRANSFORMS), choices=TRANSFORMS)
+    args = parser.parse_args()
+    clips = sorted(p for d in FOLDERS if d.is_dir() for p in d.glob("*.mp4")
+                   if not args.only or any(s in p.name for s in args.only))
+    model = resolve_model(None)
+    changes, flips, mirror_measurability = [], 0, 0
+    with tempfile.TemporaryDirectory(prefix="gaitlab-invariance-") as tmp:
+        tmp = Path(tmp)
+        print(f"{'clip':34s} side   orig° " + " ".join(f"{t:>8s}" for t in args.transforms), flush=True)
+        for clip in clips:
+            orig, threshold, view = side_means(clip, model, tmp / "tracks")
+            if view not in ("posterior", "anterior"):
+                continue
+            moved = {}
+            for t in args.transforms:
+                out = write_transformed(clip, tmp / f"{clip.stem}.{t}.mp4", t)
+                sides, _, _ = side_means(out, model, tmp / "tracks")
+                moved[t] = {"left": sides["right"], "right": sides["left"]} if t == "mirror" else sides
+                out.unlink()
+            for s in SIDES:
+                cells = []
+                for t in args.transforms:
+                    m, ok, flag = moved[t][s]
+                    d = m - orig[s][0]
+                    mark = ("v" if flag != orig[s][2] else "") + ("m" if ok != orig[s][1] else "")
+                    cells.append(f"{d:+6.2f}{mark:2s}" if np.isfinite(d) else f"{'–':>6s}{mark:2s}")
+                    if np.isfinite(d):
+                        changes.append(abs(d))
+                    if flag != orig[s][2] and abs(orig[s][0] - threshold) >= NEAR_THRESHOLD_DEG:
+                        flips += 1
+                    if t == "mirror" and ok != orig[s][1]:
+                        mirror_measurability += 1
+                print(f"{clip.stem[:34]:34s} {s:5s} {orig[s][0]:+6.2f} " + " ".join(cells), flush=True)
+    if changes:
+        print(f"\n|change| over {len(changes)} side values: median {statistics.median(changes):.2f}°, "
+              f"max {max(changes):.2f}°; verdict flips >= {NEAR_THRESHOLD_DEG:g}° from the threshold: {flips}; "
+              f"measurability changed by the mirror: {mirror_measurability}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
