@@ -1,21 +1,29 @@
 """Speed and housekeeping engineering, in one place: none of it changes a result.
 
 Threads named in the OS (benchmarks/speed.py splits CPU time by them), a prefetching thread for decoded frames,
-glibc heap tuning, the C++ runtime's log lines hidden, mediapipe imported without its drawing helpers, and the
-environment of gaitlab's own child processes. Measured effects are in docs/performance.md.
+glibc heap tuning, the C++ runtime's log lines hidden, mediapipe imported without its drawing helpers, and
+gaitlab's own child processes (Child, ParentLink, the EXIT_* statuses: one way to start, talk to and end them, for
+the job's second process and the batch's clips). Measured effects are in docs/performance.md.
 """
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import importlib.machinery
 import importlib.util
 import os
+import pickle
 import queue
+import signal
+import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
-from typing import Iterable, Iterator, TypeVar
+from typing import Any, Iterable, Iterator, NoReturn, TypeVar
+
+from gaitlab.errors import NO_SPACE, GaitlabError
 
 T = TypeVar("T")
 _DONE = object()
@@ -158,8 +166,155 @@ def mediapipe_vision():
     return vision
 
 
+# ---- gaitlab's child processes ------------------------------------------------------------------------------
+# A child is `python -m gaitlab...` or `python -c ...` run by this interpreter with child_env(). Its stderr (and its
+# stdout, unless it talks) goes to an anonymous temporary file, read once it has ended (output, message); a child
+# that talks gets one pickled request on stdin and gives one pickled reply on stdout (send/receive here,
+# ParentLink there). It ends with one of these statuses (the CLI reports a full disk as an input error, 2):
+EXIT_OK = 0
+EXIT_INTERNAL = 1  # an internal error (its message on stderr)
+EXIT_INPUT = 2  # a GaitlabError: input or setup the user can fix
+EXIT_NO_SPACE = 3  # the disk (or the user's quota) is full
+
+
 def child_env() -> dict[str, str]:
     """The environment for a `python -m gaitlab...` child process: this one's, with this checkout of gaitlab
     first on PYTHONPATH (so a child runs the same code even when gaitlab is not installed)."""
     root = str(Path(__file__).resolve().parent.parent)
     return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+
+
+class ChildGone(Exception):
+    """A talking child ended before taking its request or giving its reply (its exit status says why)."""
+
+
+class Child:
+    """A child process of gaitlab's: `python ARGS` started at once with child_env() (raises OSError if it cannot
+    be). talk=True: stdin and stdout are pipes for one request and one reply (send, receive); otherwise stdin is
+    this process's and stdout joins stderr. What it prints to stderr is kept for output() and message(). End it
+    with close() (never left running); stop_all() ends several at once."""
+
+    def __init__(self, args: list[str], talk: bool = False) -> None:
+        self._terminated = False
+        self._log = tempfile.TemporaryFile()
+        try:
+            self._proc = subprocess.Popen([sys.executable, *args], stdin=subprocess.PIPE if talk else None,
+                                          stdout=subprocess.PIPE if talk else self._log, stderr=self._log,
+                                          env=child_env())
+        except BaseException:
+            self._log.close()
+            raise
+
+    @property
+    def pid(self) -> int:
+        """The child's process id."""
+        return self._proc.pid
+
+    def send(self, request: Any) -> None:
+        """Hand a talking child its request (pickled onto its stdin, which is then closed); ChildGone if it has
+        ended."""
+        try:
+            pickle.dump(request, self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self._proc.stdin.close()
+        except (OSError, ValueError) as exc:  # a broken pipe, or one closed already
+            raise ChildGone(f"the child ended before its request: {exc}") from exc
+
+    def receive(self) -> Any:
+        """A talking child's reply (unpickled from its stdout); ChildGone if it ended without one."""
+        try:
+            return pickle.load(self._proc.stdout)
+        except (EOFError, OSError, pickle.UnpicklingError) as exc:
+            raise ChildGone(f"the child ended without its reply: {exc}") from exc
+
+    def poll(self) -> int | None:
+        """The child's exit status (negative: the signal that ended it), or None while it runs."""
+        return self._proc.poll()
+
+    def wait(self) -> int:
+        """Wait for the child to end; its exit status."""
+        return self._proc.wait()
+
+    def output(self) -> str:
+        """Everything the child wrote to stderr (and to stdout unless it talks), stripped; read once it has
+        ended."""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace").strip()
+
+    def message(self) -> str:
+        """The last line the child wrote (its error, by the convention above), or its exit status if it wrote
+        none."""
+        lines = self.output().splitlines()
+        return lines[-1] if lines else f"exit status {self._proc.returncode}"
+
+    def check(self, what: str) -> None:
+        """Wait for the child and raise what its exit status means: GaitlabError (EXIT_INPUT), OSError ENOSPC
+        (EXIT_NO_SPACE, for the caller to report like its own full disk), RuntimeError naming `what` (any other
+        failure); nothing for EXIT_OK."""
+        code = self.wait()
+        if code == EXIT_OK:
+            return
+        message = self.message()
+        if code == EXIT_INPUT:
+            raise GaitlabError(message)
+        if code == EXIT_NO_SPACE:
+            raise OSError(errno.ENOSPC, message)
+        raise RuntimeError(f"{what}: {message}")
+
+    def terminate(self) -> None:
+        """Ask the child to end (SIGTERM, once: a second one could cut short its clean-up) if it still runs,
+        without waiting."""
+        if not self._terminated and self._proc.poll() is None:
+            self._proc.terminate()
+            self._terminated = True
+
+    def close(self) -> None:
+        """End the child if it still runs (SIGTERM), wait for it, and release its pipes and log. Safe to call
+        again."""
+        self.terminate()
+        self._proc.wait()
+        for pipe in (self._proc.stdin, self._proc.stdout):
+            if pipe and not pipe.closed:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+        self._log.close()
+
+
+def stop_all(children: Iterable[Child]) -> None:
+    """Close several children: all are asked to end first, then each is waited for (so they end together)."""
+    children = list(children)
+    for child in children:
+        child.terminate()
+    for child in children:
+        child.close()
+
+
+class ParentLink:
+    """The body of a talking Child, its side of the link: made first thing in the child. Ctrl-C is left to the
+    parent (which ends this process); one request comes on stdin and one reply goes on stdout, which nothing
+    else may write to (what a library prints goes to stderr instead)."""
+
+    def __init__(self) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        self._reply = os.fdopen(os.dup(1), "wb")
+        os.dup2(2, 1)
+
+    def request(self) -> Any:
+        """The parent's request; raises EOFError if the parent ended the work before sending one."""
+        return pickle.load(sys.stdin.buffer)
+
+    def reply(self, value: Any) -> None:
+        """Give the parent the reply (once)."""
+        pickle.dump(value, self._reply, protocol=pickle.HIGHEST_PROTOCOL)
+        self._reply.close()
+
+
+def exit_on_error(exc: BaseException) -> NoReturn:
+    """End a child after `exc` by the exit-status conventions: its message as the last line on stderr, and
+    EXIT_INPUT (a GaitlabError), EXIT_NO_SPACE (a full disk) or EXIT_INTERNAL."""
+    if isinstance(exc, GaitlabError):
+        sys.stderr.write(str(exc))
+        sys.exit(EXIT_INPUT)
+    sys.stderr.write(f"{type(exc).__name__}: {exc}")
+    sys.exit(EXIT_NO_SPACE if isinstance(exc, OSError) and exc.errno in NO_SPACE else EXIT_INTERNAL)

@@ -1,12 +1,16 @@
-"""The job's second process: it analyses the pose track, hands the analysis back and writes the annotated
-video; where it cannot, the job does both itself (same answer)."""
+"""The job's second process (executor.ChildProcess): it analyses the pose track, hands the analysis back and
+writes the annotated video; where it cannot, the job does both itself (same answer)."""
+import os
+import signal
+
 import av
 import numpy as np
 import pytest
 
+from gaitlab import runtime
 from gaitlab.core.analysis import analyze_track
 from gaitlab.core.clip import VideoInfo
-from gaitlab.run import job
+from gaitlab.run import executor
 from gaitlab.tracking.pipeline import TrackedVideo
 from tests.clips import write_clip
 from tests.synthetic import make_track
@@ -34,7 +38,7 @@ def _run(process, tracked, clip, out):
     try:
         process.submit(tracked, SETTINGS, clip, out, True)
         analysis = process.analysis()
-        process.wait()
+        process.finish()
     finally:
         process.close()
     return analysis
@@ -44,8 +48,8 @@ def test_the_second_process_gives_the_analysis_made_here_and_writes_the_video(tm
     tracked, clip = _tracked(tmp_path)
     expected = analyze_track(tracked.track, tracked.info, **SETTINGS)
     assert len(expected.steps) >= 4
-    process = job._VideoProcess()
-    assert process._proc is not None
+    process = executor.ChildProcess()
+    assert process._child is not None
     analysis = _run(process, tracked, clip, tmp_path / "annotated.mp4")
     assert _steps(analysis) == _steps(expected)
     assert analysis.sides["right"].flagged and not analysis.sides["left"].flagged
@@ -58,9 +62,9 @@ def test_without_a_second_process_the_job_does_both_itself(tmp_path, monkeypatch
     def no_process(*args, **kwargs):
         raise OSError("cannot start")
 
-    monkeypatch.setattr(job.subprocess, "Popen", no_process)
-    process = job._VideoProcess()
-    assert process._proc is None
+    monkeypatch.setattr(runtime.subprocess, "Popen", no_process)
+    process = executor.ChildProcess()
+    assert process._child is None
     analysis = _run(process, tracked, clip, tmp_path / "annotated.mp4")
     assert _steps(analysis) == _steps(analyze_track(tracked.track, tracked.info, **SETTINGS))
     assert _frames(tmp_path / "annotated.mp4") == len(tracked.track)
@@ -68,9 +72,9 @@ def test_without_a_second_process_the_job_does_both_itself(tmp_path, monkeypatch
 
 def test_a_second_process_that_dies_before_answering_leaves_the_analysis_to_the_job(tmp_path):
     tracked, clip = _tracked(tmp_path)
-    process = job._VideoProcess()
-    process._proc.kill()
-    process._proc.wait()
+    process = executor.ChildProcess()
+    os.kill(process._child.pid, signal.SIGKILL)
+    process._child.wait()
     analysis = _run(process, tracked, clip, tmp_path / "annotated.mp4")
     assert _steps(analysis) == _steps(analyze_track(tracked.track, tracked.info, **SETTINGS))
     assert _frames(tmp_path / "annotated.mp4") == len(tracked.track)
@@ -80,11 +84,11 @@ def test_an_analysis_failing_in_the_second_process_fails_here_with_its_own_error
     """The child ends without an answer; the job's own attempt raises what went wrong (people given as a
     list, not an array), and nothing is left running."""
     tracked, clip = _tracked(tmp_path)
-    process = job._VideoProcess()
-    child = process._proc
+    process = executor.ChildProcess()
+    child = process._child
     process.submit(tracked, {**SETTINGS, "people": [1, 2]}, clip, tmp_path / "annotated.mp4", True)
     with pytest.raises(TypeError):
         process.analysis()
     process.close()
-    assert child.poll() is not None
+    assert child.poll() is not None and process._child is None
     assert not (tmp_path / "annotated.mp4").exists()

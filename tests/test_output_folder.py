@@ -21,7 +21,7 @@ from gaitlab import __version__, cli
 from gaitlab.cli import main
 from gaitlab.core.clip import VideoInfo
 from gaitlab.outputs import annotate, report
-from gaitlab.run import job
+from gaitlab.run import executor, job
 from gaitlab.tracking.pipeline import TrackedVideo
 from tests.clips import write_clip
 from tests.conftest import SAMPLES
@@ -232,13 +232,13 @@ def test_a_full_disk_in_the_video_process_is_reported_as_such(tmp_path):
     info = VideoInfo(video.name, 30.0, len(TRACK), float(TRACK.time_s[-1]) + 1 / 30, 64, 48, 0, "h264")
     out = tmp_path / "annotated.mp4"
     (tmp_path / "annotated.mp4.part").symlink_to("/dev/full")
-    process = job._VideoProcess()
+    process = executor.ChildProcess()
     try:
         process.submit(TrackedVideo(info, TRACK, np.full(len(TRACK), -1), False),
                        {"threshold_deg": 5.0, "view": "auto", "people": None}, video, out, True)
         process.analysis()
         with pytest.raises(OSError) as raised:
-            process.wait()
+            process.finish()
     finally:
         process.close()
     assert raised.value.errno == errno.ENOSPC

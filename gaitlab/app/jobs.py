@@ -5,6 +5,11 @@ process lives, then 'done' (with a session row) or 'failed' (with a reason in pl
 process is the only writer of job states; a worker only runs `run_job` and reports through a pipe. A worker
 that dies without reporting (killed, out of memory, a crash in native code) fails its job and nothing else.
 
+Workers are multiprocessing 'spawn' processes, not runtime.Child like gaitlab's other child processes: the
+dispatcher waits on every worker's pipe and process sentinel at once (connection.wait), hands a worker its model
+and options as Python objects and takes back typed messages, and multiprocessing ends daemonic workers when the
+server exits. A `python -m` child would need a progress channel and a sentinel of its own to do the same.
+
 A clean stop (Ctrl-C) puts running jobs back in the queue, and the next start runs them; a job found
 'running' at start belonged to a server that died, and is failed rather than retried (it may be the job
 that brought the server down).

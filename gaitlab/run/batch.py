@@ -4,16 +4,13 @@ clips at a time, and an index.html linking the reports.
 A clip that fails (bad input or an internal error) gets its one-line error and the others go on. With
 `--jobs 1` the clips run one after another in this process; with more, each runs as its own
 `gaitlab analyze` process (a crash or a kill takes only that clip down, and SIGTERM / Ctrl-C end them all,
-each removing its half-written folder). The index.html in the batch folder is replaced only if gaitlab
+each removing its half-written folder; runtime.Child starts, reads and ends them). The index.html in the batch folder is replaced only if gaitlab
 wrote it (it names gaitlab as its generator).
 """
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +22,7 @@ from markupsafe import Markup
 
 from gaitlab.errors import GaitlabError
 from gaitlab.outputs.templating import render
-from gaitlab.runtime import child_env
+from gaitlab.runtime import EXIT_INPUT, EXIT_OK, Child, stop_all
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mts", ".m2ts", ".3gp", ".mpg", ".mpeg",
                   ".wmv"}
@@ -36,6 +33,8 @@ GENERATOR = '<meta name="generator" content="gaitlab">'  # in every index gaitla
 
 @dataclass
 class ClipOutcome:
+    """How one clip of a batch ended."""
+
     video: Path
     outdir: Path
     status: str  # "ok", "input" (bad input: exit 2) or "internal" (exit 1)
@@ -116,46 +115,43 @@ def run_batch(videos: list[Path], outdirs: list[Path], jobs: int, run_here: Call
 
 def _run_children(videos: list[Path], outdirs: list[Path], jobs: int, child_args: list[str],
                   report: Callable[[ClipOutcome], None]) -> list[ClipOutcome]:
+    """Each clip in a `gaitlab analyze` child process, `jobs` at a time; `report` is called as each ends."""
     todo = list(zip(videos, outdirs))
-    running: dict[subprocess.Popen, tuple[Path, Path, object]] = {}
+    running: dict[Child, tuple[Path, Path]] = {}
     done: dict[Path, ClipOutcome] = {}
-    env = child_env()
     try:
         while todo or running:
             while todo and len(running) < jobs:
                 video, outdir = todo.pop(0)
-                log = tempfile.TemporaryFile()
-                cmd = [sys.executable, "-m", "gaitlab.cli", "analyze", str(video), "-o", str(outdir), *child_args]
-                running[subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)] = (video, outdir, log)
-            finished = [p for p in running if p.poll() is not None]
+                running[Child(["-m", "gaitlab.cli", "analyze", str(video), "-o", str(outdir), *child_args])] = (
+                    video, outdir)
+            finished = [child for child in running if child.poll() is not None]
             if not finished:
                 time.sleep(0.05)
                 continue
-            for proc in finished:
-                video, outdir, log = running.pop(proc)
-                log.seek(0)
-                text = log.read().decode(errors="replace").strip()
-                log.close()
-                lines = text.splitlines()
-                errors = [line for line in lines if line.startswith("gaitlab: ")]
-                if proc.returncode == 0:
-                    outcome = ClipOutcome(video, outdir, "ok", text=text)
-                else:
-                    message = errors[-1][len("gaitlab: "):] if errors else (lines[-1] if lines else "")
-                    status = "input" if proc.returncode == 2 else "internal"
-                    if status == "internal" and not errors:
-                        message = f"internal error: exit status {proc.returncode} {message}".strip()
-                    outcome = ClipOutcome(video, outdir, status, message)
-                done[outdir] = outcome
+            for child in finished:
+                video, outdir = running.pop(child)
+                code, text = child.poll(), child.output()
+                child.close()
+                done[outdir] = outcome = _child_outcome(video, outdir, code, text)
                 report(outcome)
     finally:
-        for proc in running:  # interrupted: end the children; each removes its temporary folder
-            if proc.poll() is None:
-                proc.terminate()
-        for proc, (_, _, log) in running.items():
-            proc.wait()
-            log.close()
+        stop_all(running)  # interrupted: end the children; each removes its temporary folder
     return [done[o] for o in outdirs]
+
+
+def _child_outcome(video: Path, outdir: Path, code: int, text: str) -> ClipOutcome:
+    """A clip's outcome from its `gaitlab analyze` process: exit status `code` and what it printed (its error
+    is the last line starting "gaitlab: ")."""
+    if code == EXIT_OK:
+        return ClipOutcome(video, outdir, "ok", text=text)
+    lines = text.splitlines()
+    errors = [line for line in lines if line.startswith("gaitlab: ")]
+    message = errors[-1][len("gaitlab: "):] if errors else (lines[-1] if lines else "")
+    status = "input" if code == EXIT_INPUT else "internal"
+    if status == "internal" and not errors:
+        message = f"internal error: exit status {code} {message}".strip()
+    return ClipOutcome(video, outdir, status, message)
 
 
 def _summary(outdir: Path) -> dict | None:
