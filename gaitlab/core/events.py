@@ -281,15 +281,21 @@ def _toe_offs(p_toe, pitch, fs, min_stride_s, prom, running):
     to_idx, _ = find_peaks(p_toe, distance=max(1, int(round(min_stride_s * fs))), prominence=prom)
     if pitch is not None and not running and to_idx.size >= 2:
         to_idx = _pitch_toe_off(pitch, to_idx)
+    return _drop_short_edge_stride(to_idx)
+
+
+def _drop_short_edge_stride(to_idx: np.ndarray) -> np.ndarray:
+    """Toe-offs without a first or last one that closes or opens a stride much shorter than the foot's others.
+
+    A peak at the segment's edge is measured on one side only (its prominence is cut, and filter and tracker
+    transients sit there); the stride it closes or opens must be typical of this foot's other strides (stride
+    time varies by a few % in steady gait)."""
     if to_idx.size >= 4:
-        # a peak at the segment's edge is measured on one side only (its prominence is cut, and
-        # filter and tracker transients sit there); the stride it closes or opens must be typical
-        # of this foot's other strides (stride time varies by a few % in steady gait)
         d = np.diff(to_idx)
         if d[0] < (1 - _EDGE_CONTACT_TOL) * np.median(d[1:]):
-            to_idx = to_idx[1:]
-        elif d[-1] < (1 - _EDGE_CONTACT_TOL) * np.median(d[:-1]):
-            to_idx = to_idx[:-1]
+            return to_idx[1:]
+        if d[-1] < (1 - _EDGE_CONTACT_TOL) * np.median(d[:-1]):
+            return to_idx[:-1]
     return to_idx
 
 
@@ -434,12 +440,7 @@ def _pitch_events(pitch, stride_n, other_to, fs, min_contact_s, max_contact_frac
     prom = _PITCH_PEAK_PROM_FRAC * _robust_spread(pitch)
     to_idx, _ = find_peaks(pitch, distance=max(1, int(round(_PITCH_PEAK_STRIDE_FRAC * stride_n))),
                            prominence=prom)
-    if to_idx.size >= 4:
-        d = np.diff(to_idx)
-        if d[0] < (1 - _EDGE_CONTACT_TOL) * np.median(d[1:]):
-            to_idx = to_idx[1:]
-        elif d[-1] < (1 - _EDGE_CONTACT_TOL) * np.median(d[:-1]):
-            to_idx = to_idx[:-1]
+    to_idx = _drop_short_edge_stride(to_idx)
     n_min = int(round(min_contact_s * fs))
     ics, pairs = [], []
     for k in range(len(to_idx) + 1):
