@@ -79,16 +79,24 @@ def cmd_track(args) -> int:
 
 
 def _verdict_table(analysis) -> str:
-    """Per stance side: steps, mean, SD and largest drop (degrees) and the verdict, as aligned text."""
-    lines = [f"{'stance side':12s} {'steps':>5s} {'mean drop':>10s} {'SD':>6s} {'max':>6s}  verdict"]
+    """Per stance side: steps, mean drop with its 95% interval, SD and largest drop (degrees) and the verdict
+    class, as aligned text; a side that cannot be told gets what would settle it on the next line."""
+    from gaitlab.outputs.wording import fmt_interval, settle_text
+
+    t = f"{analysis.threshold_deg:g}°"
+    words = {"above": f"FLAGGED: above {t}", "not_above": f"not above {t}", "cannot_tell": f"CANNOT TELL ({t})"}
+    lines = [f"{'stance side':12s} {'steps':>5s} {'mean drop':>10s} {'95% interval':>16s} {'SD':>6s} {'max':>6s}  "
+             "verdict"]
     for side in SIDES:
         v = analysis.sides[side]
-        if not v.measurable:
-            verdict = "no verdict"
-        else:
-            verdict = f"FLAGGED (> {analysis.threshold_deg:g}°)" if v.flagged else "within threshold"
+        verdict = words.get(v.verdict_class, "no verdict") if v.measurable else "no verdict"
         sd = f"{v.sd_drop_deg:5.1f}°" if v.steps > 1 else "     –"  # no spread from a single step
-        lines.append(f"{side:12s} {v.steps:5d} {v.mean_drop_deg:9.1f}° {sd} {v.max_drop_deg:5.1f}°  {verdict}")
+        iv = v.interval
+        ci = fmt_interval(iv.low_deg, iv.high_deg) if v.measurable and iv else "–"
+        lines.append(f"{side:12s} {v.steps:5d} {v.mean_drop_deg:9.1f}° {ci:>16s} {sd} {v.max_drop_deg:5.1f}°  "
+                     f"{verdict}")
+        if v.measurable and (hint := settle_text(v)):
+            lines.append(f"{'':12s} {hint}")
     return "\n".join(lines)
 
 
@@ -190,7 +198,14 @@ def cmd_validate(args) -> int:
     from gaitlab.core.analysis import analyze_track
     from gaitlab.tracking.model import resolve_model
     from gaitlab.tracking.pipeline import track_video
-    from gaitlab.validate import format_table, load_truth, plot_against_truth, score_clip, truth_clips
+    from gaitlab.validate import (
+        format_calibration,
+        format_table,
+        load_truth,
+        plot_against_truth,
+        score_clip,
+        truth_clips,
+    )
 
     folder = Path(args.folder)
     clips = truth_clips(folder)
@@ -212,6 +227,7 @@ def cmd_validate(args) -> int:
             Path(args.plots).mkdir(parents=True, exist_ok=True)
             plot_against_truth(analysis, truth, Path(args.plots) / f"{clip.stem}.png")
     print(format_table(scores))
+    print(format_calibration(scores, truth.get("threshold_deg", DEFAULT_THRESHOLD_DEG)))
     return 0
 
 

@@ -7,22 +7,57 @@ Scores (the truth schema is in docs/truth_schema.md):
   the truth is at least 0.5° from the threshold) — for gaitlab's measure and the landmark-line baseline;
 - the per-side error of a perfect 2D measurement (the truth's own image obliquity, the true camera roll
   removed): the part of the error that the image of the pelvis does not contain (perspective), when the
-  truth has the image obliquity and the camera roll.
+  truth has the image obliquity and the camera roll;
+- calibration of each side's 95% interval (gaitlab.core.uncertainty, docs/uncertainty.md): the share of sides
+  whose interval contains the true mean, the median half-width (all sides, and sides with at least
+  CALIBRATION_MIN_STEPS steps), the verdict classes, and the RMS per-side error on the clips whose level and
+  camera are good - the source of METHOD_RESIDUAL_DEG.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from gaitlab.core.obliquity import contralateral_drop_deg, image_to_world
-from gaitlab.core.result import SIDES, Analysis
+from gaitlab.core.result import SIDES, Analysis, WarningCode
+from gaitlab.core.uncertainty import METHOD_RESIDUAL_DEG
 from gaitlab.core.verdict import above_threshold
 
 WINDOW_TOLERANCE_S = 0.1
 DECISIVE_MARGIN_DEG = 0.5
+CALIBRATION_MIN_STEPS = 10  # sides with this many steps: the half-width a full-length clip gives
+CLEAR_MARGIN_DEG = 1.0  # a side whose truth is this far from the threshold should not be "cannot tell"
+
+
+@dataclass
+class SideCalibration:
+    """One side's 95% interval against its true mean (degrees), and how good the clip's level and camera are:
+    level_good = a symmetric scene (no one-sided patch or light, no clutter, no pelvis offset in the truth) and
+    gaitlab's level read from the symmetry; camera_good = the truth's camera roll and yaw are 0."""
+
+    clip: str
+    side: str
+    steps: int
+    true_mean_deg: float
+    mean_deg: float
+    low_deg: float
+    high_deg: float
+    verdict_class: str
+    level_good: bool
+    camera_good: bool
+
+    @property
+    def contains(self) -> bool:
+        """Whether the interval contains the true mean."""
+        return bool(self.low_deg <= self.true_mean_deg <= self.high_deg)
+
+    @property
+    def half_width_deg(self) -> float:
+        """Half the interval's width, degrees."""
+        return (self.high_deg - self.low_deg) / 2
 
 
 @dataclass
@@ -43,6 +78,8 @@ class ClipScore:
     baseline_verdicts_right: int
     verdicts_decisive: int
     image_side_error: dict[str, float]  # a perfect 2D measurement's (image_ceiling_side_error)
+    verdicts_cannot_tell: int = 0  # decisive sides whose interval spans the threshold
+    sides: list[SideCalibration] = field(default_factory=list)  # each side's interval against its truth
 
 
 def match_windows(found: list[tuple[str, float, float]], truth: list[tuple[str, float, float]],
@@ -88,7 +125,8 @@ def score_clip(analysis: Analysis, truth: dict) -> ClipScore:
     Stance windows match one to one within WINDOW_TOLERANCE_S; step MAEs are over matched steps with a
     measured drop (degrees); side errors are the measured minus the true mean drop per side (degrees); a side's
     verdict is counted only where the true mean is at least DECISIVE_MARGIN_DEG from the threshold, and is
-    right for gaitlab only if the side was measurable."""
+    right for gaitlab only if the side was measurable and its class ("above"/"not_above") agrees with the truth
+    ("cannot_tell" is counted apart); each measurable side's interval is kept for the calibration."""
     found = [(s.stance_side, s.start_s, s.end_s) for s in analysis.steps]
     true_steps = truth["steps"]
     ref = [(s["stance_side"], s["start_s"], s["end_s"]) for s in true_steps]
@@ -104,7 +142,7 @@ def score_clip(analysis: Analysis, truth: dict) -> ClipScore:
 
     threshold = analysis.threshold_deg
     side_err, base_err = {}, {}
-    right = base_right = decisive = 0
+    right = base_right = decisive = cannot_tell = 0
     for side in SIDES:
         true_mean = truth["sides"][side]["mean_drop_deg"]
         v = analysis.sides[side]
@@ -112,13 +150,39 @@ def score_clip(analysis: Analysis, truth: dict) -> ClipScore:
         base_err[side] = v.baseline_mean_drop_deg - true_mean
         if abs(true_mean - threshold) >= DECISIVE_MARGIN_DEG:
             decisive += 1
-            truth_flag = above_threshold(true_mean, threshold)
-            right += int(v.measurable and v.flagged == truth_flag)
+            truth_class = "above" if above_threshold(true_mean, threshold) else "not_above"
+            right += int(v.measurable and v.verdict_class == truth_class)
+            cannot_tell += int(v.measurable and v.verdict_class == "cannot_tell")
             base_right += int(np.isfinite(v.baseline_mean_drop_deg)
-                              and above_threshold(v.baseline_mean_drop_deg, threshold) == truth_flag)
-    return ClipScore(truth.get("name", analysis.video.name), len(ref), len(found), len(pairs), f1,
+                              and above_threshold(v.baseline_mean_drop_deg, threshold) == (truth_class == "above"))
+    name = truth.get("name", analysis.video.name)
+    return ClipScore(name, len(ref), len(found), len(pairs), f1,
                      mae("peak_drop_deg"), mae("baseline_peak_drop_deg"), side_err, base_err,
-                     right, base_right, decisive, image_ceiling_side_error(truth))
+                     right, base_right, decisive, image_ceiling_side_error(truth), cannot_tell,
+                     side_calibration(analysis, truth, name))
+
+
+def _good_level_and_camera(analysis: Analysis, truth: dict) -> tuple[bool, bool]:
+    """(level_good, camera_good) as SideCalibration defines them, from the truth's scene and camera."""
+    scene, camera, body = truth.get("scene") or {}, truth.get("camera") or {}, truth.get("body") or {}
+    symmetric = not (scene.get("asym_patch") or scene.get("light_side_deg") or scene.get("background") == "clutter"
+                     or body.get("pelvis_offset_deg"))
+    from_symmetry = not any(w.code == WarningCode.LEVEL_FALLBACK for w in analysis.warnings)
+    camera_good = camera.get("roll_deg", 1) == 0 and camera.get("yaw_deg", 1) == 0
+    return bool(symmetric and from_symmetry), bool(camera_good)
+
+
+def side_calibration(analysis: Analysis, truth: dict, name: str) -> list[SideCalibration]:
+    """Each measurable side with an interval, against the truth's mean drop."""
+    level_good, camera_good = _good_level_and_camera(analysis, truth)
+    out = []
+    for side in SIDES:
+        v = analysis.sides[side]
+        if v.measurable and v.interval is not None:
+            out.append(SideCalibration(name, side, v.steps, truth["sides"][side]["mean_drop_deg"], v.mean_drop_deg,
+                                       v.interval.low_deg, v.interval.high_deg, v.verdict_class, level_good,
+                                       camera_good))
+    return out
 
 
 def truth_clips(folder: Path) -> list[tuple[Path, Path]]:
@@ -186,6 +250,7 @@ def overall(scores: list[ClipScore]) -> dict[str, float]:
         "verdicts_right": sum(s.verdicts_right for s in scores),
         "baseline_verdicts_right": sum(s.baseline_verdicts_right for s in scores),
         "verdicts_decisive": sum(s.verdicts_decisive for s in scores),
+        "verdicts_cannot_tell": sum(s.verdicts_cannot_tell for s in scores),
     }
 
 
@@ -194,10 +259,64 @@ def format_overall(scores: list[ClipScore]) -> str:
     o = overall(scores)
     return (f"OVERALL  F1 {o['f1']:.2f} | gaitlab: step MAE {o['step_mae']:.2f}°, side error mean "
             f"{o['side_mae']:.2f}° max {o['side_max']:.2f}°, verdicts {o['verdicts_right']}/{o['verdicts_decisive']}"
-            f" | landmark baseline: step MAE {o['baseline_step_mae']:.2f}°, side error mean "
+            f" ({o['verdicts_cannot_tell']} cannot tell) | landmark baseline: step MAE {o['baseline_step_mae']:.2f}°, side error mean "
             f"{o['baseline_side_mae']:.2f}° max {o['baseline_side_max']:.2f}°, verdicts "
             f"{o['baseline_verdicts_right']}/{o['verdicts_decisive']} | perfect 2D measurement: side error "
             f"mean {o['image_side_mae']:.2f}° max {o['image_side_max']:.2f}°")
+
+
+def calibration(scores: list[ClipScore], threshold_deg: float = 5.0) -> dict[str, float]:
+    """The 95% intervals against the truth over every clip's sides: coverage (share containing the true mean),
+    median half-widths (degrees; all sides, sides with >= CALIBRATION_MIN_STEPS steps), verdict classes, the
+    "clear" sides that are cannot_tell (truth >= CLEAR_MARGIN_DEG from threshold_deg, both sides of the clip with
+    >= CALIBRATION_MIN_STEPS steps, level good), and the per-side error RMS on clips with level and camera good."""
+    sides = [c for s in scores for c in s.sides if np.isfinite(c.half_width_deg)]
+    long = [c for c in sides if c.steps >= CALIBRATION_MIN_STEPS]
+    per_clip_steps = {}
+    for c in sides:
+        per_clip_steps[c.clip] = min(per_clip_steps.get(c.clip, c.steps), c.steps)
+    clear = [c for c in sides if abs(c.true_mean_deg - threshold_deg) >= CLEAR_MARGIN_DEG and c.level_good
+             and per_clip_steps[c.clip] >= CALIBRATION_MIN_STEPS
+             and sum(x.clip == c.clip for x in sides) == 2]
+    good = [c.mean_deg - c.true_mean_deg for c in sides if c.level_good and c.camera_good]
+
+    def median(values: list[float]) -> float:
+        return float(np.median(values)) if values else float("nan")
+
+    return {
+        "sides": len(sides), "contains": sum(c.contains for c in sides),
+        "coverage": sum(c.contains for c in sides) / len(sides) if sides else float("nan"),
+        "median_half_width": median([c.half_width_deg for c in sides]),
+        "long_sides": len(long), "long_contains": sum(c.contains for c in long),
+        "long_median_half_width": median([c.half_width_deg for c in long]),
+        **{cls: sum(c.verdict_class == cls for c in sides) for cls in ("above", "not_above", "cannot_tell")},
+        "clear_sides": len(clear), "clear_cannot_tell": sum(c.verdict_class == "cannot_tell" for c in clear),
+        "good_sides": len(good), "good_rms": float(np.sqrt(np.mean(np.square(good)))) if good else float("nan"),
+    }
+
+
+def format_calibration(scores: list[ClipScore], threshold_deg: float = 5.0) -> str:
+    """Each side's 95% interval against its true mean (degrees), then calibration() as lines of text."""
+    head = (f"{'clip':28s} {'side':5s} {'n':>3s} {'true':>6s} {'mean':>6s} {'95% interval':>15s} {'±':>5s} "
+            f"{'class':11s} {'in':3s} {'level/camera good':17s}")
+    lines = ["", "95% interval of each side's mean drop against the truth", head, "-" * len(head)]
+    for c in (c for s in scores for c in s.sides):
+        lines.append(f"{c.clip[:28]:28s} {c.side:5s} {c.steps:3d} {c.true_mean_deg:6.2f} {c.mean_deg:6.2f} "
+                     f"[{c.low_deg:5.2f}, {c.high_deg:5.2f}] {c.half_width_deg:5.2f} {c.verdict_class:11s} "
+                     f"{'yes' if c.contains else 'NO ':3s} {'yes' if c.level_good else 'no'}/"
+                     f"{'yes' if c.camera_good else 'no'}")
+    k = calibration(scores, threshold_deg)
+    lines.append("-" * len(head))
+    lines.append(f"CALIBRATION  interval contains the true mean on {k['contains']}/{k['sides']} sides "
+                 f"({100 * k['coverage']:.0f}%), median half-width {k['median_half_width']:.2f}°; sides with >= "
+                 f"{CALIBRATION_MIN_STEPS} steps: {k['long_contains']}/{k['long_sides']}, median half-width "
+                 f"{k['long_median_half_width']:.2f}°")
+    lines.append(f"  classes: above {k['above']}, not_above {k['not_above']}, cannot_tell {k['cannot_tell']}; "
+                 f"cannot_tell among the {k['clear_sides']} sides >= {CLEAR_MARGIN_DEG:g}° from the threshold on "
+                 f"clips with >= {CALIBRATION_MIN_STEPS} steps per side and a good level: {k['clear_cannot_tell']}")
+    lines.append(f"  method residual: per-side error RMS {k['good_rms']:.3f}° over the {k['good_sides']} sides of "
+                 f"clips with level and camera good (METHOD_RESIDUAL_DEG = {METHOD_RESIDUAL_DEG:g}°)")
+    return "\n".join(lines)
 
 
 def plot_against_truth(analysis: Analysis, truth: dict, path: Path) -> None:

@@ -6,21 +6,22 @@ stick figure filmed from behind whose hip line follows the obliquity, so overlay
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from gaitlab.core import track as lm
 from gaitlab.core.clip import VideoInfo
 from gaitlab.core.result import (
     DEFAULT_THRESHOLD_DEG,
-    SIDES,
     Analysis,
     AnalysisWarning,
     FrameSeries,
-    SideVerdict,
     StepDrop,
     WarningCode,
 )
 from gaitlab.core.track import NUM_LANDMARKS, PoseTrack
+from gaitlab.core.verdict import side_verdicts
 
 SINGLE_STANCE_S = 0.40
 DOUBLE_SUPPORT_S = 0.12
@@ -122,18 +123,9 @@ def make_analysis(name: str = "walk_fixture.mp4", *, time_s: np.ndarray | None =
         ))
     # the last window runs into the end of the clip: not a complete step
     steps = [s for s in steps if s.end_s < time_s[-1] - 0.05]
-    sides = {}
-    for side in SIDES:
-        d = np.array([s.peak_drop_deg for s in steps if s.stance_side == side])
-        b = np.array([s.baseline_peak_drop_deg for s in steps if s.stance_side == side])
-        ok = len(d) > 0
-        sides[side] = SideVerdict(
-            side=side, steps=len(d), mean_drop_deg=float(d.mean()) if ok else float("nan"),
-            sd_drop_deg=float(d.std(ddof=1)) if len(d) > 1 else float("nan"),
-            max_drop_deg=float(d.max()) if ok else float("nan"),
-            steps_over_threshold=int((d > threshold).sum()), flagged=bool(ok and d.mean() > threshold),
-            measurable=ok, baseline_mean_drop_deg=float(b.mean()) if ok else float("nan"),
-        )
+    # the core's own verdicts (mean, SD, 95% interval, verdict class), with a level known to 0.2° (one SD)
+    steps = [replace(s, level_sd_deg=0.2, camera_sd_deg=0.05) for s in steps]
+    sides = side_verdicts(steps, threshold, measurable=True)
     fps = float(1 / np.median(np.diff(time_s))) if n > 1 else 30.0
     video = VideoInfo(name=name, fps=fps, frames=n, duration_s=float(time_s[-1] + 1 / fps), width=width,
                       height=height, rotation_deg=0, codec="h264")

@@ -14,9 +14,12 @@ from gaitlab.outputs.wording import fmt_deg
 
 
 def badge(side: dict, threshold: float) -> tuple[str, str]:
-    """(css class, short words) for one side of a session."""
+    """(css class, short words) for one side of a session: its verdict class (sessions stored before it had one:
+    whether it was flagged)."""
     if not side["measurable"]:
         return "none", "no verdict"
+    if side.get("verdict_class") == "cannot_tell":
+        return "unsure", f"cannot tell ({threshold:g}°)"
     if side["flagged"]:
         return "over", f"above {threshold:g}°: Trendelenburg sign"
     return "ok", f"not above {threshold:g}°"

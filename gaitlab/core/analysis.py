@@ -8,8 +8,10 @@ import numpy as np
 from gaitlab.core.clean import clean_track
 from gaitlab.core.clip import VideoInfo
 from gaitlab.core.events import GaitEvents, detect_gait_events, window_frames
+from gaitlab.core.level import LevelEstimate
 from gaitlab.core.obliquity import (
     baseline_obliquity_deg,
+    camera_roll_spread_deg,
     estimate_camera_roll_deg,
     knee_bend_2d_deg,
     refined_obliquity_deg,
@@ -25,6 +27,7 @@ from gaitlab.core.result import (
     WarningCode,
 )
 from gaitlab.core.track import LEFT_FOOT_INDEX, LEFT_HEEL, LEFT_HIP, RIGHT_FOOT_INDEX, RIGHT_HEEL, RIGHT_HIP, PoseTrack
+from gaitlab.core.uncertainty import FALLBACK_LEVEL_SD_DEG, median_sd_deg, stride_s
 from gaitlab.core.verdict import judge_steps, side_verdicts, step_count_warnings
 from gaitlab.core.view import ViewEstimate, estimate_view, facing_stretches, to_anatomical
 
@@ -114,7 +117,17 @@ class _Stretch:
     implausible: int  # drops beyond what gait produces
 
 
-def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float) -> _Stretch:
+def _shared_errors(level: LevelEstimate, reference: int, roll_sd_deg: float) -> dict:
+    """The StepDrop fields of the errors a step shares with the others on its pelvis level (one SD, degrees):
+    that level's, and the camera roll estimate's where the level was read in the image (a level found in the
+    world - flight phases, the clip's mean - has the roll added and removed again: it cancels)."""
+    how = level.method_by_reference.get(reference, "mean")
+    return {"level_sd_deg": level.level_sd_deg.get(reference, FALLBACK_LEVEL_SD_DEG["mean"]),
+            "camera_sd_deg": roll_sd_deg if how == "symmetry" else 0.0, "level_fallback": how != "symmetry"}
+
+
+def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, roll_spread: tuple[float, int]) -> _Stretch:
+    """roll_spread: the camera roll's per-frame spread (degrees) and frames (camera_roll_spread_deg)."""
     track, swapped = to_anatomical(track, estimate)
     clean = clean_track(track)
     view = estimate.view if estimate.measurable else ("posterior" if estimate.facing == "away" else "anterior")
@@ -123,6 +136,9 @@ def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float) -> _Stretch:
     baseline = baseline_obliquity_deg(clean, roll, view)
     lean_right = trunk_lean_right_deg(clean, roll, view)
     knee = {side: knee_bend_2d_deg(clean, side) for side in ("left", "right")}
+    t = clean.time_s
+    fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 30.0
+    roll_sd = np.nan_to_num(median_sd_deg(*roll_spread, fps, stride_s(events.cadence_steps_per_min)))
     steps: list[StepDrop] = []
     skipped = implausible = 0
     for window in events.single_stances:
@@ -140,6 +156,7 @@ def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float) -> _Stretch:
             peak_drop_deg=peak.peak_drop_deg, peak_time_s=peak.peak_time_s,
             baseline_peak_drop_deg=base.peak_drop_deg if base else float("nan"),
             trunk_lean_deg=float(lean), knee_flexion_deg=float(knee[window.side][peak.peak_index]),
+            **_shared_errors(level, int(clean.pelvis_pixel_reference[peak.peak_index]), float(roll_sd)),
         ))
     phase = _stance_phase(events, steps)
     return _Stretch(track, obliquity, baseline, lean_right, phase, events.activity, level.method,
@@ -181,7 +198,9 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
     if estimate.frontal_warning:
         warnings.append(estimate.frontal_warning)
     warnings += _quality_warnings(track, people)
-    roll = estimate_camera_roll_deg(clean_track(track))  # from midpoints: left/right labels do not matter
+    cleaned = clean_track(track)
+    roll = estimate_camera_roll_deg(cleaned)  # from midpoints: left/right labels do not matter
+    roll_spread = camera_roll_spread_deg(cleaned)
     measurable = estimate.measurable
     if abs(roll) > SIDEWAYS_ROLL_DEG:
         measurable = False
@@ -208,7 +227,7 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
     for a, b, facing in stretches:
         part = track.slice(a, b)
         part_estimate = estimate if (a, b) == (0, n) else estimate_view(part, "posterior" if facing == "away" else "anterior")
-        m = _measure(part, part_estimate, roll)
+        m = _measure(part, part_estimate, roll, roll_spread)
         obliquity[a:b], baseline[a:b], lean_right[a:b], phase[a:b] = m.obliquity, m.baseline, m.lean_right, m.phase
         anatomical = m.track if (a, b) == (0, n) else _splice(anatomical, m.track, a)
         steps += m.steps

@@ -6,12 +6,13 @@ region (gaitlab.measure.symmetry) gives a noisy absolute tilt each frame. Here, 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from gaitlab.core.events import GaitEvents
 from gaitlab.core.track import PoseTrack
+from gaitlab.core.uncertainty import FALLBACK_LEVEL_SD_DEG, median_sd_deg, stride_s
 
 
 def rotation_at_level(
@@ -55,6 +56,10 @@ class LevelEstimate:
     method: str  # how the pelvis' level was found, in words for the report
     from_symmetry: bool  # False: a fallback that assumes something about the gait (said in a warning)
     rotation_at_level_deg: dict[int, float]  # per rotation reference: the band rotation of a level pelvis
+    # per rotation reference: how its level was found ("symmetry" | "flight" | "mean") and one SD of that level,
+    # degrees (the symmetry's per-frame spread over its independent samples, or a fallback's stated uncertainty)
+    method_by_reference: dict[int, str] = field(default_factory=dict)
+    level_sd_deg: dict[int, float] = field(default_factory=dict)
 
 
 def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float) -> LevelEstimate:
@@ -65,27 +70,34 @@ def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float)
     relative band rotation on that absolute level (gaitlab.measure.symmetry). Where too few frames measure
     the symmetry: in running, the pelvis passes through level in every flight phase; in walking the
     clip's mean angle is taken as level, which assumes both sides drop alike. Those two are levels in
-    the world: the image's level differs from them by the camera roll (a screen rotation of -roll)."""
+    the world: the image's level differs from them by the camera roll (a screen rotation of -roll).
+
+    Each level's uncertainty (one SD, degrees; gaitlab.core.uncertainty): from the symmetry, that of a median
+    of its per-frame spread over two independent samples per stride the frames cover (per-frame errors are
+    correlated over the gait cycle); from a fallback, its stated FALLBACK_LEVEL_SD_DEG."""
     flight = ~events.left_contact & ~events.right_contact & events.valid
     rotation = track.pelvis_pixel_rotation_deg
-    levels, methods = {}, set()
+    t = track.time_s
+    fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 30.0
+    stride = stride_s(events.cadence_steps_per_min)
+    levels, methods, by_ref, sds = {}, set(), {}, {}
     for ref in np.unique(track.pelvis_pixel_reference[track.pelvis_pixel_reference >= 0]):
         sel = (track.pelvis_pixel_reference == ref) & np.isfinite(rotation)
         if not sel.any():  # every frame of this reference was rejected: nothing to put on a level
             continue
-        level, _, _ = rotation_at_level(rotation[sel], track.pelvis_symmetry_tilt_deg[sel],
-                                        track.pelvis_symmetry_quality[sel])
+        level, spread, frames = rotation_at_level(rotation[sel], track.pelvis_symmetry_tilt_deg[sel],
+                                                  track.pelvis_symmetry_quality[sel])
         if np.isfinite(level):
-            methods.add("symmetry")
+            how = "symmetry"
         elif events.activity == "run" and (sel & flight).sum() >= 3:
-            level = float(np.median(rotation[sel & flight])) + roll_deg
-            methods.add("flight")
+            level, how = float(np.median(rotation[sel & flight])) + roll_deg, "flight"
         else:
-            level = float(np.mean(rotation[sel])) + roll_deg
-            methods.add("mean")
-        levels[int(ref)] = float(level)
+            level, how = float(np.mean(rotation[sel])) + roll_deg, "mean"
+        methods.add(how)
+        levels[int(ref)], by_ref[int(ref)] = float(level), how
+        sds[int(ref)] = median_sd_deg(spread, frames, fps, stride) if how == "symmetry" else FALLBACK_LEVEL_SD_DEG[how]
     words = {"symmetry": "the left-right symmetry of the pelvis region",
              "flight": "the pelvis angle in flight phases",
              "mean": "the mean pelvis angle over the clip (assumes both sides drop alike)"}
     method = "level from " + " and ".join(words[m] for m in sorted(methods)) if methods else "not measured"
-    return LevelEstimate(method, methods <= {"symmetry"}, levels)
+    return LevelEstimate(method, methods <= {"symmetry"}, levels, by_ref, sds)

@@ -62,6 +62,16 @@ def estimate_camera_roll_deg(track: PoseTrack) -> float:
     return float(np.nanmedian(tilt)) if np.isfinite(tilt).any() else 0.0
 
 
+def camera_roll_spread_deg(track: PoseTrack) -> tuple[float, int]:
+    """What the camera roll estimate's uncertainty is made of: the robust per-frame spread (1.4826 x MAD,
+    degrees) of the body-axis tilt whose median is the roll, and the frames measuring it; (NaN, 0) without any."""
+    tilt = body_axis_tilt_deg(track)
+    tilt = tilt[np.isfinite(tilt)]
+    if not tilt.size:
+        return float("nan"), 0
+    return float(1.4826 * np.median(np.abs(tilt - np.median(tilt)))), int(tilt.size)
+
+
 def view_sign(view: str) -> float:
     """+1 when filmed from behind (the person's right is image right), -1 from in front."""
     return -1.0 if view == "anterior" else 1.0

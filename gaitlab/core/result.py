@@ -47,6 +47,31 @@ class StepDrop:
     trunk_lean_deg: float  # toward the stance side at the peak (NaN if not measured)
     knee_flexion_deg: float  # stance knee at the peak, from 2D landmarks (NaN if not visible)
     flagged: bool = False  # peak_drop_deg above the threshold: judged by gaitlab.core.verdict.judge_steps
+    # one SD, degrees, of the errors every step sharing this step's pelvis level has in common (gaitlab.core.
+    # uncertainty): the level for this part of the clip, and the camera roll estimate (0 where the level is not
+    # read in the image, so the roll cancels); 0 = not assessed
+    level_sd_deg: float = 0.0
+    camera_sd_deg: float = 0.0
+    level_fallback: bool = False  # the level came from flight phases or the clip's mean, not the symmetry
+
+
+@dataclass(frozen=True)
+class DropInterval:
+    """The 95% interval of a side's mean drop, degrees, and its parts, each a 95% half-width, combined in
+    quadrature (gaitlab.core.uncertainty, docs/uncertainty.md); NaN bounds with fewer than 2 steps."""
+
+    low_deg: float
+    high_deg: float
+    steps_deg: float  # t(0.975, n - 1) * SD / sqrt(n): the step-to-step spread (NaN with fewer than 2 steps)
+    level_deg: float  # the pelvis' level for this clip, shared by all the side's steps
+    camera_deg: float  # the camera roll estimate, shared (0 where the level was not read in the image)
+    method_deg: float  # the method's residual error as validated on the bench, shared
+    level_fallback: bool = False  # the level came from a fallback (flight phases, the clip's mean)
+
+    @property
+    def half_width_deg(self) -> float:
+        """Half the interval's width, degrees (NaN when its bounds are)."""
+        return (self.high_deg - self.low_deg) / 2
 
 
 @dataclass(frozen=True)
@@ -61,9 +86,13 @@ class SideVerdict:
     sd_drop_deg: float
     max_drop_deg: float
     steps_over_threshold: int
-    flagged: bool  # mean above the threshold and the side was measurable
+    flagged: bool  # the whole 95% interval of the mean above the threshold (verdict_class "above")
     measurable: bool  # False: no verdict (e.g. sagittal view or no steps)
     baseline_mean_drop_deg: float
+    interval: DropInterval | None = None  # the mean's 95% interval; None without a verdict
+    verdict_class: str = ""  # "above" | "not_above" | "cannot_tell" (the interval spans the threshold); "" no verdict
+    settle: tuple[str, ...] = ()  # cannot_tell: what would settle it (gaitlab.core.uncertainty.SETTLE_HINTS)
+    more_steps: int | None = None  # with settle "more_steps": about how many more steps of this side
 
 
 class WarningCode(str, Enum):

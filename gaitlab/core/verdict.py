@@ -14,6 +14,7 @@ from gaitlab.core.result import (
     StepDrop,
     WarningCode,
 )
+from gaitlab.core.uncertainty import drop_interval, settle, verdict_class
 
 
 def above_threshold(drop_deg: float, threshold_deg: float) -> bool:
@@ -36,8 +37,9 @@ def side_verdicts(steps: list[StepDrop], threshold_deg: float, measurable: bool)
         The counted steps of both sides; drops in degrees, positive = the swing-side hip falls
         (gaitlab.core.result).
     threshold_deg : float
-        Degrees: a side is flagged when the mean of its drops is strictly above it (above_threshold), and
-        steps_over_threshold counts its steps strictly above it.
+        Degrees: a side is flagged ("above") when the whole 95% interval of the mean of its drops is strictly
+        above it, "not_above" when none of it is, else "cannot_tell" (gaitlab.core.uncertainty); the interval
+        takes the steps' level and camera uncertainty. steps_over_threshold counts its steps strictly above it.
     measurable : bool
         False for a clip that supports no verdict (a side view, a video turned on its side): no side is then
         measurable or flagged, though its numbers are still given; nor is a side without steps.
@@ -62,11 +64,27 @@ def side_verdicts(steps: list[StepDrop], threshold_deg: float, measurable: bool)
             sd_drop_deg=float(drops.std(ddof=1)) if n > 1 else float("nan"),
             max_drop_deg=float(drops.max()) if n else float("nan"),
             steps_over_threshold=sum(above_threshold(d, threshold_deg) for d in drops),
-            flagged=bool(measurable and n > 0 and above_threshold(mean, threshold_deg)),
+            flagged=False,
             measurable=bool(measurable and n > 0),
             baseline_mean_drop_deg=float(np.nanmean(base)) if n and np.isfinite(base).any() else float("nan"),
         )
+        if out[side].measurable:
+            out[side] = _with_interval(out[side], [s for s in steps if s.stance_side == side], threshold_deg)
     return out
+
+
+def _with_interval(v: SideVerdict, own: list[StepDrop], threshold_deg: float) -> SideVerdict:
+    """v with its mean's 95% interval, verdict class and what would settle it. The side's level and camera
+    uncertainty: the mean of its steps' (one error shared by all steps on a level, taken as the same error
+    where the steps are on different levels: the conservative choice)."""
+    interval = drop_interval(np.array([s.peak_drop_deg for s in own], float),
+                             float(np.mean([s.level_sd_deg for s in own])),
+                             float(np.mean([s.camera_sd_deg for s in own])),
+                             any(s.level_fallback for s in own))
+    cls = verdict_class(interval, threshold_deg)
+    v = replace(v, interval=interval, verdict_class=cls, flagged=cls == "above")
+    hints, more = settle(v, threshold_deg)
+    return replace(v, settle=hints, more_steps=more)
 
 
 def step_count_warnings(verdicts: dict[str, SideVerdict], view_measurable: bool) -> list[AnalysisWarning]:

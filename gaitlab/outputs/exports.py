@@ -21,9 +21,10 @@ from gaitlab.core.result import (
     SideVerdict,
     StepDrop,
 )
-from gaitlab.outputs.wording import DEFINITIONS, side_difference, side_verdict, warning_texts
+from gaitlab.outputs.wording import DEFINITIONS, difference_of, side_difference, side_verdict, warning_texts
 
 SCHEMA_PATH = Path(__file__).with_name("summary.schema.json")
+SCHEMA_VERSION = 2  # summary.schema.json's version: 2 added each side's 95% interval and verdict class (issue 25)
 STEP_COLUMNS = ("stance_side", "start_s", "end_s", "peak_drop_deg", "peak_time_s", "baseline_peak_drop_deg",
                 "trunk_lean_deg", "knee_flexion_deg", "flagged")
 FRAME_COLUMNS = ("time_s", "obliquity_deg", "baseline_obliquity_deg", "stance_phase", "trunk_lean_deg",
@@ -66,6 +67,31 @@ def _step_dict(s: StepDrop) -> dict:
     }
 
 
+def _interval_fields(sv: SideVerdict) -> dict:
+    """A side's 95% interval (degrees), its parts (95% half-widths, degrees), verdict class and what would settle
+    it; nulls without a verdict."""
+    iv = sv.interval if sv.measurable else None
+    return {
+        "mean_drop_ci95_deg": [_num(iv.low_deg), _num(iv.high_deg)] if iv and math.isfinite(iv.low_deg) else None,
+        "verdict_class": sv.verdict_class or None,
+        "ci95_parts_deg": None if iv is None else {"steps": _num(iv.steps_deg), "level": _num(iv.level_deg),
+                                                   "camera": _num(iv.camera_deg), "method": _num(iv.method_deg)},
+        "level_fallback": bool(iv and iv.level_fallback),
+        "settle": list(sv.settle),
+        "more_steps_to_settle": sv.more_steps,
+    }
+
+
+def _difference_dict(analysis: Analysis) -> dict | None:
+    """Right minus left mean drop (degrees), its 95% interval and whether it is claimed; null unless both sides
+    have a verdict."""
+    d = difference_of(analysis)
+    if d is None:
+        return None
+    ci = [_num(d.low_deg), _num(d.high_deg)]
+    return {"right_minus_left": _num(d.diff_deg), "ci95": ci if None not in ci else None, "claimed": d.claimed}
+
+
 def summary_dict(analysis: Analysis, generated_at: datetime | None = None) -> dict:
     """The summary.json content (JSON-ready: NaN already turned into None)."""
     v = analysis.video
@@ -81,8 +107,10 @@ def summary_dict(analysis: Analysis, generated_at: datetime | None = None) -> di
             "baseline_mean_drop_deg": _num(sv.baseline_mean_drop_deg),
             "mean_trunk_lean_deg": _mean([s.trunk_lean_deg for s in own]),
             "verdict": side_verdict(analysis, sv),
+            **_interval_fields(sv),
         }
     return {
+        "schema_version": SCHEMA_VERSION,
         "gaitlab_version": __version__,
         "generated_at": (generated_at or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
         "video": {"name": Path(v.name).name, "fps": _num(v.fps), "frames": int(v.frames),
@@ -100,6 +128,7 @@ def summary_dict(analysis: Analysis, generated_at: datetime | None = None) -> di
         "min_steps_per_side": MIN_STEPS_PER_SIDE,
         "sides": sides,
         "side_difference": side_difference(analysis),
+        "side_difference_deg": _difference_dict(analysis),
         "steps": [_step_dict(s) for s in sorted(analysis.steps, key=lambda s: s.start_s)],
         "warnings": warning_texts(analysis.warnings),
         "definitions": {key: text for key, (_, text) in DEFINITIONS.items()},

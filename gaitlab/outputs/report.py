@@ -29,7 +29,16 @@ from gaitlab.core.verdict import above_threshold
 from gaitlab.outputs.exports import side_or_empty
 from gaitlab.outputs.palette import hex_color
 from gaitlab.outputs.templating import TEMPLATES, render
-from gaitlab.outputs.wording import DEFINITIONS, fmt_deg, side_difference, side_verdict, warning_texts
+from gaitlab.outputs.wording import (
+    DEFINITIONS,
+    VERDICT_CLASS_WORDS,
+    difference_of,
+    fmt_deg,
+    fmt_interval,
+    side_difference,
+    side_verdict,
+    warning_texts,
+)
 
 CSS_PATH = TEMPLATES / "report.css"
 VIEW_WORDS = {"posterior": "from behind (posterior)", "anterior": "from the front (anterior)",
@@ -41,6 +50,8 @@ OBLIQUITY_WINDOW_S = 20.0
 # The drop-over-time lines average each side's steps within this window (~25 steps per side when walking),
 # long enough to steady a mean (7 steps at least), short enough to follow fatigue over minutes.
 TREND_WINDOW_S = 30.0
+# verdict class -> (card css class, badge); "above"/"not above" get the threshold appended
+CARD_CLASSES = {"above": ("over", "above"), "not_above": ("ok", "not above"), "cannot_tell": ("unsure", "cannot tell")}
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable",
                   "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome")
 
@@ -101,11 +112,12 @@ def obliquity_figure(analysis: Analysis) -> Figure:
 
 
 def drops_figure(analysis: Analysis) -> Figure:
-    """Per-step contralateral drop, left vs right stance, with mean ± SD, the threshold and the SDD."""
+    """Per-step contralateral drop, left vs right stance, with each side's mean and its 95% interval (error bar),
+    the threshold and the right-minus-left difference with its interval against the SDD."""
     thr = analysis.threshold_deg
     fig = Figure(figsize=(5.2, 4.0))
     ax = fig.add_subplot()
-    means = {}
+    means, bounds = {}, []
     for x, side in enumerate(SIDES):
         d = np.array([s.peak_drop_deg for s in analysis.steps if s.stance_side == side], dtype=float)
         if not len(d):
@@ -116,18 +128,24 @@ def drops_figure(analysis: Analysis) -> Figure:
         sv = side_or_empty(analysis, side)
         if sv.measurable:
             means[x] = sv.mean_drop_deg
-            ax.errorbar(x + 0.3, sv.mean_drop_deg, yerr=np.nan_to_num(sv.sd_drop_deg), fmt="D", color="0.15",
-                        ms=6, capsize=4, zorder=4)
+            half = sv.interval.half_width_deg if sv.interval else float("nan")
+            colour = hex_color(CARD_CLASSES[sv.verdict_class][0]) if sv.verdict_class in CARD_CLASSES else "0.15"
+            ax.errorbar(x + 0.3, sv.mean_drop_deg, yerr=half if math.isfinite(half) else None, fmt="D",
+                        color=colour, mec="0.15", ms=6, capsize=5, elinewidth=1.8, zorder=4)
+            if math.isfinite(half):
+                bounds += [sv.mean_drop_deg - half, sv.mean_drop_deg + half]
     ax.axhline(thr, color=hex_color("over"), lw=1.1, ls="--")
     ax.text(-0.45, thr, f"threshold {thr:g}°", color=hex_color("over"), va="bottom", fontsize=8.5)
     ax.axhline(0, color="0.6", lw=0.6)
-    if len(means) == 2:
-        ax.text(0.02, 0.98, f"right − left: {means[1] - means[0]:+.1f}°\n(smallest detectable difference "
-                f"{SMALLEST_DETECTABLE_DIFFERENCE_DEG:g}°)", transform=ax.transAxes, va="top", fontsize=8.5,
-                color="0.25")
+    d = difference_of(analysis)
+    if len(means) == 2 and d is not None:
+        ci = fmt_interval(d.low_deg, d.high_deg, signed=True)
+        ax.text(0.02, 0.98, f"right − left: {d.diff_deg:+.1f}°" + (f" (95%: {ci})" if ci != "–" else "")
+                + f"\n(smallest detectable difference {SMALLEST_DETECTABLE_DIFFERENCE_DEG:g}°)",
+                transform=ax.transAxes, va="top", fontsize=8.5, color="0.25")
     ax.set_xticks([0, 1], [f"{s}-leg stance\n({side_or_empty(analysis, s).steps} steps)" for s in SIDES])
     ax.set_xlim(-0.5, 1.6)
-    vals = [s.peak_drop_deg for s in analysis.steps if math.isfinite(s.peak_drop_deg)]
+    vals = [s.peak_drop_deg for s in analysis.steps if math.isfinite(s.peak_drop_deg)] + bounds
     ax.set_ylim(min(min(vals, default=0), 0) - 1, max(max(vals, default=0), thr) + 3.5)
     ax.set_ylabel("contralateral drop per step (°)")
     ax.spines[["top", "right"]].set_visible(False)
@@ -176,21 +194,31 @@ def _jpeg_data_uri(rgb: np.ndarray) -> str:
 # ---- HTML --------------------------------------------------------------------------------------------
 
 def _card(analysis: Analysis, side: str, threshold: str) -> dict[str, str]:
-    """One stance side's verdict card: its css class, mean drop, badge, verdict sentence and details line
-    (empty without a verdict). `threshold` is the threshold as shown, e.g. "5°"."""
+    """One stance side's verdict card: its css class, mean drop and its 95% interval, badge (the verdict class),
+    verdict sentence, details line and the interval's parts (empty without a verdict). `threshold` is the
+    threshold as shown, e.g. "5°"."""
     v = side_or_empty(analysis, side)
-    cls, badge = ("none", "no verdict") if not v.measurable else \
-        (("over", f"above {threshold}") if v.flagged else ("ok", f"not above {threshold}"))
-    details = []
+    cls, badge = CARD_CLASSES.get(v.verdict_class if v.measurable else "", ("none", "no verdict"))
+    if v.verdict_class in ("above", "not_above"):
+        badge = f"{VERDICT_CLASS_WORDS[v.verdict_class]} {threshold}"
+    details, ci, parts = [], "", ""
     if v.measurable:
         leans = [s.trunk_lean_deg for s in analysis.steps if s.stance_side == side and math.isfinite(s.trunk_lean_deg)]
         details = [f"{v.steps_over_threshold} of {v.steps} steps above {threshold}",
-                   f"largest {fmt_deg(v.max_drop_deg)}",
+                   f"step SD {fmt_deg(v.sd_drop_deg)}", f"largest {fmt_deg(v.max_drop_deg)}",
                    f"hip-landmark line alone {fmt_deg(v.baseline_mean_drop_deg)}"]
         if leans:
             details.append(f"trunk lean toward the stance side {fmt_deg(float(np.mean(leans)), signed=True)}")
+        iv = v.interval
+        ci = f"95% interval {fmt_interval(iv.low_deg, iv.high_deg)}" if iv and math.isfinite(iv.low_deg) else \
+            "no interval (one step)"
+        if iv:
+            parts = ("interval made of ± steps " + fmt_deg(iv.steps_deg) + ", pelvis level " + fmt_deg(iv.level_deg)
+                     + (" (fallback)" if iv.level_fallback else "") + ", camera roll " + fmt_deg(iv.camera_deg)
+                     + ", method " + fmt_deg(iv.method_deg) + " (in quadrature)")
     return {"side": side, "cls": cls, "badge": badge, "big": fmt_deg(v.mean_drop_deg) if v.measurable else "–",
-            "sentence": side_verdict(analysis, v, lead=False), "details": " · ".join(details)}
+            "ci": ci, "sentence": side_verdict(analysis, v, lead=False), "details": " · ".join(details),
+            "parts": parts}
 
 
 def _step_rows(analysis: Analysis) -> list[dict]:

@@ -16,6 +16,8 @@ from gaitlab.core.result import (
     SideVerdict,
     WarningCode,
 )
+from gaitlab.core.uncertainty import SideDifference
+from gaitlab.core.uncertainty import side_difference as side_difference_interval
 
 # meaning, units and sign of each quantity; summary.json carries key -> text, the report title + text
 DEFINITIONS = {
@@ -42,7 +44,14 @@ DEFINITIONS = {
     "camera_roll_deg": ("Camera roll",
                         "Tilt of the camera, degrees, positive = turned counter-clockwise as seen from behind it; "
                         "already removed from every angle."),
-    "threshold_deg": ("Threshold", "A side is flagged when its mean contralateral drop is above this value."),
+    "threshold_deg": ("Threshold", "A side is flagged when the whole 95% interval of its mean contralateral drop is "
+                                   "above this value."),
+    "mean_drop_ci95_deg": ("95% interval",
+                           "The range of a side's mean contralateral drop, degrees, that holds its true value with "
+                           "95% confidence. It combines the step-to-step spread, the uncertainty of the pelvis' level "
+                           "in this clip, that of the camera roll and the method's error as validated on clips with "
+                           "exact ground truth. Verdict: 'above' when the whole interval is above the threshold, "
+                           "'not above' when it is all below, 'cannot tell' when it spans the threshold."),
     "smallest_detectable_difference_deg": ("Smallest detectable difference",
                                            "Differences between sides or sessions smaller than this are within "
                                            "the measurement error of 2D video (Dingenen et al. 2018)."),
@@ -68,38 +77,100 @@ def no_verdict_reason(analysis: Analysis, v: SideVerdict) -> str:
     return "the measurement was not reliable enough (see the warnings)"
 
 
+def fmt_interval(low: float, high: float, signed: bool = False) -> str:
+    """An interval in degrees, e.g. '6.1° to 8.3°' ('+0.4° to +3.0°' when signed); '–' when not known."""
+    if not all(x is not None and math.isfinite(x) for x in (low, high)):
+        return "–"
+    return f"{fmt_deg(low, signed)} to {fmt_deg(high, signed)}"
+
+
+VERDICT_CLASS_WORDS = {"above": "above", "not_above": "not above", "cannot_tell": "cannot tell"}
+
+
+def _settle_phrase(hint: str, v: SideVerdict) -> str:
+    """One thing that would settle a side that cannot be told, in words."""
+    if hint == "more_steps":
+        if v.more_steps is None:
+            return f"film a longer walk (at least {MIN_STEPS_PER_SIDE} steps per side)"
+        return f"film about {v.more_steps} more {v.side}-leg step{'s' if v.more_steps != 1 else ''}"
+    return {"visible_waistband": "wear clothing with a visible waistband (fitted shorts or leggings) so the "
+                                 "level of the pelvis can be read",
+            "level_camera": "level the camera",
+            "near_threshold": "the mean is too close to the threshold for video to decide: an assessment by a "
+                              "physiotherapist can"}[hint]
+
+
+def settle_text(v: SideVerdict) -> str:
+    """For a side that cannot be told, what would settle it as a sentence ('' otherwise), e.g. 'To settle it:
+    film about 6 more right-leg steps.'"""
+    if v.verdict_class != "cannot_tell" or not v.settle:
+        return ""
+    phrases = [_settle_phrase(h, v) for h in v.settle if h != "near_threshold"]
+    text = f"To settle it: {'; '.join(phrases)}." if phrases else ""
+    if "near_threshold" in v.settle:
+        near = _settle_phrase("near_threshold", v)
+        text += f" {near[0].upper()}{near[1:]}." if not phrases else f" Even so, {near}."
+    return text.strip()
+
+
+def _class_clause(v: SideVerdict, threshold: str) -> str:
+    """The verdict after the mean and its interval, e.g. 'the whole interval is above 5°: …'."""
+    if v.verdict_class == "above":
+        return (f"the whole interval is above {threshold}: consistent with a positive Trendelenburg sign (suggests "
+                f"weak {v.side} hip abductors).")
+    if v.verdict_class == "not_above":
+        return f"the whole interval is below {threshold}: no Trendelenburg sign on this leg."
+    return f"cannot tell whether it is above {threshold}: the interval spans the threshold. " + settle_text(v)
+
+
 def side_verdict(analysis: Analysis, v: SideVerdict, lead: bool = True) -> str:
-    """One sentence per stance side, e.g. 'Right-leg stance: mean contralateral drop 7.2° ± 1.1° over 9 steps — …'.
+    """One sentence per stance side, e.g. 'Right-leg stance: mean contralateral drop 7.2° (95% interval 6.1° to
+    8.3°) over 9 steps — the whole interval is above 5°: …'; for a side that cannot be told, what would settle it.
 
     lead=False leaves out the 'Right-leg stance: ' lead (for a place already titled with the side)."""
     steps = f"{v.steps} step{'s' if v.steps != 1 else ''}"
     if not v.measurable:
         text = f"no verdict — {no_verdict_reason(analysis, v)}."
     else:
-        sd = f" ± {fmt_deg(v.sd_drop_deg)}" if math.isfinite(v.sd_drop_deg) else ""
         t = f"{analysis.threshold_deg:g}°"
-        text = f"mean contralateral drop {fmt_deg(v.mean_drop_deg)}{sd} over {steps} — " + (
-            f"above {t}, consistent with a positive Trendelenburg sign (suggests weak {v.side} hip abductors)."
-            if v.flagged else f"not above {t}: no Trendelenburg sign on this leg.")
+        iv = v.interval
+        ci = f" (95% interval {fmt_interval(iv.low_deg, iv.high_deg)})" if iv and math.isfinite(iv.low_deg) else \
+            " (no interval: a single step has no spread)"
+        text = f"mean contralateral drop {fmt_deg(v.mean_drop_deg)}{ci} over {steps} — " + _class_clause(v, t)
         if v.steps < MIN_STEPS_PER_SIDE:
             text += f" Only {steps}: at least {MIN_STEPS_PER_SIDE} per side are needed for a stable mean, " \
                     "so treat this as provisional."
     return f"{v.side.capitalize()}-leg stance: {text}" if lead else text[0].upper() + text[1:]
 
 
-def side_difference(analysis: Analysis) -> str | None:
-    """Right-minus-left mean drop against the smallest detectable difference, when both sides have a verdict."""
+def difference_of(analysis: Analysis) -> SideDifference | None:
+    """Right minus left mean drop with its 95% interval (gaitlab.core.uncertainty), when both sides have a
+    verdict."""
     left, right = analysis.sides.get("left"), analysis.sides.get("right")
-    if not (left and right and left.measurable and right.measurable):
+    return side_difference_interval(left, right) if left and right else None
+
+
+def side_difference(analysis: Analysis) -> str | None:
+    """Right-minus-left mean drop with its 95% interval, claimed as real only when the interval excludes zero and
+    the difference exceeds the smallest detectable difference; None unless both sides have a verdict."""
+    d = difference_of(analysis)
+    if d is None:
         return None
-    diff = right.mean_drop_deg - left.mean_drop_deg
     sdd = fmt_deg(SMALLEST_DETECTABLE_DIFFERENCE_DEG)
-    if abs(diff) > SMALLEST_DETECTABLE_DIFFERENCE_DEG:
-        larger = "right" if diff > 0 else "left"
-        return (f"Right minus left: {fmt_deg(diff, signed=True)}, more than the smallest detectable difference "
-                f"({sdd}): the drop is really larger in {larger}-leg stance.")
-    return (f"Right minus left: {fmt_deg(diff, signed=True)}, within the smallest detectable difference ({sdd}): "
-            "no real side-to-side difference can be claimed.")
+    ci = fmt_interval(d.low_deg, d.high_deg, signed=True)
+    head = f"Right minus left: {fmt_deg(d.diff_deg, signed=True)}" + (f" (95% interval {ci})" if ci != "–" else "")
+    if d.claimed:
+        larger = "right" if d.diff_deg > 0 else "left"
+        return (f"{head}, more than the smallest detectable difference ({sdd}) and clear of zero: the drop is "
+                f"really larger in {larger}-leg stance.")
+    reasons = []
+    if abs(d.diff_deg) <= SMALLEST_DETECTABLE_DIFFERENCE_DEG:
+        reasons.append(f"within the smallest detectable difference ({sdd})")
+    if ci == "–":
+        reasons.append("a side has too few steps for an interval")
+    elif d.low_deg <= 0 <= d.high_deg:
+        reasons.append("its interval includes zero")
+    return f"{head}, {' and '.join(reasons)}: no real side-to-side difference can be claimed."
 
 
 # code -> sentence; its fields are the warning's values and the words _warning_fields derives from them

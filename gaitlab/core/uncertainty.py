@@ -1,0 +1,185 @@
+"""How sure a side's mean contralateral drop is: its 95% interval, the three-valued verdict it supports, what
+would settle a side that cannot be told, and whether a left-right difference can be claimed.
+
+A side's interval combines four independent parts in quadrature, each a 95% half-width in degrees
+(docs/uncertainty.md explains each and where its numbers come from):
+    steps   t(0.975, n - 1) * SD / sqrt(n)         the step-to-step spread of the side's n peak drops
+    level   Z95 * sd of the pelvis' level          shared by all the side's steps: not divided by sqrt(n)
+    camera  Z95 * sd of the camera roll estimate   shared; only where the level was read in the image
+    method  Z95 * METHOD_RESIDUAL_DEG              the method's residual error on the bench, shared
+A level error of +e raises every right-stance drop by e and lowers every left-stance drop by e (and so does a
+camera roll error where the level is read in the image): both sides' level and camera parts are one error.
+Degrees throughout; drops positive = the swing-side hip falls (gaitlab.core.result).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from gaitlab.core.result import MIN_STEPS_PER_SIDE, SMALLEST_DETECTABLE_DIFFERENCE_DEG, DropInterval, SideVerdict
+
+CONFIDENCE = 0.95
+Z95 = 1.959963984540054  # standard normal quantile at 0.975 (scipy.stats.norm.ppf(0.975))
+
+# The method's residual error, degrees (one SD), as validated on the bench: the RMS of the per-side mean-drop error
+# (measured - true) over the sides of the clips whose level and camera are good - a level, square camera
+# (truth roll 0°, yaw 0°), a plain symmetric scene (no one-sided light, patch or pelvis offset) and a level read
+# from the pelvis' symmetry. `benchmarks/accuracy.py` prints it ("method residual" line; run of 2026-12-04 on the
+# 15-clip bench, commit 52e0878 with this change: 0.362° over the 14 sides of clips a, b, e, f, h, k and
+# sample_walk_post_short).
+# A property of the method, not of a clip: the same for every clip, not tuned to any.
+METHOD_RESIDUAL_DEG = 0.36
+# Per-frame errors of the level (and of the body-axis tilt behind the camera roll) are correlated over the gait
+# cycle: the independent samples are counted per step (two per stride), not per frame. On the bench the scatter
+# of the level's median over successive half strides is 0.5-0.8 x its per-frame spread (docs/uncertainty.md).
+SAMPLES_PER_STRIDE = 2
+MEDIAN_SE_FACTOR = math.sqrt(math.pi / 2)  # standard error of a median / that of a mean (normal errors)
+DEFAULT_STRIDE_S = 1.1  # a walking stride, where the cadence is unknown
+# The stated uncertainty (one SD, degrees) of a level found by a fallback, where the pelvis' symmetry was measured
+# in too few frames. "mean": the clip's mean pelvis angle, which is off level by about 0.3 x the right-minus-left
+# difference in mean drop (and by all of a leg-length difference): 1.2° for a 4° side difference, a marked
+# asymmetry (a check, not the source: on the 12 walking clips of the bench the truth's own mean obliquity is 1.19°
+# RMS from level). "flight": the pelvis angle in running's flight phases, where the
+# pelvis passes through level (the truth's flight-phase median is within 0.04° of level on the bench's three
+# runs); 0.5° stands for the band's noise over the few, short flight phases - stated, not validated (no bench clip
+# falls back to it).
+FALLBACK_LEVEL_SD_DEG = {"flight": 0.5, "mean": 1.2}
+MAX_STEPS_TO_SETTLE = 500  # more steps than this to settle a side: say it is too close to the threshold instead
+VERDICT_CLASSES = ("above", "not_above", "cannot_tell")
+# What would settle a side that cannot be told (gaitlab.outputs.wording words each)
+SETTLE_HINTS = ("more_steps", "visible_waistband", "level_camera", "near_threshold")
+
+
+def t_quantile(n_steps: int) -> float:
+    """Student's t at 0.975 with n_steps - 1 degrees of freedom; NaN below 2 steps."""
+    if n_steps < 2:
+        return float("nan")
+    from scipy.stats import t  # ~0.3 s to import: only when intervals are computed
+
+    return float(t.ppf(0.5 + CONFIDENCE / 2, n_steps - 1))
+
+
+def stride_s(cadence_steps_per_min: float) -> float:
+    """Seconds per stride (two steps) at a cadence in steps/min; DEFAULT_STRIDE_S where it is unknown."""
+    if not (math.isfinite(cadence_steps_per_min) and cadence_steps_per_min > 0):
+        return DEFAULT_STRIDE_S
+    return 120.0 / cadence_steps_per_min
+
+
+def median_sd_deg(spread_deg: float, frames: int, fps: float, stride: float) -> float:
+    """One SD (degrees) of a median over `frames` frames at `fps` whose per-frame robust spread is spread_deg:
+    sqrt(pi/2) * spread / sqrt(n), n = SAMPLES_PER_STRIDE independent samples per stride of `stride` seconds the
+    frames cover (at least 1, at most the frames). NaN without a spread or frames."""
+    if not (math.isfinite(spread_deg) and frames > 0 and fps > 0 and stride > 0):
+        return float("nan")
+    n = min(float(frames), max(1.0, SAMPLES_PER_STRIDE * frames / fps / stride))
+    return MEDIAN_SE_FACTOR * spread_deg / math.sqrt(n)
+
+
+def drop_interval(drops: np.ndarray, level_sd_deg: float, camera_sd_deg: float, level_fallback: bool) -> DropInterval:
+    """The 95% interval of the mean of `drops` (one side's peak drops, degrees), with the side's level and camera
+    uncertainty (one SD each, degrees, shared by its steps). NaN bounds with fewer than 2 steps (no spread)."""
+    d = np.asarray(drops, float)
+    n = len(d)
+    mean = float(d.mean()) if n else float("nan")
+    steps = t_quantile(n) * float(d.std(ddof=1)) / math.sqrt(n) if n > 1 else float("nan")
+    level, camera, method = Z95 * level_sd_deg, Z95 * camera_sd_deg, Z95 * METHOD_RESIDUAL_DEG
+    half = math.sqrt(steps ** 2 + level ** 2 + camera ** 2 + method ** 2)
+    return DropInterval(mean - half, mean + half, steps, level, camera, method, level_fallback)
+
+
+def verdict_class(interval: DropInterval, threshold_deg: float) -> str:
+    """"above" when the whole interval is above threshold_deg, "not_above" when none of it is, else
+    "cannot_tell" (also when the interval is not known)."""
+    if not (math.isfinite(interval.low_deg) and math.isfinite(interval.high_deg)):
+        return "cannot_tell"
+    if interval.low_deg > threshold_deg:
+        return "above"
+    if interval.high_deg <= threshold_deg:
+        return "not_above"
+    return "cannot_tell"
+
+
+def steps_needed(sd_deg: float, gap_deg: float) -> int | None:
+    """The fewest steps n whose step part t(0.975, n - 1) * sd / sqrt(n) is below gap_deg (the mean's distance
+    from the threshold); None beyond MAX_STEPS_TO_SETTLE, or without an SD."""
+    if not (math.isfinite(sd_deg) and math.isfinite(gap_deg)) or gap_deg <= 0:
+        return None
+    if sd_deg == 0:
+        return 2
+    # z bounds t from below: start at the normal-theory n and count up
+    n = max(2, math.ceil((Z95 * sd_deg / gap_deg) ** 2))
+    while n <= MAX_STEPS_TO_SETTLE:
+        if t_quantile(n) * sd_deg / math.sqrt(n) < gap_deg:
+            return n
+        n += 1
+    return None
+
+
+def settle(v: SideVerdict, threshold_deg: float) -> tuple[tuple[str, ...], int | None]:
+    """For a side that cannot be told: what would settle it (SETTLE_HINTS, in order) and, with "more_steps",
+    about how many more steps of this side: enough that the step part alone, at the side's SD, no longer spans
+    the threshold (steps_needed), and at least up to MIN_STEPS_PER_SIDE (None: unknown, with fewer than 2 steps).
+
+    more_steps: the step part alone spans the threshold; visible_waistband: the level came from a fallback or
+    its part is larger than the method's own even in a film with the more steps and at least MIN_STEPS_PER_SIDE
+    (a longer film also steadies the level);
+    level_camera: the camera roll's part is larger than the method's (likewise);
+    near_threshold: the mean is within the method's own 95% error of the threshold (or nothing else applies),
+    so a longer or better film alone is unlikely to settle it."""
+    iv = v.interval
+    if iv is None or v.verdict_class != "cannot_tell":
+        return (), None
+    gap = abs(v.mean_drop_deg - threshold_deg)
+    hints, extra = [], None
+    if not (math.isfinite(iv.steps_deg) and iv.steps_deg < gap):
+        need = steps_needed(v.sd_drop_deg, gap)
+        if need is not None or v.steps < 2:  # else more steps than are practical: near_threshold says so
+            hints.append("more_steps")
+            extra = None if need is None else max(1, need - v.steps, MIN_STEPS_PER_SIDE - v.steps)
+    # the level's and the camera roll's independent samples grow with the strides filmed: in a film with the more
+    # steps (and at least MIN_STEPS_PER_SIDE) their parts shrink by sqrt(n / n_then); only what would still
+    # outweigh the method's part needs another fix
+    longer = math.sqrt(v.steps / max(v.steps + (extra or 0), MIN_STEPS_PER_SIDE)) if v.steps else 1.0
+    if iv.level_fallback or iv.level_deg * longer > iv.method_deg:
+        hints.append("visible_waistband")
+    if iv.camera_deg * longer > iv.method_deg:
+        hints.append("level_camera")
+    if gap <= iv.method_deg or not hints:
+        hints.append("near_threshold")
+    return tuple(hints), extra
+
+
+@dataclass(frozen=True)
+class SideDifference:
+    """Right-minus-left mean drop (degrees) with its 95% interval; `claimed` when the interval excludes zero and
+    the difference exceeds the smallest detectable difference."""
+
+    diff_deg: float
+    low_deg: float
+    high_deg: float
+    claimed: bool
+
+
+def side_difference(left: SideVerdict, right: SideVerdict) -> SideDifference | None:
+    """Right minus left, when both sides have a verdict and an interval.
+
+    Its 95% half-width: the steps' parts combine as independent samples (Welch: t at the Welch-Satterthwaite
+    degrees of freedom); the level and camera parts add linearly (one level error moves the two sides' drops in
+    opposite directions, so it counts twice in their difference); the method's parts in quadrature."""
+    if not (left.measurable and right.measurable and left.interval and right.interval):
+        return None
+    a, b = left.interval, right.interval
+    diff = right.mean_drop_deg - left.mean_drop_deg
+    var = [v.sd_drop_deg ** 2 / v.steps if v.steps > 1 else float("nan") for v in (left, right)]
+    se = math.sqrt(var[0] + var[1])
+    df = (var[0] + var[1]) ** 2 / (var[0] ** 2 / (left.steps - 1) + var[1] ** 2 / (right.steps - 1)) \
+        if se > 0 else float(left.steps + right.steps - 2)
+    steps = t_quantile(int(round(df)) + 1) * se if math.isfinite(se) and math.isfinite(df) else float("nan")
+    half = math.sqrt(steps ** 2 + (a.level_deg + b.level_deg) ** 2 + (a.camera_deg + b.camera_deg) ** 2
+                     + a.method_deg ** 2 + b.method_deg ** 2)
+    low, high = diff - half, diff + half
+    claimed = bool(math.isfinite(half) and (low > 0 or high < 0) and abs(diff) > SMALLEST_DETECTABLE_DIFFERENCE_DEG)
+    return SideDifference(diff, low, high, claimed)
