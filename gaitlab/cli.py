@@ -147,9 +147,8 @@ def _analyze_child_args(args) -> list[str]:
 
 def cmd_analyze(args) -> int:
     """One video: its folder (-o or beside it). Several, or a folder: a batch folder (-o, default
-    ./gaitlab_batch) with <stem>_gaitlab per clip and index.html; exit 2 if a clip failed on its input,
-    1 if one failed on an internal error, else 0."""
-    from gaitlab.run.batch import DEFAULT_BATCH_DIR, check_index, expand_inputs, output_folders, run_batch, write_index
+    ./gaitlab_batch) with <stem>_gaitlab per clip, index.html, cohort.csv and catalog.sqlite (_analyze_batch);
+    exit 2 if a clip failed on its input, 1 if one failed on an internal error, else 0."""
     from gaitlab.run.job import check_options
     from gaitlab.tracking.model import resolve_model
 
@@ -161,6 +160,29 @@ def cmd_analyze(args) -> int:
         model = resolve_model(args.model)
         analyze_one(Path(args.videos[0]), args, model)
         return 0
+    return _analyze_batch(args)
+
+
+def _batch_settings(args) -> dict:
+    """What changes a batch clip's result: a clip analysed with other settings is analysed again."""
+    return {"threshold_deg": args.threshold, "view": args.view, "start_s": args.start, "end_s": args.end,
+            "blur_faces": not args.no_blur, "annotated_video": not args.no_video}
+
+
+def _analyze_batch(args) -> int:
+    """A batch (gaitlab.run.batch): through the batch folder's catalog, on this computer (--jobs) or on a Dask
+    cluster (--scheduler); then index.html."""
+    from gaitlab.run.batch import (
+        DEFAULT_BATCH_DIR,
+        check_index,
+        expand_inputs,
+        local_runner,
+        output_folders,
+        run_catalogued,
+        write_index,
+    )
+    from gaitlab.tracking.model import resolve_model
+
     videos = expand_inputs(args.videos)
     root = Path(args.output or DEFAULT_BATCH_DIR)
     try:
@@ -169,12 +191,22 @@ def cmd_analyze(args) -> int:
         raise GaitlabError(f"cannot create the batch folder {root}: {exc.strerror}") from None
     check_index(root)
     outdirs = output_folders(videos, root)
-    model = resolve_model(args.model)  # a missing model fails once, here, not once per clip
-    _say(f"gaitlab: {len(videos)} clips into {root}, {args.jobs} at a time")
+    if args.scheduler:
+        from gaitlab.run.cluster import cluster_runner
 
-    def run_here(video: Path, outdir: Path) -> str:
-        analyze_one(video, args, model, outdir)
-        return ""
+        # the workers find the model: the file named by --model (on the shared path), else their own cache
+        runner = cluster_runner(args.scheduler, str(Path(args.model).resolve()) if args.model else None,
+                                _job_options(args, replace_existing=args.force))
+        _say(f"gaitlab: {len(videos)} clips into {root}, on the Dask cluster at {args.scheduler}")
+    else:
+        model = resolve_model(args.model)  # a missing model fails once, here, not once per clip
+
+        def run_here(video: Path, outdir: Path) -> str:
+            analyze_one(video, args, model, outdir)
+            return ""
+
+        runner = local_runner(args.jobs, run_here, _analyze_child_args(args))
+        _say(f"gaitlab: {len(videos)} clips into {root}, {args.jobs} at a time")
 
     def report(outcome) -> None:
         if outcome.status == "ok":
@@ -183,10 +215,14 @@ def cmd_analyze(args) -> int:
         else:
             _say(f"gaitlab: {outcome.video.name}: {outcome.message}")
 
-    outcomes = run_batch(videos, outdirs, args.jobs, run_here, _analyze_child_args(args), report)
+    outcomes = run_catalogued(root, videos, outdirs, _batch_settings(args), runner, report, force=args.force,
+                              retry_failed=args.retry_failed)
     index = write_index(root, outcomes, args.threshold)
     failed = [o for o in outcomes if o.status != "ok"]
-    print(f"\n{len(outcomes) - len(failed)} of {len(outcomes)} clips analysed; index: {index}", flush=True)
+    skipped = sum(o.skipped for o in outcomes)
+    earlier = f" ({skipped} by an earlier run: see {root / 'catalog.sqlite'})" if skipped else ""
+    print(f"\n{len(outcomes) - len(failed)} of {len(outcomes)} clips analysed{earlier}; index: {index}; "
+          f"cohort table: {root / 'cohort.csv'}", flush=True)
     if any(o.status == "internal" for o in failed):
         return 1
     return 2 if failed else 0
@@ -248,9 +284,31 @@ def cmd_app(args) -> int:
     return run_app(args.data, args.host, args.port, args.workers, not args.no_browser, args.token)
 
 
+DESCRIPTION = ("Measure the pelvic drop of Trendelenburg gait from a video of someone walking or running, filmed "
+               f"from behind or in front, and flag a contralateral hip drop above {DEFAULT_THRESHOLD_DEG:g}° on either side. "
+               "A screening "
+               "aid, not a diagnosis.")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that suggests the option meant when one is misspelt (`--treshold` -> `--threshold`)."""
+
+    def error(self, message: str):
+        import difflib
+
+        unknown = [w for w in message.replace(",", " ").split() if w.startswith("--")]
+        known = [o for a in self._actions for o in a.option_strings]
+        for action in self._subparsers._group_actions if self._subparsers else ():
+            known += [o for sub in action.choices.values() for a in sub._actions for o in a.option_strings]
+        hints = [f"{w}: did you mean {m[0]}?" for w in unknown
+                 if (m := difflib.get_close_matches(w.split("=")[0], known, n=1))]
+        super().error("; ".join([message, *hints]))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand; each sets `func`, the cmd_* that runs it."""
-    parser = argparse.ArgumentParser(prog="gaitlab", description=__doc__)
+    parser = _Parser(prog="gaitlab", description=DESCRIPTION,
+                     epilog="Exit codes: 0 measured, 2 bad input or usage, 1 internal error (--debug for details).")
     parser.add_argument("--version", action="version", version=f"gaitlab {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -274,7 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "several videos or a folder, the batch folder: default ./gaitlab_batch, with index.html)")
     p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD_DEG,
                    help="flag a mean drop above this, degrees (1 to 20)")
-    p.add_argument("--view", choices=("auto", "posterior", "anterior"), default="auto")
+    p.add_argument("--view", choices=("auto", "posterior", "anterior"), default="auto",
+                   help="where the camera was: behind the person (posterior), in front (anterior), or detect it "
+                   "(auto, the default)")
     p.add_argument("--start", type=float, help="start time, seconds")
     p.add_argument("--end", type=float, help="end time, seconds")
     p.add_argument("--model", help="path to pose_landmarker_full.task")
@@ -283,6 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing output folder gaitlab wrote")
     p.add_argument("--jobs", type=int, default=1,
                    help="clips analysed at the same time in a batch (several videos or a folder; default 1)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run a batch's clips on the Dask cluster of this scheduler (tcp://HOST:8786); clips and "
+                   "batch folder must be on a path every worker shares (docs/scale.md)")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="in a batch folder analysed before, also retry the clips that failed on their input")
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("validate", help="compare with ground truth: a folder of NAME.mp4 + NAME.truth.json")

@@ -64,6 +64,18 @@ def test_pelvis_line_colour_follows_the_threshold(obliquity, expected):
     assert not (patch == PALETTE[other]).all(axis=1).any()
 
 
+def test_no_verdict_no_coloured_drop():
+    """A stance of a side without a verdict (e.g. filmed side-on) shows no green or red drop, as the report shows
+    none (before: 'contralateral drop 2.0 deg (within 5 deg)' in green under a no-verdict report)."""
+    xyz, _ = _person()
+    out = draw_overlay(np.zeros((480, 640, 3), np.uint8), xyz, 2.0, "left", 5.0, flagged=False, judged=False)
+    pixels = out.reshape(-1, 3)
+    assert not (pixels == PALETTE["ok"]).all(axis=1).any() and not (pixels == PALETTE["over"]).all(axis=1).any()
+    mid = ((xyz[lm.LEFT_HIP] + xyz[lm.RIGHT_HIP]) / 2).astype(int)
+    patch = out[mid[1] - 6:mid[1] + 7, mid[0] - 30:mid[0] + 31].reshape(-1, 3)
+    assert (patch == PALETTE["neutral"]).all(axis=1).sum() > 20
+
+
 def test_pelvis_line_is_grey_outside_single_leg_stance():
     xyz, _ = _person()
     out = draw_overlay(np.zeros((480, 640, 3), np.uint8), xyz, 8.0, "double", 5.0, flagged=False)

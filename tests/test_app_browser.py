@@ -80,8 +80,12 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     page = context.new_page()
     page.set_default_timeout(30_000)
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
     yield page
     context.close()
+    # every page names its icon, so the browser never asks for /favicon.ico (a 404 on every page before)
+    assert not [url for url in requested if url.endswith("/favicon.ico")]
 
 
 def cli_sides(clip: Path, out: Path, model) -> dict:

@@ -95,3 +95,16 @@ def test_settings_no_analysis_can_use_are_refused_in_one_line(tmp_path, capsys, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and says in err[0], err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_misspelt_option_gets_a_suggestion(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["analyze", "clip.mp4", "--treshold", "6"])
+    assert exit_.value.code == 2
+    assert "--treshold: did you mean --threshold?" in capsys.readouterr().err
+
+
+def test_help_says_what_gaitlab_does(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert capsys.readouterr().out.split("\n\n")[1].startswith("Measure the pelvic drop of Trendelenburg gait")

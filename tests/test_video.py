@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
@@ -146,3 +147,22 @@ def test_the_decode_thread_is_named_in_the_os():
         yield Path(f"/proc/self/task/{threading.get_native_id()}/comm").read_text().strip()
 
     assert list(prefetch(items())) == ["gaitlab-decode"]
+
+
+def test_a_browser_recording_without_a_frame_rate_is_not_1000_fps(tmp_path):
+    """A live WebM whose header gives its 1 ms timestamp clock as the rate (as a browser's MediaRecorder writes):
+    the rate comes from the frames and the duration (before: 'fps: 1000' in the report and summary.json)."""
+    from fractions import Fraction
+
+    path = tmp_path / "recorded.webm"
+    with av.open(str(path), "w", format="webm", options={"live": "1"}) as out:
+        stream = out.add_stream("libvpx", rate=1000)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.time_base = Fraction(1, 1000)
+        for i in range(60):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 3, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = round(i * 1000 / 30), Fraction(1, 1000)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    info = probe(path)
+    assert info.frames == 60 and 29.5 < info.fps < 30.5

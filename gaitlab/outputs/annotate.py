@@ -224,11 +224,13 @@ def _text_panel(canvas, lines: list[tuple[str, tuple[int, int, int]]], scale: fl
 
 
 def draw_overlay(rgb: np.ndarray, image_xyz: np.ndarray, obliquity_deg: float, stance_label: str,
-                 threshold_deg: float, flagged: bool, camera_roll_deg: float = 0.0) -> np.ndarray:
+                 threshold_deg: float, flagged: bool, camera_roll_deg: float = 0.0, judged: bool = True) -> np.ndarray:
     """Return a copy with the skeleton, the pelvis line and a text panel drawn on.
 
     stance_label: the frame's stance phase ("left", "right", "double", "flight" or ""; see stance_at).
     flagged: the stance side's verdict is flagged (marked in the label).
+    judged: the stance side has a verdict; without one (a view that cannot carry the drop, too few steps) the
+    stance is named but no drop is shown and the line stays grey, as in the report.
     The pelvis line is green while the live contralateral drop is at or below the threshold, red above it,
     grey outside a counted step's single-leg stance (where no drop is measured); it is drawn through the hip
     midpoint at the measured obliquity, against a dashed line showing level as the camera sees it (tilted by
@@ -236,12 +238,12 @@ def draw_overlay(rgb: np.ndarray, image_xyz: np.ndarray, obliquity_deg: float, s
     """
     out = rgb.copy()
     _draw_overlay_into(_RgbCanvas(out), image_xyz, obliquity_deg, stance_label, threshold_deg, flagged,
-                       camera_roll_deg)
+                       camera_roll_deg, judged)
     return out
 
 
 def _draw_overlay_into(canvas, image_xyz: np.ndarray, obliquity_deg: float, stance_label: str,
-                       threshold_deg: float, flagged: bool, camera_roll_deg: float = 0.0) -> None:
+                       threshold_deg: float, flagged: bool, camera_roll_deg: float = 0.0, judged: bool = True) -> None:
     """draw_overlay drawing on `canvas` itself."""
     h, w = canvas.height, canvas.width
     scale = max(h, w) / 1280
@@ -253,7 +255,7 @@ def _draw_overlay_into(canvas, image_xyz: np.ndarray, obliquity_deg: float, stan
                 canvas.line(image_xyz[a], image_xyz[b], color, th)
 
     drop = float("nan")
-    if stance_label in SIDES and math.isfinite(obliquity_deg):
+    if stance_label in SIDES and judged and math.isfinite(obliquity_deg):
         drop = obliquity_deg if stance_label == "right" else -obliquity_deg
     left_hip, right_hip = image_xyz[lm.LEFT_HIP, :2], image_xyz[lm.RIGHT_HIP, :2]
     if _finite(left_hip) and _finite(right_hip):
@@ -274,8 +276,8 @@ def _draw_overlay_into(canvas, image_xyz: np.ndarray, obliquity_deg: float, stan
             canvas.disc(p, 2 * th, color)
 
     if stance_label in SIDES:
-        stance = (f"{stance_label.upper()}-LEG STANCE" + (" (flagged side)" if flagged else ""),
-                  PALETTE[stance_label])
+        note = " (flagged side)" if flagged else "" if judged else " (no verdict)"
+        stance = (f"{stance_label.upper()}-LEG STANCE{note}", PALETTE[stance_label])
     else:
         stance = ({"double": "double support", "flight": "flight"}.get(stance_label, "no step counted"),
                   PALETTE["neutral"])
@@ -378,7 +380,7 @@ def _draw_subject(canvas, xyz: np.ndarray, visibility: np.ndarray, time_s: float
     stance = stance_at(analysis, time_s, tol)
     verdict = analysis.sides.get(stance)
     _draw_overlay_into(canvas, xyz, obliquity, stance, analysis.threshold_deg, bool(verdict and verdict.flagged),
-                       analysis.camera_roll_deg)
+                       analysis.camera_roll_deg, judged=verdict is None or verdict.measurable)
 
 
 def _annotate(rgb: np.ndarray, time_s: float, analysis: Analysis, blur: bool, crop: bool = False) -> np.ndarray:

@@ -22,6 +22,10 @@ from gaitlab.errors import VideoError
 # a longer gap means broken timestamps (e.g. a clip of frames an hour apart claiming millions of frames), not a
 # slow camera: nothing could be timed across it.
 MAX_FRAME_INTERVAL_S = 2.0
+# The highest frame rate a clip may claim, frames a second: phones film slow motion at up to 240 (a few at 960
+# for a fraction of a second, stored for playback at 30). A browser's recording with no rate in its header is
+# read as its 1 ms timestamp clock, 1000 fps: the rate then comes from its frames and duration.
+MAX_CAMERA_FPS = 480.0
 
 
 @dataclass(frozen=True)
@@ -81,8 +85,8 @@ def probe(path: str | Path) -> VideoInfo:
             # Written as a live stream (a browser's MediaRecorder WebM): no duration in the header, so
             # count the packets and read their timestamps (demuxing only, no decoding).
             frames, duration = _count_packets(path)
-        if not fps and duration and frames:
-            fps = frames / duration
+        if (not fps or fps > MAX_CAMERA_FPS) and duration and frames:
+            fps = frames / duration  # no rate, or the timestamps' clock taken for one (a browser's 1000 fps)
         return VideoInfo(
             name=path.name, fps=fps, frames=frames, duration_s=duration, width=width, height=height,
             rotation_deg=turns * 90, codec=stream.codec_context.name,
