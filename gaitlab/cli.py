@@ -196,7 +196,7 @@ def _analyze_batch(args) -> int:
 
         # the workers find the model: the file named by --model (on the shared path), else their own cache
         runner = cluster_runner(args.scheduler, str(Path(args.model).resolve()) if args.model else None,
-                                _job_options(args, replace_existing=args.force))
+                                _job_options(args))
         _say(f"gaitlab: {len(videos)} clips into {root}, on the Dask cluster at {args.scheduler}")
     else:
         model = resolve_model(args.model)  # a missing model fails once, here, not once per clip

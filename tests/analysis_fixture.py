@@ -16,6 +16,7 @@ from gaitlab.core.result import (
     DEFAULT_THRESHOLD_DEG,
     Analysis,
     AnalysisWarning,
+    FootEvents,
     FrameSeries,
     StepDrop,
     WarningCode,
@@ -133,4 +134,21 @@ def make_analysis(name: str = "walk_fixture.mp4", *, time_s: np.ndarray | None =
         warnings = [AnalysisWarning(WarningCode.HIPS_HIDDEN)]
     return Analysis(video=video, view="posterior", activity="walk", camera_roll_deg=0.4, threshold_deg=threshold,
                     frames=frames, steps=steps, sides=sides, warnings=warnings,
-                    track=stick_figure_track(time_s, obliquity, width, height, camera_roll_deg=0.4))
+                    track=stick_figure_track(time_s, obliquity, width, height, camera_roll_deg=0.4),
+                    foot_events=_foot_events(time_s, windows))
+
+
+def _foot_events(time_s: np.ndarray, windows: list[tuple[str, float, float, float]]) -> FootEvents:
+    """Each single-leg stance of S is the other foot's swing: its toe-off at the window's first frame, its
+    contact at the first frame after the window (none past the clip's end)."""
+    contacts: dict[str, list[float]] = {"left": [], "right": []}
+    toe_offs: dict[str, list[float]] = {"left": [], "right": []}
+    for side, s, e, _ in windows:
+        other = "left" if side == "right" else "right"
+        inside = np.flatnonzero((time_s >= s) & (time_s <= e))
+        if inside.size:
+            toe_offs[other].append(float(time_s[inside[0]]))
+            if inside[-1] + 1 < len(time_s):
+                contacts[other].append(float(time_s[inside[-1] + 1]))
+    return FootEvents(initial_contacts_s={k: np.array(v) for k, v in contacts.items()},
+                      toe_offs_s={k: np.array(v) for k, v in toe_offs.items()})

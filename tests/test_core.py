@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from gaitlab.core.analysis import analyze_track
-from gaitlab.core.clean import fill_short_gaps, lowpass
+from gaitlab.core.clean import clean_track, fill_short_gaps, lowpass
 from gaitlab.core.clip import VideoInfo
-from gaitlab.core.events import StanceWindow
+from gaitlab.core.events import StanceWindow, detect_gait_events
 from gaitlab.core.obliquity import (
     OBLIQUITY_CUTOFF_HZ,
     estimate_camera_roll_deg,
@@ -17,7 +17,7 @@ from gaitlab.core.obliquity import (
     step_peak,
 )
 from gaitlab.core.track import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER, PoseTrack
-from gaitlab.core.view import estimate_view, to_anatomical
+from gaitlab.core.view import estimate_view, facing_stretches, to_anatomical
 from gaitlab.outputs.wording import warning_texts
 from gaitlab.validate import image_ceiling_side_error, match_windows
 from tests.synthetic import make_track
@@ -174,7 +174,8 @@ def test_a_fallback_level_keeps_symmetric_drops_but_widens_the_interval():
         assert "visible_waistband" in v.settle
 
 
-def test_walking_toward_then_away_measures_both_stretches_and_leaves_the_turn_out():
+def _toward_turn_away() -> tuple[PoseTrack, np.ndarray]:
+    """8 s walking toward the camera, 1 s side-on, 8 s walking away; and the three parts' start times."""
     toward, _ = make_track(view="anterior", drops={"left": 7.0, "right": 3.0}, symmetry_noise_deg=1.0, dur_s=8.0)
     away, _ = make_track(view="posterior", drops={"left": 7.0, "right": 3.0}, symmetry_noise_deg=1.0, dur_s=8.0,
                          seed=1)
@@ -189,6 +190,11 @@ def test_walking_toward_then_away_measures_both_stretches_and_leaves_the_turn_ou
         for name in ("time_s", "image_xyz", "world_xyz", "visibility", "presence", "pelvis_pixel_rotation_deg",
                      "pelvis_pixel_quality", "pelvis_symmetry_tilt_deg", "pelvis_symmetry_quality")
     }, width=1280, height=720)
+    return joined, offsets
+
+
+def test_walking_toward_then_away_measures_both_stretches_and_leaves_the_turn_out():
+    joined, offsets = _toward_turn_away()
     a = analyze_track(joined, INFO)
     assert any("turned during the clip" in w for w in warning_texts(a.warnings))
     turn_start, turn_end = offsets[1], offsets[2]
@@ -196,6 +202,47 @@ def test_walking_toward_then_away_measures_both_stretches_and_leaves_the_turn_ou
     assert any(s.end_s < turn_start for s in a.steps) and any(s.start_s > turn_end for s in a.steps)
     assert a.sides["left"].mean_drop_deg == pytest.approx(7.0, abs=0.7) and a.sides["left"].flagged
     assert a.sides["right"].mean_drop_deg == pytest.approx(3.0, abs=0.7) and not a.sides["right"].flagged
+
+
+def _anatomical_events(track: PoseTrack, view: str):
+    """detect_gait_events on the track as the analysis measures it: labels made anatomical, cleaned."""
+    anatomical, _ = to_anatomical(track, estimate_view(track, view))
+    return detect_gait_events(clean_track(anatomical), view=view)
+
+
+@pytest.mark.parametrize("view", ["posterior", "anterior"])
+def test_the_analysis_carries_each_foots_gait_events(view):
+    mirror = np.zeros(300, bool)
+    mirror[100:130] = True  # a second of swapped labels: the events are on the anatomical sides regardless
+    track, truth = make_track(view=view, drops={"left": 7.0, "right": 3.0}, symmetry_noise_deg=1.0, mirror=mirror)
+    a = analyze_track(track, INFO)
+    expected = _anatomical_events(track, view)
+    for side in ("left", "right"):
+        np.testing.assert_array_equal(a.foot_events.initial_contacts_s[side], expected.initial_contacts_s[side])
+        np.testing.assert_array_equal(a.foot_events.toe_offs_s[side], expected.toe_offs_s[side])
+        # and they are the constructed feet's: each contact's start and end within 0.1 s (left and right are
+        # half a stride, 0.55 s, apart: a side mix-up would fail)
+        edges = np.diff(truth[side].astype(int))
+        lands, lifts = track.time_s[np.flatnonzero(edges == 1) + 1], track.time_s[np.flatnonzero(edges == -1) + 1]
+        assert len(a.foot_events.initial_contacts_s[side]) >= 8 and len(a.foot_events.toe_offs_s[side]) >= 8
+        for found, true in ((a.foot_events.initial_contacts_s[side], lands), (a.foot_events.toe_offs_s[side], lifts)):
+            assert max(np.min(np.abs(true - t)) for t in found) <= 0.1
+
+
+def test_foot_events_of_stretches_are_joined_in_clip_time_and_none_in_the_turn():
+    joined, offsets = _toward_turn_away()
+    a = analyze_track(joined, INFO)
+    stretches = facing_stretches(joined)
+    assert len(stretches) == 2
+    for side in ("left", "right"):
+        contacts, toe_offs = a.foot_events.initial_contacts_s[side], a.foot_events.toe_offs_s[side]
+        parts = [_anatomical_events(joined.slice(i, j), "posterior" if facing == "away" else "anterior")
+                 for i, j, facing in stretches]
+        np.testing.assert_array_equal(contacts, np.sort(np.concatenate([e.initial_contacts_s[side] for e in parts])))
+        np.testing.assert_array_equal(toe_offs, np.sort(np.concatenate([e.toe_offs_s[side] for e in parts])))
+        assert (contacts > offsets[2]).sum() >= 5 and (contacts < offsets[1]).sum() >= 5  # clip time, both stretches
+        assert not ((contacts > offsets[1]) & (contacts < offsets[2])).any()
+        assert not ((toe_offs > offsets[1]) & (toe_offs < offsets[2])).any()
 
 
 def test_threshold_is_respected():

@@ -222,7 +222,7 @@ def test_a_full_disk_while_writing_the_batch_index_is_a_plain_error(tmp_path, fa
     root = tmp_path / "batch"
     assert main(["analyze", str(tmp_path / "clips"), "-o", str(root), "--no-video"]) == 2
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith("gaitlab: not enough disk space")
-    assert sorted(p.name for p in root.iterdir()) == ["a_gaitlab"]
+    assert sorted(p.name for p in root.iterdir()) == ["a_gaitlab", "catalog.sqlite", "cohort.csv"]  # no half-written index
 
 
 def test_a_full_disk_in_the_video_process_is_reported_as_such(tmp_path):

@@ -20,8 +20,10 @@ from gaitlab.core.obliquity import (
 )
 from gaitlab.core.result import (
     DEFAULT_THRESHOLD_DEG,
+    SIDES,
     Analysis,
     AnalysisWarning,
+    FootEvents,
     FrameSeries,
     StepDrop,
     WarningCode,
@@ -115,6 +117,7 @@ class _Stretch:
     steps: list[StepDrop]
     skipped: int  # too little of the stance measured
     implausible: int  # drops beyond what gait produces
+    events: GaitEvents  # the stretch's gait events, anatomical sides, clip times (a slice keeps them)
 
 
 def _shared_errors(level: LevelEstimate, reference: int, roll_sd_deg: float) -> dict:
@@ -160,7 +163,7 @@ def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, roll_spread:
         ))
     phase = _stance_phase(events, steps)
     return _Stretch(track, obliquity, baseline, lean_right, phase, events.activity, level.method,
-                    level.from_symmetry, swapped, steps, skipped, implausible)
+                    level.from_symmetry, swapped, steps, skipped, implausible, events)
 
 
 def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = DEFAULT_THRESHOLD_DEG,
@@ -224,6 +227,7 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
     steps: list[StepDrop] = []
     skipped = swapped = implausible = 0
     activities, methods, fallbacks = [], [], []
+    stretch_events: list[GaitEvents] = []
     for a, b, facing in stretches:
         part = track.slice(a, b)
         part_estimate = estimate if (a, b) == (0, n) else estimate_view(part, "posterior" if facing == "away" else "anterior")
@@ -235,6 +239,7 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
         implausible += m.implausible
         swapped += m.swapped
         activities.append(m.activity)
+        stretch_events.append(m.events)
         methods.append(m.level_method)
         if not m.level_from_symmetry:
             fallbacks.append(m.level_method)
@@ -259,7 +264,19 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
     activity = max(set(activities), key=activities.count)
     return Analysis(video=video, view=estimate.view, activity=activity, camera_roll_deg=roll,
                     threshold_deg=threshold_deg, frames=frames, steps=steps, sides=verdicts,
-                    warnings=warnings, track=anatomical, pelvis_level_method="; ".join(dict.fromkeys(methods)))
+                    warnings=warnings, track=anatomical, pelvis_level_method="; ".join(dict.fromkeys(methods)),
+                    foot_events=_foot_events(stretch_events))
+
+
+def _foot_events(events: list[GaitEvents]) -> FootEvents:
+    """The stretches' events joined, per side sorted by time: a stretch's track keeps the clip's frame times, so
+    its events are already seconds of the clip."""
+    def joined(per_stretch: list[dict[str, np.ndarray]], side: str) -> np.ndarray:
+        times = [np.asarray(d.get(side, ()), float) for d in per_stretch]
+        return np.sort(np.concatenate(times)) if times else np.zeros(0)
+
+    return FootEvents(initial_contacts_s={s: joined([e.initial_contacts_s for e in events], s) for s in SIDES},
+                      toe_offs_s={s: joined([e.toe_offs_s for e in events], s) for s in SIDES})
 
 
 def _splice(track: PoseTrack, part: PoseTrack, start: int) -> PoseTrack:

@@ -140,6 +140,21 @@ class FrameSeries:
     hip_visibility: np.ndarray  # mean visibility of the two hip landmarks
 
 
+def _no_events() -> dict[str, np.ndarray]:
+    return {side: np.zeros(0) for side in SIDES}
+
+
+@dataclass(frozen=True)
+class FootEvents:
+    """Each foot's gait events as gaitlab.core.events.detect_gait_events found them: its initial contacts (the
+    foot lands) and toe-offs (it leaves the ground), seconds from the start of the clip, sorted, keyed by the
+    anatomical side. Every event found, not only those bounding a counted step; none in frames left out (a turn,
+    the person not tracked long enough)."""
+
+    initial_contacts_s: dict[str, np.ndarray] = field(default_factory=_no_events)
+    toe_offs_s: dict[str, np.ndarray] = field(default_factory=_no_events)
+
+
 @dataclass
 class Analysis:
     """Everything measured on one clip (by gaitlab.core.analysis.analyze_track), read by the report, exports, app.
@@ -158,6 +173,7 @@ class Analysis:
     warnings: list[AnalysisWarning] = field(default_factory=list)  # in words: gaitlab.outputs.wording
     track: PoseTrack | None = None
     pelvis_level_method: str = ""  # how the level pelvis was found, in words
+    foot_events: FootEvents = field(default_factory=FootEvents)  # each foot's contacts and toe-offs
 
     @property
     def analysed_frames(self) -> int:

@@ -246,12 +246,14 @@ def run_job(video: str | Path, outdir: str | Path, model: ModelInfo, options: Jo
                         options.blur_faces)
         # imported only now, while the other process analyses: kept out of the pose pass's memory peak
         from gaitlab.outputs.annotate import worst_step_stills
+        from gaitlab.outputs.biomech import write_biomech
         from gaitlab.outputs.exports import write_exports
         from gaitlab.outputs.report import write_report
 
         analysis = executor.analysis()
         del tracked
         write_exports(analysis, tmp)
+        write_biomech(analysis, tmp)  # landmarks.c3d and landmarks.trc
         write_report(analysis, tmp, worst_step_stills(video, analysis, blur=options.blur_faces))
         executor.finish()  # the annotated video
         _move_into_place(tmp, dest, outdir, replaces)
