@@ -166,3 +166,15 @@ def test_a_browser_recording_without_a_frame_rate_is_not_1000_fps(tmp_path):
         out.mux(stream.encode())
     info = probe(path)
     assert info.frames == 60 and 29.5 < info.fps < 30.5
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_not_fatal(tmp_path):
+    """A clip named in another system's encoding (here the byte 0xff) was measured and then failed writing
+    summary.json ('surrogates not allowed', an internal error): its name is now shown with U+FFFD."""
+    import os
+
+    clip = write_clip(tmp_path / "plain.mp4", [i / 30 for i in range(10)])
+    odd = Path(os.fsdecode(bytes(tmp_path) + b"/bad\xffname.mp4"))
+    clip.rename(odd)
+    name = probe(odd).name
+    assert name == "bad\ufffdname.mp4" and name.encode("utf-8")

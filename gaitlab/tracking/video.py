@@ -60,6 +60,12 @@ def _quarter_turns(rotation: float) -> int:
     return int(round(rotation / 90.0)) % 4
 
 
+def shown_name(path: Path) -> str:
+    """The file's name as text every output can hold: bytes that are not UTF-8 (a name from another system's
+    encoding) become U+FFFD instead of failing the export at the end of the analysis."""
+    return path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def probe(path: str | Path) -> VideoInfo:
     """Read the container's metadata and decode the first frame to prove the file is a video."""
     path = Path(path)
@@ -88,7 +94,7 @@ def probe(path: str | Path) -> VideoInfo:
         if (not fps or fps > MAX_CAMERA_FPS) and duration and frames:
             fps = frames / duration  # no rate, or the timestamps' clock taken for one (a browser's 1000 fps)
         return VideoInfo(
-            name=path.name, fps=fps, frames=frames, duration_s=duration, width=width, height=height,
+            name=shown_name(path), fps=fps, frames=frames, duration_s=duration, width=width, height=height,
             rotation_deg=turns * 90, codec=stream.codec_context.name,
         )
     finally:
