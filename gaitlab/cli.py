@@ -100,12 +100,32 @@ def _verdict_table(analysis) -> str:
     return "\n".join(lines)
 
 
+def session_date(text: str | None):
+    """--date as a date (None when not given): written YYYY-MM-DD, and not after today."""
+    import re
+    from datetime import date
+
+    if text is None:
+        return None
+    try:  # fromisoformat alone would also take 20261001 or week dates
+        day = date.fromisoformat(text) if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text) else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise GaitlabError(f"--date must be the day the clip was filmed, written YYYY-MM-DD (such as 2026-10-01), "
+                           f"not {text!r}")
+    if day > date.today():
+        raise GaitlabError(f"--date {text} is in the future: give the day the clip was filmed")
+    return day
+
+
 def _job_options(args, **overrides):
     from gaitlab.run.job import JobOptions
 
     return JobOptions(threshold_deg=args.threshold, view=args.view, start_s=args.start, end_s=args.end,
                       blur_faces=not args.no_blur, annotated_video=not args.no_video,
-                      replace_existing=args.force, **overrides)
+                      replace_existing=args.force, view_check="keep" if args.force_view else "refuse",
+                      subject=args.subject, session_date=session_date(args.date), note=args.note, **overrides)
 
 
 def _describe(video: Path, analysis, outdir: Path) -> str:
@@ -138,10 +158,13 @@ def _analyze_child_args(args) -> list[str]:
     for flag, value in (("--start", args.start), ("--end", args.end)):
         if value is not None:
             out += [flag, repr(value)]
+    for flag, text in (("--subject", args.subject), ("--date", args.date), ("--note", args.note)):
+        if text:
+            out.append(f"{flag}={text}")  # one argument: a note may start with "-"
     if args.model:
         out += ["--model", str(Path(args.model).resolve())]
     out += [flag for flag, on in (("--no-video", args.no_video), ("--no-blur", args.no_blur),
-                                  ("--force", args.force)) if on]
+                                  ("--force", args.force), ("--force-view", args.force_view)) if on]
     return out
 
 
@@ -165,8 +188,11 @@ def cmd_analyze(args) -> int:
 
 def _batch_settings(args) -> dict:
     """What changes a batch clip's result: a clip analysed with other settings is analysed again."""
+    record = {"subject": args.subject, "session_date": args.date, "note": args.note,  # on every output
+              "force_view": args.force_view}  # a clip refused for its view is analysed once forced
     return {"threshold_deg": args.threshold, "view": args.view, "start_s": args.start, "end_s": args.end,
-            "blur_faces": not args.no_blur, "annotated_video": not args.no_video}
+            "blur_faces": not args.no_blur, "annotated_video": not args.no_video,
+            **{key: value for key, value in record.items() if value}}  # absent when not given: as before
 
 
 def _analyze_batch(args) -> int:
@@ -274,7 +300,8 @@ def cmd_demo(args) -> int:
 
     earlier_demo = (read_marker(Path(args.output)) or {}).get("clip") == DEMO_CLIP.name
     force = ["--force"] if args.force or earlier_demo else []
-    return cmd_analyze(build_parser().parse_args(["analyze", str(DEMO_CLIP), "-o", args.output, *force]))
+    return cmd_analyze(build_parser().parse_args(["analyze", str(DEMO_CLIP), "-o", args.output, "--subject", "demo",
+                                                  *force]))
 
 
 def cmd_app(args) -> int:
@@ -335,8 +362,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--view", choices=("auto", "posterior", "anterior"), default="auto",
                    help="where the camera was: behind the person (posterior), in front (anterior), or detect it "
                    "(auto, the default)")
+    p.add_argument("--force-view", action="store_true",
+                   help="analyse with --view even where the clip seems filmed from the other side")
     p.add_argument("--start", type=float, help="start time, seconds")
     p.add_argument("--end", type=float, help="end time, seconds")
+    p.add_argument("--subject", metavar="LABEL", default="",
+                   help="the person's pseudonymous label (a code such as P-014, not a name), on the report")
+    p.add_argument("--date", metavar="YYYY-MM-DD",
+                   help="the day the clip was filmed (default: the clip's own creation time, if it holds one; "
+                   "else the report says the date is not known)")
+    p.add_argument("--note", metavar="TEXT", default="", help="the clinician's note, on the report")
     p.add_argument("--model", help="path to pose_landmarker_full.task")
     p.add_argument("--no-video", action="store_true", help="skip the annotated video")
     p.add_argument("--no-blur", action="store_true", help="keep faces unblurred in stills and video")

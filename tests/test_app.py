@@ -128,6 +128,19 @@ def test_session_page_shows_verdicts_video_report_and_files(lab):
     assert "annotated.mp4" not in session_files(lab["data"], lab["sessions"][1])
 
 
+def test_session_report_names_the_person_and_the_session_date(lab):
+    """Before: an app session's report.html and report.pdf held neither the person's label nor the session
+    date, only the time the report was made."""
+    c, (first, second) = lab["client"], lab["sessions"]
+    for sid, day in ((first, "2025-01-10"), (second, "2025-03-10")):
+        summary = c.get(f"/sessions/{sid}/files/summary.json").json()
+        assert (summary["subject"], summary["session_date"], summary["session_date_source"], summary["note"]) == \
+               ("P-001", day, "given", "right hip pain")
+        html = c.get(f"/sessions/{sid}/files/report.html").text
+        assert '<dd class="subject">P-001</dd>' in html and f'<dd class="session-date">{day}</dd>' in html
+        assert "right hip pain" in html and f"<title>Pelvic drop report – P-001 – {day} – " in html
+
+
 def test_verdicts_match_the_cli_on_the_same_clip(lab, clips, pose_model, tmp_path):
     out = tmp_path / "cli"
     assert main(["analyze", str(clips["short"]), "-o", str(out), "--no-video", "--model", str(pose_model.path)]) == 0
@@ -137,6 +150,19 @@ def test_verdicts_match_the_cli_on_the_same_clip(lab, clips, pose_model, tmp_pat
         assert (app[side]["flagged"], app[side]["measurable"], app[side]["steps"]) == \
                (cli[side]["flagged"], cli[side]["measurable"], cli[side]["steps"])
         assert app[side]["mean_drop_deg"] == pytest.approx(cli[side]["mean_drop_deg"], abs=1e-6)
+
+
+def test_a_filmed_choice_the_clip_contradicts_is_analysed_as_detected_and_shown(lab, clips):
+    """Before: 'Filmed: from the front' on a clip filmed from behind swapped the sides' verdicts silently."""
+    c = lab["client"]
+    sid = analysed(c, lab["pid"], clips["short"], date="2025-02-10", view="anterior")
+    assert c.get(f"/sessions/{sid}/files/summary.json").json()["view"] == "posterior"
+    assert "You chose: from the front; detected: from behind — analysed as from behind." in c.get(f"/sessions/{sid}").text
+    kept = analysed(c, lab["pid"], clips["short"], date="2025-02-11", view="posterior")
+    assert "You chose" not in c.get(f"/sessions/{kept}").text
+    for s in (sid, kept):
+        # the other tests count this person's sessions
+        assert c.post(f"/sessions/{s}/delete", data={"csrf": csrf_of(c)}, follow_redirects=False).status_code == 303
 
 
 def test_person_page_history_trend_and_compare(lab):

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from gaitlab.cli import main
-from tests.clips import write_clip
+from tests.clips import derive_clip, write_clip
 from tests.conftest import SAMPLES
 
 pytestmark = pytest.mark.integration
@@ -97,6 +97,26 @@ def test_settings_no_analysis_can_use_are_refused_in_one_line(tmp_path, capsys, 
     assert not (tmp_path / "out").exists()
 
 
+def test_a_view_the_clip_contradicts_is_refused_unless_forced(tmp_path, capsys, pose_model):
+    """Before: --view anterior on this clip filmed from behind turned the flagged right side 'within threshold'."""
+    out = tmp_path / "out"
+    assert main(["analyze", str(SAMPLE), "-o", str(out), "--view", "anterior", "--no-video"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert "you said anterior, but the person faces away from the camera in" in err[0]
+    assert "filmed from behind? Run again with --view auto, or --view anterior --force-view if you are sure" in err[0]
+    assert not out.exists()
+    assert main(["analyze", str(SAMPLE), "-o", str(out), "--view", "anterior", "--force-view", "--no-video"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["view"] == "anterior"
+    # a frontal view cannot measure knee flexion: no number for it anywhere (before: 0-4° per step)
+    assert summary["steps"] and all(s["knee_flexion_deg"] is None for s in summary["steps"])
+    steps_csv = (out / "steps.csv").read_text().splitlines()
+    col = steps_csv[0].split(",").index("knee_flexion_deg")
+    assert all(row.split(",")[col] == "" for row in steps_csv[1:])
+    assert "<th>stance knee flexion</th>" not in (out / "report.html").read_text()
+
+
 def test_a_misspelt_option_gets_a_suggestion(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["analyze", "clip.mp4", "--treshold", "6"])
@@ -108,3 +128,89 @@ def test_help_says_what_gaitlab_does(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert capsys.readouterr().out.split("\n\n")[1].startswith("Measure the pelvic drop of Trendelenburg gait")
+
+
+# ---- whose clip and when (issue 26, item 1) -------------------------------------------------------------
+
+def _with_creation_time(src, dest, when: str):
+    """A copy of the clip `src` (packets copied, not re-encoded) whose container says it was made at `when`."""
+    import av
+
+    with av.open(str(src)) as inp, av.open(str(dest), "w") as out:
+        out.metadata["creation_time"] = when
+        stream = out.add_stream_from_template(inp.streams.video[0])
+        for packet in inp.demux(inp.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
+    return dest
+
+
+def test_subject_date_and_note_are_on_every_output(tmp_path, pose_model):
+    """Before: neither the person nor the session date was on the report or in summary.json, and the report's
+    only date was the time it was made. --date wins over the clip's own creation time."""
+    from gaitlab.tracking.video import recorded_on
+
+    short = derive_clip(SAMPLE, tmp_path / "short.mp4", 2.5, scale=0.5)  # quick to analyse
+    clip = _with_creation_time(short, tmp_path / "walk.mp4", "2026-09-30T10:00:00.000000Z")
+    assert str(recorded_on(clip)) == "2026-09-30"
+    note = 'right hip <b>pain</b> & "limp"\nsince May'
+    out = tmp_path / "out"
+    assert main(["analyze", str(clip), "-o", str(out), "--no-video", "--model", str(pose_model.path), "--subject",
+                 "P-014<x>", "--date", "2026-10-01", f"--note={note}"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["subject"], summary["session_date"], summary["session_date_source"], summary["note"]) == \
+           ("P-014<x>", "2026-10-01", "given", note)
+    html = (out / "report.html").read_text()
+    assert '<dd class="subject">P-014&lt;x&gt;</dd>' in html
+    assert '<dd class="session-date">2026-10-01</dd>' in html
+    assert "right hip &lt;b&gt;pain&lt;/b&gt; &amp; &quot;limp&quot;" in html and "<b>pain" not in html
+    assert "P-014<x>" not in html and "2026-09-30" not in html
+    assert (out / "report.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_without_a_date_the_report_says_it_is_not_known(analyzed):
+    """The bundled clip holds no creation_time: the date is not known, and the time of the run is shown only as
+    when the report was made (before: the run's time was the report's only date)."""
+    summary = json.loads((analyzed / "summary.json").read_text())
+    assert summary["subject"] is None and summary["session_date"] is None and summary["note"] is None
+    html = (analyzed / "report.html").read_text()
+    made = summary["generated_at"][:10]
+    assert '<dd class="session-date unknown">date not known</dd>' in html
+    assert "<dt>report made</dt>" in html and '<dd class="subject unknown">not given</dd>' in html
+    assert f'<dd class="session-date">{made}' not in html and "<dt>date</dt>" not in html
+
+
+def test_the_clips_creation_time_is_the_session_date_when_none_is_given(tmp_path):
+    from gaitlab.tracking.video import recorded_on
+
+    assert recorded_on(SAMPLE) is None  # no creation_time in the bundled clip
+    clip = write_clip(tmp_path / "a.mp4", [i / 30 for i in range(3)], width=64, height=48)
+    assert str(recorded_on(_with_creation_time(clip, tmp_path / "b.mp4", "2025-06-02T11:30:00Z"))) == "2025-06-02"
+    # a clock's zero (QuickTime's 1904, Unix's 1970) is no recording time
+    assert recorded_on(_with_creation_time(clip, tmp_path / "c.mp4", "1970-01-01T00:00:00Z")) is None
+
+
+@pytest.mark.parametrize("options, says", [
+    (["--date", "01/10/2026"], "--date must be the day the clip was filmed, written YYYY-MM-DD"),
+    (["--date", "2026-02-30"], "--date must be the day the clip was filmed, written YYYY-MM-DD"),
+    (["--date", "20261001"], "--date must be the day the clip was filmed, written YYYY-MM-DD"),
+    (["--date", "2999-01-01"], "--date 2999-01-01 is in the future"),
+    (["--subject", "P-014\x1b[31m"], "--subject must be at most 80 printable characters"),
+    (["--subject", "P\u202e410"], "--subject must be at most 80 printable characters"),
+    (["--note", "pain\x00"], "--note must be at most 2000 printable characters"),
+])
+def test_a_bad_date_subject_or_note_is_refused_in_one_line(tmp_path, capsys, options, says):
+    assert main(["analyze", str(SAMPLE), "-o", str(tmp_path / "out"), *options]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and says in err[0], err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_demo_is_labelled_demo(monkeypatch, tmp_path):
+    import gaitlab.cli as cli
+
+    seen = []
+    monkeypatch.setattr(cli, "cmd_analyze", lambda args: seen.append(args) or 0)
+    assert main(["demo", "-o", str(tmp_path / "demo")]) == 0
+    assert seen[0].subject == "demo" and seen[0].date is None

@@ -17,7 +17,7 @@ from gaitlab.core.obliquity import (
     step_peak,
 )
 from gaitlab.core.track import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER, PoseTrack
-from gaitlab.core.view import estimate_view, facing_stretches, to_anatomical
+from gaitlab.core.view import estimate_view, facing_stretches, to_anatomical, view_contradiction
 from gaitlab.outputs.wording import warning_texts
 from gaitlab.validate import image_ceiling_side_error, match_windows
 from tests.synthetic import make_track
@@ -50,6 +50,40 @@ def test_view_facing_and_frontal():
     ant, _ = make_track(view="anterior")
     assert estimate_view(post).view == "posterior" and estimate_view(ant).view == "anterior"
     assert estimate_view(post).measurable
+
+
+def test_a_given_view_contradicting_the_facing_is_named():
+    post, _ = make_track(view="posterior")
+    estimate = estimate_view(post)
+    assert estimate.facing_share == pytest.approx(1.0)
+    said = view_contradiction(estimate, "anterior")
+    assert said == ("you said anterior, but the person faces away from the camera in 100% of frames: "
+                    "filmed from behind?")
+    assert view_contradiction(estimate, "posterior") is None and view_contradiction(estimate, "auto") is None
+    ant, _ = make_track(view="anterior")
+    assert "faces toward the camera" in view_contradiction(estimate_view(ant), "posterior")
+
+
+def test_a_given_view_is_not_contradicted_by_a_turn_a_side_view_or_nobody():
+    joined, _ = _toward_turn_away()  # about half the frames each way
+    assert estimate_view(joined).facing_share < 0.6
+    assert view_contradiction(estimate_view(joined), "anterior") is None
+    assert view_contradiction(estimate_view(joined), "posterior") is None
+    side, _ = make_track(view="posterior")
+    side.world_xyz[:, LEFT_SHOULDER] = [0.0, 0.0, -0.18]
+    side.world_xyz[:, RIGHT_SHOULDER] = [0.0, 0.0, 0.18]
+    assert estimate_view(side).view == "sagittal" and view_contradiction(estimate_view(side), "anterior") is None
+    nobody = replace(side, image_xyz=np.full_like(side.image_xyz, np.nan))
+    assert view_contradiction(estimate_view(nobody), "anterior") is None
+
+
+@pytest.mark.parametrize("view", ["posterior", "anterior"])
+def test_knee_flexion_is_not_measured_from_the_front_or_behind(view):
+    """Before: a frontal clip gave each step a 'stance knee flexion' of a few degrees, a number it cannot carry."""
+    track, _ = make_track(view=view, drops={"left": 3.0, "right": 7.0})
+    a = analyze_track(track, INFO)
+    assert a.steps and all(np.isnan(s.knee_flexion_deg) for s in a.steps)
+    assert all(np.isfinite(s.peak_drop_deg) and np.isfinite(s.trunk_lean_deg) for s in a.steps)
 
 
 def test_sagittal_view_gets_no_verdict_and_a_warning():

@@ -77,3 +77,24 @@ def test_landmarks_npz_holds_the_track(tmp_path):
         assert np.array_equal(d["time_s"], a.track.time_s)
         assert len(d["landmark_names"]) == 33 == len(LANDMARK_NAMES)
         assert d["landmark_names"][24] == "right_hip"
+
+
+def test_summary_json_states_whose_clip_and_when(tmp_path, schema):
+    from datetime import date
+
+    from gaitlab.outputs.cohort import cohort_row
+    from gaitlab.outputs.exports import SessionRecord
+
+    write_exports(make_analysis(), tmp_path, SessionRecord("P-014", date(2026, 10, 1), "clip", "hip pain"))
+    s = _summary(tmp_path)
+    Draft202012Validator(schema).validate(s)
+    assert s["schema_version"] == 2
+    assert (s["subject"], s["session_date"], s["session_date_source"], s["note"]) == \
+           ("P-014", "2026-10-01", "clip", "hip pain")
+    row = cohort_row("walk.mp4", "0" * 64, s)
+    assert (row["subject"], row["session_date"]) == ("P-014", "2026-10-01")
+    write_exports(make_analysis(), tmp_path)  # nothing given or found: nulls, never the run's date
+    s = _summary(tmp_path)
+    Draft202012Validator(schema).validate(s)
+    assert s["subject"] is s["session_date"] is s["session_date_source"] is s["note"] is None
+    assert cohort_row("walk.mp4", "0" * 64, s)["session_date"] == ""

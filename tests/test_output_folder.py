@@ -70,7 +70,7 @@ def fast(monkeypatch):
     monkeypatch.setattr(job, "track_video", track_video)
     monkeypatch.setattr(annotate, "worst_step_stills", lambda *args, **kwargs: {})
     monkeypatch.setattr(report, "write_report",
-                        lambda analysis, outdir, stills: (outdir / "report.html").write_text(analysis.video.name))
+                        lambda analysis, outdir, stills, *rest: (outdir / "report.html").write_text(analysis.video.name))
     return during
 
 
@@ -197,7 +197,7 @@ def test_of_two_runs_into_one_folder_one_wins_and_the_other_is_told(tmp_path, fa
 def test_a_full_disk_is_a_plain_error_and_leaves_nothing(tmp_path, fast, monkeypatch, capsys):
     from gaitlab.outputs import exports
 
-    def write_exports(analysis, outdir):
+    def write_exports(analysis, outdir, *rest):
         (outdir / "summary.json").write_text('{"half')
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(outdir / "summary.json"))
 

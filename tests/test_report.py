@@ -86,6 +86,17 @@ def test_report_without_stills_or_steps_still_renders():
     assert "No stills were provided" in html and "No complete single-leg stance" in html
 
 
+def test_knee_flexion_is_left_out_where_no_step_has_one():
+    """Before: a frontal clip's steps table had a 'stance knee flexion' column of numbers it cannot measure."""
+    a = make_analysis()  # one side with a knee flexion (as a side view gives), one without
+    assert "<th>stance knee flexion</th>" in report_html(a, {})
+    frontal = replace(a, steps=[replace(s, knee_flexion_deg=float("nan")) for s in a.steps])
+    html = report_html(frontal, {})
+    assert "<th>stance knee flexion</th>" not in html
+    assert "Stance knee flexion is not shown: filmed from behind or the front, it cannot be measured." in html
+    assert "Empty (null) when filmed from behind or the front" in html  # its definition says why
+
+
 @pytest.mark.skipif(find_chromium() is None, reason="no Chromium/Chrome on this machine to render the HTML")
 def test_html_renders_in_chromium(written, tmp_path):
     png = tmp_path / "shot.png"

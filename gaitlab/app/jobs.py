@@ -25,6 +25,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
+from datetime import date
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
@@ -96,7 +97,9 @@ def work(video: str, outdir: str, model: ModelInfo, options: dict, tracks: Path,
         from gaitlab.tracking.pipeline import track_cache_key
 
         # replace_existing: the folder is ours; a leftover is from a run stopped after it finished
-        job = JobOptions(**options, replace_existing=True, tracks=tracks)
+        # view_check: a "Filmed" choice the clip contradicts is analysed with the detected view (the session
+        # page shows both)
+        job = JobOptions(**options, replace_existing=True, tracks=tracks, view_check="detected")
         # the server deletes the track with the job (so the key is known: the clip is read twice)
         conn.send(("track", track_cache_key(Path(video), model, start_s=job.start_s, end_s=job.end_s)))
         run_job(video, outdir, model, job, progress=progress)
@@ -107,6 +110,13 @@ def work(video: str, outdir: str, model: ModelInfo, options: dict, tracks: Path,
         conn.send(("failed", str(exc)))
     except Exception as exc:  # an internal error: the job fails, the server and other jobs go on
         conn.send(("failed", f"internal error: {type(exc).__name__}: {exc}"))
+
+
+def _record(con, row) -> dict:
+    """Whose clip a job's is and when, as its outputs state it: the person's label and note, the session date."""
+    person = db.person(con, row["person_id"])
+    return {"subject": person["label"] if person else "", "note": person["note"] if person else "",
+            "session_date": date.fromisoformat(row["session_date"])}
 
 
 def _exit_reason(exitcode: int | None) -> str:
@@ -207,7 +217,8 @@ class Runner:
                 proc = self._ctx.Process(
                     target=work, name=f"gaitlab-job-{job_id}", daemon=True,
                     args=(str(video), str(session_dir(self.data_dir, job_id)), self.model,
-                          db.job_options(row), tracks_dir(self.data_dir), send, os.getpid()))
+                          {**db.job_options(row), **_record(con, row)}, tracks_dir(self.data_dir), send,
+                          os.getpid()))
                 proc.start()
                 send.close()  # the worker holds the only writing end: EOF here means it has ended
                 with self._lock:

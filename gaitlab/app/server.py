@@ -517,7 +517,8 @@ async def session(request: Request) -> Response:
         s = db.session_dict(_found(db.session(con, sid)))
         who = _found(db.person(con, s["person_id"]))
         options = db.job_options(_found(db.job(con, sid)))
-    return _page(request, "session.html", s=s, person=who, blurred=options["blur_faces"])
+    return _page(request, "session.html", s=s, person=who, blurred=options["blur_faces"],
+                 chosen_view=options.get("view", "auto"))
 
 
 async def session_file(request: Request) -> Response:

@@ -138,7 +138,10 @@ def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, roll_spread:
     obliquity, level = refined_obliquity_deg(clean, roll, view, events)
     baseline = baseline_obliquity_deg(clean, roll, view)
     lean_right = trunk_lean_right_deg(clean, roll, view)
-    knee = {side: knee_bend_2d_deg(clean, side) for side in ("left", "right")}
+    # knee flexion is a sagittal-plane angle: from the front or behind it cannot be measured (NaN)
+    frontal = estimate.view in ("posterior", "anterior")
+    knee = {side: np.full(len(clean), np.nan) if frontal else knee_bend_2d_deg(clean, side)
+            for side in ("left", "right")}
     t = clean.time_s
     fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 30.0
     roll_sd = np.nan_to_num(median_sd_deg(*roll_spread, fps, stride_s(events.cadence_steps_per_min)))

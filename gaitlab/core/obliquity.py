@@ -101,8 +101,8 @@ def trunk_lean_right_deg(track: PoseTrack, roll_deg: float, view: str) -> np.nda
 
 
 def knee_bend_2d_deg(track: PoseTrack, side: str) -> np.ndarray:
-    """180° minus the hip-knee-ankle angle in the image. In a frontal view this under-reads the knee's
-    sagittal flexion (foreshortening): a hint of a compensation, not a goniometer."""
+    """180° minus the hip-knee-ankle angle in the image: a hint of a compensation, not a goniometer. A frontal
+    view cannot see the knee's sagittal flexion (foreshortening), so the analysis uses it in side views only."""
     hip, knee, ankle = ((LEFT_HIP, LEFT_KNEE, LEFT_ANKLE) if side == "left"
                         else (RIGHT_HIP, RIGHT_KNEE, RIGHT_ANKLE))
     im = track.image_xyz

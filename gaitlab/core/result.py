@@ -45,7 +45,8 @@ class StepDrop:
     peak_time_s: float
     baseline_peak_drop_deg: float  # the hip-landmark line alone, shown for comparison
     trunk_lean_deg: float  # toward the stance side at the peak (NaN if not measured)
-    knee_flexion_deg: float  # stance knee at the peak, from 2D landmarks (NaN if not visible)
+    knee_flexion_deg: float  # stance knee at the peak, from 2D landmarks (NaN if not visible, or filmed from the
+    # front or behind: a sagittal angle, not measurable in that view)
     flagged: bool = False  # peak_drop_deg above the threshold: judged by gaitlab.core.verdict.judge_steps
     # one SD, degrees, of the errors every step sharing this step's pelvis level has in common (gaitlab.core.
     # uncertainty): the level for this part of the clip, and the camera roll estimate (0 where the level is not

@@ -33,6 +33,9 @@ OBLIQUE_MAX_YAW_DEG = 30.0
 SAGITTAL_MIN_YAW_DEG = 60.0
 FACING_SMOOTH_S = 0.5  # per-frame facing is median-filtered over this long (a turn takes >= ~1 s)
 MIN_FACING_STRETCH_S = 2.0  # about two strides: shorter stretches hold too few steps to keep
+# A view the user gave is contradicted when the person faces the other way in at least this share of frames
+# (a clip with a turn in it, facing each way for a while, contradicts neither).
+CONTRADICTION_MIN_SHARE = 0.8
 
 # Left/right landmark pairs of MediaPipe's 33-point model (face, arms, legs).
 _PAIRS = [(1, 4), (2, 5), (3, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16), (17, 18), (19, 20),
@@ -50,6 +53,7 @@ class ViewEstimate:
     facing: str  # "away" | "toward" | "unknown"
     shoulder_yaw_deg: float  # median yaw of the shoulder line out of the image plane
     measurable: bool  # frontal enough to measure frontal-plane pelvic obliquity
+    facing_share: float = float("nan")  # share of frames (person found, facing known) facing as `facing` says
 
     @property
     def frontal_warning(self) -> AnalysisWarning | None:
@@ -75,6 +79,8 @@ def estimate_view(track: PoseTrack, forced: str | None = None) -> ViewEstimate:
     facing = "away" if np.nanmedian(nose_depth) > 0 else "toward"
     if forced in ("posterior", "anterior"):
         facing = "away" if forced == "posterior" else "toward"
+    known = nose_depth[np.isfinite(nose_depth)]
+    share = float(np.mean((known > 0) == (facing == "away"))) if len(known) else float("nan")
     sh = w[:, RIGHT_SHOULDER] - w[:, LEFT_SHOULDER]
     yaw = float(np.nanmedian(np.degrees(np.arctan2(np.abs(sh[:, 2]), np.abs(sh[:, 0])))))
     if yaw >= SAGITTAL_MIN_YAW_DEG:
@@ -83,7 +89,22 @@ def estimate_view(track: PoseTrack, forced: str | None = None) -> ViewEstimate:
         view = "oblique"
     else:
         view = "posterior" if facing == "away" else "anterior"
-    return ViewEstimate(view, facing, yaw, view in ("posterior", "anterior"))
+    return ViewEstimate(view, facing, yaw, view in ("posterior", "anterior"), share)
+
+
+def view_contradiction(estimate: ViewEstimate, given: str) -> str | None:
+    """Why the view the user gave ("posterior"/"anterior") contradicts the detected one, or None if it does not.
+
+    estimate: estimate_view of the track without a forced view. A contradiction is a frontal clip in which the
+    person faces the other way than `given` says in at least CONTRADICTION_MIN_SHARE of the frames; "auto", a
+    side or oblique view, and a clip facing both ways for long stretches contradict nothing."""
+    if given not in ("posterior", "anterior") or estimate.view not in ("posterior", "anterior"):
+        return None
+    if estimate.view == given or not estimate.facing_share >= CONTRADICTION_MIN_SHARE:
+        return None
+    faces, filmed = (("away from", "from behind") if estimate.facing == "away" else ("toward", "from the front"))
+    return (f"you said {given}, but the person faces {faces} the camera in {estimate.facing_share:.0%} of frames: "
+            f"filmed {filmed}?")
 
 
 def mirrored_frames(track: PoseTrack, estimate: ViewEstimate) -> np.ndarray:

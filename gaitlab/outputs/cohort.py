@@ -1,6 +1,7 @@
 """cohort.csv of a batch folder: one row per clip, read from each clip's summary.json, for a lab's statistics.
 
-Columns (COLUMNS): the clip's file name, its sha256, status ("done" or "failed") and error; view, activity, the
+Columns (COLUMNS): the clip's file name, its sha256, the person's label and the session date (YYYY-MM-DD; empty
+when not known, and in summaries written before gaitlab stated them), status ("done" or "failed") and error; view, activity, the
 threshold (degrees) and seconds analysed; per stance side (left_, right_): steps, mean contralateral drop and
 its 95% interval (degrees; the interval is empty where the summary has none, as written by gaitlab before
 summary schema 2), the verdict class ("above", "not_above", "cannot_tell", or "no_verdict"); the number of
@@ -18,7 +19,7 @@ from gaitlab.core.result import SIDES
 
 COHORT_NAME = "cohort.csv"
 SIDE_COLUMNS = ("steps", "mean_drop_deg", "ci95_low_deg", "ci95_high_deg", "verdict")
-COLUMNS = ("clip", "sha256", "status", "error", "view", "activity", "threshold_deg", "analysed_s",
+COLUMNS = ("clip", "sha256", "subject", "session_date", "status", "error", "view", "activity", "threshold_deg", "analysed_s",
            *(f"{side}_{c}" for side in SIDES for c in SIDE_COLUMNS), "warnings", "gaitlab_version", "report")
 
 
@@ -50,7 +51,8 @@ def cohort_row(clip: str, sha256: str, summary: dict | None, error: str = "", re
     if summary is None:
         row.update(status="failed", error=error or "no summary was written")
         return row
-    row.update(status="done", view=str(summary.get("view", "")), activity=str(summary.get("activity", "")),
+    row.update(status="done", subject=str(summary.get("subject") or ""),
+               session_date=str(summary.get("session_date") or ""), view=str(summary.get("view", "")), activity=str(summary.get("activity", "")),
                threshold_deg=_num(summary.get("threshold_deg")), analysed_s=_num(summary.get("analysed_s")),
                warnings=str(len(summary.get("warnings", []))), gaitlab_version=str(summary.get("gaitlab_version", "")),
                report=report)

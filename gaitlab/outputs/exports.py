@@ -7,7 +7,8 @@ from __future__ import annotations
 import csv
 import json
 import math
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,28 @@ LANDMARK_NAMES = (
     "left_thumb", "right_thumb", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
     "right_ankle", "left_heel", "right_heel", "left_foot_index", "right_foot_index",
 )
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """Whose clip it is and when it was filmed, as every output states it: the person's pseudonymous label, the
+    session date and where it came from ("given": by the user or the app; "clip": the clip's own creation time;
+    "": not known), and the clinician's note ('' = none)."""
+
+    subject: str = ""
+    session_date: date | None = None
+    date_source: str = ""
+    note: str = ""
+
+
+NO_RECORD = SessionRecord()  # no person, date or note given, and none found in the clip
+
+
+def _record_dict(record: SessionRecord) -> dict:
+    """summary.json's subject, session_date (YYYY-MM-DD), session_date_source and note: null when not known."""
+    day = record.session_date
+    return {"subject": record.subject or None, "session_date": day.isoformat() if day else None,
+            "session_date_source": (record.date_source or None) if day else None, "note": record.note or None}
 
 
 def _num(x) -> float | None:
@@ -92,8 +115,9 @@ def _difference_dict(analysis: Analysis) -> dict | None:
     return {"right_minus_left": _num(d.diff_deg), "ci95": ci if None not in ci else None, "claimed": d.claimed}
 
 
-def summary_dict(analysis: Analysis, generated_at: datetime | None = None) -> dict:
-    """The summary.json content (JSON-ready: NaN already turned into None)."""
+def summary_dict(analysis: Analysis, generated_at: datetime | None = None,
+                 record: SessionRecord = NO_RECORD) -> dict:
+    """The summary.json content (JSON-ready: NaN already turned into None); `record`: whose clip and when."""
     v = analysis.video
     sides = {}
     for side in SIDES:
@@ -113,6 +137,7 @@ def summary_dict(analysis: Analysis, generated_at: datetime | None = None) -> di
         "schema_version": SCHEMA_VERSION,
         "gaitlab_version": __version__,
         "generated_at": (generated_at or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
+        **_record_dict(record),
         "video": {"name": Path(v.name).name, "fps": _num(v.fps), "frames": int(v.frames),
                   "duration_s": _num(v.duration_s), "width": int(v.width), "height": int(v.height),
                   "rotation_deg": int(v.rotation_deg), "codec": v.codec,
@@ -151,12 +176,13 @@ def _write_csv(path: Path, columns: tuple[str, ...], rows) -> None:
         w.writerows([_cell(x) for x in row] for row in rows)
 
 
-def write_exports(analysis: Analysis, outdir: str | Path) -> None:
+def write_exports(analysis: Analysis, outdir: str | Path, record: SessionRecord = NO_RECORD) -> None:
     """Write summary.json, steps.csv, frames.csv and (when the analysis holds its track) landmarks.npz into
-    outdir, creating it; units and signs as in gaitlab.core.result and gaitlab.core.track."""
+    outdir, creating it; units and signs as in gaitlab.core.result and gaitlab.core.track. `record`: whose clip
+    and when (summary.json's subject, session_date, note)."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(summary_dict(analysis), indent=2, ensure_ascii=False, allow_nan=False)
+    text = json.dumps(summary_dict(analysis, record=record), indent=2, ensure_ascii=False, allow_nan=False)
     (outdir / "summary.json").write_text(text + "\n", encoding="utf-8")
 
     steps = sorted(analysis.steps, key=lambda s: s.start_s)

@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from gaitlab import __version__
 from gaitlab.core.result import MIN_STEPS_PER_SIDE, SIDES, SMALLEST_DETECTABLE_DIFFERENCE_DEG, Analysis
 from gaitlab.core.verdict import above_threshold
-from gaitlab.outputs.exports import side_or_empty
+from gaitlab.outputs.exports import NO_RECORD, SessionRecord, side_or_empty
 from gaitlab.outputs.palette import hex_color
 from gaitlab.outputs.templating import TEMPLATES, render
 from gaitlab.outputs.wording import (
@@ -221,11 +221,18 @@ def _card(analysis: Analysis, side: str, threshold: str) -> dict[str, str]:
             "parts": parts}
 
 
+def _knee_shown(analysis: Analysis) -> bool:
+    """Whether any step has a knee flexion (none has from the front or behind: gaitlab.core.analysis)."""
+    return any(np.isfinite(s.knee_flexion_deg) for s in analysis.steps)
+
+
 def _step_rows(analysis: Analysis) -> list[dict]:
-    """The steps in time order, each as its table cells (times in s, angles in degrees) and whether flagged."""
+    """The steps in time order, each as its table cells (times in s, angles in degrees) and whether flagged; the
+    knee flexion only where _knee_shown."""
+    knee = _knee_shown(analysis)
     return [{"cells": [str(i), s.stance_side, f"{s.start_s:.2f}", f"{s.end_s:.2f}", f"{s.peak_time_s:.2f}",
                        fmt_deg(s.peak_drop_deg), fmt_deg(s.baseline_peak_drop_deg),
-                       fmt_deg(s.trunk_lean_deg, signed=True), fmt_deg(s.knee_flexion_deg)],
+                       fmt_deg(s.trunk_lean_deg, signed=True)] + ([fmt_deg(s.knee_flexion_deg)] if knee else []),
              "flagged": s.flagged}
             for i, s in enumerate(sorted(analysis.steps, key=lambda s: s.start_s), 1)]
 
@@ -245,8 +252,18 @@ def _stills(analysis: Analysis, stills: dict[str, np.ndarray]) -> list[dict[str,
     return out
 
 
+def session_words(record: SessionRecord) -> tuple[str, str]:
+    """The person and the session date as the report states them: "not given" without a label; the date with
+    where it came from when not given, "date not known" without one (never the time of the report)."""
+    day = record.session_date
+    when = "date not known" if day is None else day.isoformat() + (
+        " (the clip's recording time)" if record.date_source == "clip" else "")
+    return record.subject or "not given", when
+
+
 def _meta(analysis: Analysis, generated: datetime) -> dict[str, str]:
-    """The header's facts about the clip and the run, label -> text."""
+    """The header's facts about the clip and the run, label -> text ("report made": when this report was made,
+    not when the clip was filmed)."""
     v = analysis.video
     return {
         "duration": f"{v.duration_s:.1f} s ({v.frames} frames, {v.fps:.0f} fps)",
@@ -256,15 +273,16 @@ def _meta(analysis: Analysis, generated: datetime) -> dict[str, str]:
         "camera roll": f"{fmt_deg(analysis.camera_roll_deg, signed=True)} (corrected)",
         "pelvis level": analysis.pelvis_level_method.removeprefix("level from ") or "not measured",
         "threshold": f"{analysis.threshold_deg:g}° mean drop",
-        "date": generated.strftime("%Y-%m-%d %H:%M"),
+        "report made": generated.strftime("%Y-%m-%d %H:%M"),
         "gaitlab": __version__,
         "video size": f"{v.width} × {v.height}",
     }
 
 
-def report_html(analysis: Analysis, stills: dict[str, np.ndarray], generated: datetime | None = None) -> str:
+def report_html(analysis: Analysis, stills: dict[str, np.ndarray], generated: datetime | None = None,
+                record: SessionRecord = NO_RECORD) -> str:
     """report.html as text, from templates/report.html.j2; `stills` maps side -> annotated RGB image,
-    `generated` is the time printed on it (now by default)."""
+    `generated` is the time printed on it as "report made" (now by default), `record` whose clip and when."""
     generated = generated or datetime.now().astimezone()
     name = Path(analysis.video.name).name
     threshold = f"{analysis.threshold_deg:g}°"
@@ -276,14 +294,19 @@ def report_html(analysis: Analysis, stills: dict[str, np.ndarray], generated: da
         "drop (the whole trace is in frames.csv). ")
     trend = None if window is None else {"uri": _svg_data_uri(drop_trend_figure(analysis)),
                                          "half_window": f"{TREND_WINDOW_S / 2:g} s"}
+    subject, session_date = session_words(record)
     return render(
         "report.html.j2", name=name, css=Markup(CSS_PATH.read_text(encoding="utf-8")),
+        subject=subject, known_subject=bool(record.subject), session_date=session_date,
+        known_date=record.session_date is not None, note=record.note,
+        title=" – ".join(filter(None, (record.subject, record.session_date and record.session_date.isoformat(),
+                                       name))),
         meta=_meta(analysis, generated), threshold=threshold,
         cards=[_card(analysis, side, threshold) for side in SIDES], difference=side_difference(analysis),
         warnings=warning_texts(analysis.warnings), flagged_sides=[s for s in SIDES if side_or_empty(analysis, s).flagged],
         min_steps=MIN_STEPS_PER_SIDE, sdd=f"{SMALLEST_DETECTABLE_DIFFERENCE_DEG:g}°",
         obliquity_uri=obliquity_uri, shown=shown, drops_uri=drops_uri, trend=trend,
-        stills=_stills(analysis, stills), steps=_step_rows(analysis), definitions=DEFINITIONS.values(),
+        stills=_stills(analysis, stills), steps=_step_rows(analysis), knee_shown=_knee_shown(analysis), definitions=DEFINITIONS.values(),
         version=__version__, generated=generated.strftime("%Y-%m-%d %H:%M %Z"))
 
 
@@ -310,15 +333,17 @@ def _print_with_chromium(chromium: str, html_path: Path, pdf_path: Path) -> bool
     return pdf_path.is_file() and pdf_path.stat().st_size > 0
 
 
-def _text_page(analysis: Analysis) -> Figure:
+def _text_page(analysis: Analysis, record: SessionRecord) -> Figure:
     """Fallback PDF page 1: the header, verdicts, warnings and limits as wrapped text on A4."""
     v = analysis.video
-    lines = ["Pelvic drop (Trendelenburg) gait report", "", f"Clip: {Path(v.name).name}",
+    subject, session_date = session_words(record)
+    lines = ["Pelvic drop (Trendelenburg) gait report", "", f"Person: {subject}", f"Session date: {session_date}",
+             *([f"Note: {record.note}"] if record.note else []), f"Clip: {Path(v.name).name}",
              f"{v.duration_s:.1f} s ({analysis.analysed_s:.1f} s analysed), "
              f"view {VIEW_WORDS.get(analysis.view, analysis.view)}, "
              f"{ACTIVITY_WORDS.get(analysis.activity, analysis.activity)}, camera roll "
              f"{fmt_deg(analysis.camera_roll_deg, signed=True)}, threshold {analysis.threshold_deg:g}°, "
-             f"gaitlab {__version__}, {datetime.now().astimezone():%Y-%m-%d %H:%M}", ""]
+             f"gaitlab {__version__}, report made {datetime.now().astimezone():%Y-%m-%d %H:%M}", ""]
     lines += [side_verdict(analysis, side_or_empty(analysis, s)) for s in SIDES]
     lines += [d for d in [side_difference(analysis)] if d]
     lines += ["", "Warnings:"] + [f"- {w}" for w in warning_texts(analysis.warnings)] if analysis.warnings else []
@@ -331,11 +356,12 @@ def _text_page(analysis: Analysis) -> Figure:
     return fig
 
 
-def _print_with_matplotlib(analysis: Analysis, stills: dict[str, np.ndarray], pdf_path: Path) -> None:
+def _print_with_matplotlib(analysis: Analysis, stills: dict[str, np.ndarray], pdf_path: Path,
+                           record: SessionRecord) -> None:
     from matplotlib.backends.backend_pdf import PdfPages  # ~0.15 s to import, only needed without Chromium
 
     with PdfPages(pdf_path) as pdf:
-        pdf.savefig(_text_page(analysis))  # a whole A4 page, not trimmed to the text
+        pdf.savefig(_text_page(analysis, record))  # a whole A4 page, not trimmed to the text
         figures = [obliquity_figure(analysis), drops_figure(analysis)]
         if obliquity_window(analysis) is not None:
             figures.append(drop_trend_figure(analysis))
@@ -350,13 +376,15 @@ def _print_with_matplotlib(analysis: Analysis, stills: dict[str, np.ndarray], pd
             pdf.savefig(fig, bbox_inches="tight")
 
 
-def write_report(analysis: Analysis, outdir: str | Path, stills: dict[str, np.ndarray]) -> None:
-    """Write report.html and report.pdf (A4) into outdir; `stills` maps side -> annotated RGB image."""
+def write_report(analysis: Analysis, outdir: str | Path, stills: dict[str, np.ndarray],
+                 record: SessionRecord = NO_RECORD) -> None:
+    """Write report.html and report.pdf (A4) into outdir; `stills` maps side -> annotated RGB image, `record`
+    whose clip and when (in the header)."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     html_path, pdf_path = outdir / "report.html", outdir / "report.pdf"
-    html_path.write_text(report_html(analysis, stills), encoding="utf-8")
+    html_path.write_text(report_html(analysis, stills, record=record), encoding="utf-8")
     pdf_path.unlink(missing_ok=True)
     chromium = find_chromium()
     if not (chromium and _print_with_chromium(chromium, html_path, pdf_path)):
-        _print_with_matplotlib(analysis, stills, pdf_path)
+        _print_with_matplotlib(analysis, stills, pdf_path, record)

@@ -40,7 +40,9 @@ DEFINITIONS = {
                        "the stance side at the peak (a common compensation for weak abductors); per frame "
                        "positive = toward the person's right."),
     "knee_flexion_deg": ("Stance knee flexion", "Stance-knee flexion at the peak from 2D landmarks, degrees "
-                                                "(approximate)."),
+                                                "(approximate, from the side only). Empty (null) when filmed from "
+                                                "behind or the front: knee flexion bends the leg toward or away "
+                                                "from the camera, which a frontal view cannot measure."),
     "camera_roll_deg": ("Camera roll",
                         "Tilt of the camera, degrees, positive = turned counter-clockwise as seen from behind it; "
                         "already removed from every angle."),

@@ -21,8 +21,10 @@ import os
 import shutil
 import socket
 import tempfile
+import unicodedata
 import uuid
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -34,11 +36,12 @@ from gaitlab.outputs.wording import read_part
 from gaitlab.run.executor import open_executor
 from gaitlab.tracking.model import ModelInfo
 from gaitlab.tracking.pipeline import Progress, TrackedVideo, track_video
-from gaitlab.tracking.video import probe
+from gaitlab.tracking.video import probe, recorded_on
 
 MIN_CLIP_S = 1.0  # about one stride of slow walking: shorter clips hold no complete step
 MARKER = ".gaitlab-output"  # in every folder gaitlab writes: JSON naming the version, clip, run and writer
 TMP_SUFFIX = ".gaitlab-tmp"  # ends the name of a folder being written, or of an earlier output being replaced
+MAX_SUBJECT_CHARS, MAX_NOTE_CHARS = 80, 2000  # as the app allows for a person's label and note
 _TAKEN = (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR)  # a rename found its target occupied
 
 
@@ -49,12 +52,18 @@ class JobOptions:
 
     threshold_deg: float = DEFAULT_THRESHOLD_DEG
     view: str = "auto"  # "auto" | "posterior" | "anterior"
+    # a view contradicting the detected one (gaitlab.core.view.view_contradiction): "refuse" it, analyse with
+    # the "detected" view instead, or "keep" it (the user is sure)
+    view_check: str = "refuse"
     start_s: float | None = None
     end_s: float | None = None
     blur_faces: bool = True
     annotated_video: bool = True
     replace_existing: bool = False
     tracks: Path | None = None  # folder of the pose-track cache (None: the user's cache, see pipeline.cache_entry)
+    subject: str = ""  # the person's pseudonymous label, a code such as P-014 ('' = not given)
+    session_date: date | None = None  # the day the clip was filmed (None: the clip's creation time, if it has one)
+    note: str = ""  # the clinician's note, printed on the report (line breaks allowed)
 
 
 def check_options(options: JobOptions) -> None:
@@ -68,6 +77,26 @@ def check_options(options: JobOptions) -> None:
         raise GaitlabError(f"--start must be 0 s or later, not {start:g}")
     if end is not None and not end > (start or 0.0):
         raise GaitlabError(f"--end ({end:g} s) must be after --start ({start or 0:g} s)")
+    _check_record(options)
+
+
+def _hidden(text: str, allowed: str = "") -> bool:
+    """Whether `text` holds control characters or invisible formatting (other than those in `allowed`)."""
+    return any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in text if c not in allowed)
+
+
+def _check_record(options: JobOptions) -> None:
+    """Refuse a subject or note holding control characters or invisible formatting (the outputs would show them
+    otherwise than given; a note may hold line breaks and tabs), or too long, and a session date after tomorrow
+    (a clock in a time zone ahead of this computer's may already be there)."""
+    if len(options.subject) > MAX_SUBJECT_CHARS or _hidden(options.subject):
+        raise GaitlabError(f"--subject must be at most {MAX_SUBJECT_CHARS} printable characters (a code such as "
+                           "P-014), without control characters")
+    if len(options.note) > MAX_NOTE_CHARS or _hidden(options.note, "\t\r\n"):
+        raise GaitlabError(f"--note must be at most {MAX_NOTE_CHARS} printable characters, without control "
+                           "characters")
+    if options.session_date is not None and options.session_date > date.today() + timedelta(days=1):
+        raise GaitlabError(f"the session date {options.session_date.isoformat()} is in the future")
 
 
 def default_outdir(video: Path) -> Path:
@@ -177,6 +206,21 @@ def _track(video: Path, model: ModelInfo, options: JobOptions,
     return tracked
 
 
+def _checked_view(tracked: TrackedVideo, options: JobOptions) -> str:
+    """The view to analyse with: the one given, unless the clip clearly contradicts it (view_contradiction); then
+    refused (GaitlabError), or "auto" (the detected view) with view_check "detected"."""
+    from gaitlab.core.view import estimate_view, view_contradiction
+
+    if options.view == "auto" or options.view_check == "keep":
+        return options.view
+    said = view_contradiction(estimate_view(tracked.track), options.view)
+    if said is None:
+        return options.view
+    if options.view_check == "detected":
+        return "auto"
+    raise GaitlabError(f"{said} Run again with --view auto, or --view {options.view} --force-view if you are sure")
+
+
 @contextlib.contextmanager
 def _temp_output(video: Path, dest: Path, outdir: Path) -> Iterator[Path]:
     """A new temporary folder beside dest, holding this run's marker, for the block to fill. If the block
@@ -241,20 +285,24 @@ def run_job(video: str | Path, outdir: str | Path, model: ModelInfo, options: Jo
     # the executor makes the analysis and the video: in a second process, started now, if there is a video
     with _temp_output(video, dest, outdir) as tmp, open_executor(options.annotated_video) as executor:
         tracked = _track(video, model, options, progress)
-        settings = {"threshold_deg": options.threshold_deg, "view": options.view, "people": tracked.people}
+        settings = {"threshold_deg": options.threshold_deg, "view": _checked_view(tracked, options),
+                    "people": tracked.people}
         executor.submit(tracked, settings, video, tmp / "annotated.mp4" if options.annotated_video else None,
                         options.blur_faces)
         # imported only now, while the other process analyses: kept out of the pose pass's memory peak
         from gaitlab.outputs.annotate import worst_step_stills
         from gaitlab.outputs.biomech import write_biomech
-        from gaitlab.outputs.exports import write_exports
+        from gaitlab.outputs.exports import SessionRecord, write_exports
         from gaitlab.outputs.report import write_report
 
         analysis = executor.analysis()
         del tracked
-        write_exports(analysis, tmp)
+        # the session date: as given, else the clip's own creation time, else not known (never the run's time)
+        day, source = (options.session_date, "given") if options.session_date else (recorded_on(video), "clip")
+        record = SessionRecord(options.subject, day, source if day else "", options.note)
+        write_exports(analysis, tmp, record)
         write_biomech(analysis, tmp)  # landmarks.c3d and landmarks.trc
-        write_report(analysis, tmp, worst_step_stills(video, analysis, blur=options.blur_faces))
+        write_report(analysis, tmp, worst_step_stills(video, analysis, blur=options.blur_faces), record)
         executor.finish()  # the annotated video
         _move_into_place(tmp, dest, outdir, replaces)
     return analysis

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Iterator
 
@@ -99,6 +100,31 @@ def probe(path: str | Path) -> VideoInfo:
         )
     finally:
         container.close()
+
+
+# A recording time before this is the zero of a camera's or muxer's clock (QuickTime's 1904, Unix's 1970), not
+# when the clip was filmed.
+EARLIEST_RECORDING = date(1990, 1, 1)
+
+
+def recorded_on(path: str | Path) -> date | None:
+    """The day the clip was filmed, from its container's creation_time (in this computer's time zone), or None:
+    no such metadata, unreadable, or implausible (before EARLIEST_RECORDING or after tomorrow)."""
+    try:
+        with av.open(str(path)) as container:
+            streams = container.streams.video
+            text = container.metadata.get("creation_time") or (streams[0].metadata.get("creation_time")
+                                                                if streams else None)
+    except (OSError, av.error.FFmpegError, UnicodeDecodeError, ValueError):
+        return None
+    try:
+        stamp = datetime.fromisoformat(str(text).strip().replace("Z", "+00:00")) if text else None
+    except ValueError:
+        return None
+    if stamp is None:
+        return None
+    day = (stamp.astimezone() if stamp.tzinfo else stamp).date()
+    return day if EARLIEST_RECORDING <= day <= date.today() + timedelta(days=1) else None
 
 
 def _count_packets(path: Path) -> tuple[int, float]:
