@@ -149,3 +149,18 @@ def test_long_clip_shows_a_window_around_the_largest_drop_and_the_drop_over_time
     html = report_html(a, {})
     assert html.count("data:image/svg+xml;base64,") == 3
     assert "Drop over the clip" in html and "of the clip&#x27;s 90, around the largest drop" in html
+
+
+def test_a_single_step_is_not_said_to_have_an_interval():
+    """With one step there is no interval: the sentence must not say that 'the interval spans the threshold'."""
+    from dataclasses import replace
+
+    from gaitlab.core.result import DropInterval
+    from gaitlab.outputs.wording import side_verdict
+
+    a = make_analysis()
+    nan = float("nan")
+    one = replace(a.sides["left"], steps=1, verdict_class="cannot_tell", flagged=False,
+                  interval=DropInterval(nan, nan, nan, 1.2, 0.2, 0.7))
+    text = side_verdict(a, one)
+    assert "a single step gives no interval" in text and "interval spans" not in text

@@ -122,7 +122,9 @@ def _class_clause(v: SideVerdict, threshold: str) -> str:
                 f"weak {v.side} hip abductors).")
     if v.verdict_class == "not_above":
         return f"the whole interval is below {threshold}: no Trendelenburg sign on this leg."
-    return f"cannot tell whether it is above {threshold}: the interval spans the threshold. " + settle_text(v)
+    spans = ("the interval spans the threshold" if v.interval is not None and math.isfinite(v.interval.low_deg)
+             else "a single step gives no interval")
+    return f"cannot tell whether it is above {threshold}: {spans}. " + settle_text(v)
 
 
 def side_verdict(analysis: Analysis, v: SideVerdict, lead: bool = True) -> str:
