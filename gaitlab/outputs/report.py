@@ -104,11 +104,7 @@ def obliquity_figure(analysis: Analysis) -> Figure:
     ax.set_xlim(a, b)
     ax.text(0.005, 0.98, "↑ right hip higher", transform=ax.transAxes, va="top", fontsize=9, color="0.35")
     ax.text(0.005, 0.02, "↓ left hip higher", transform=ax.transAxes, va="bottom", fontsize=9, color="0.35")
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("pelvic obliquity (°)")
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=8.5, frameon=False)
-    return fig
+    return _time_axes(fig, ax, "pelvic obliquity (°)")
 
 
 def drops_figure(analysis: Analysis) -> Figure:
@@ -171,8 +167,13 @@ def drop_trend_figure(analysis: Analysis) -> Figure:
     ax.axhline(thr, color=hex_color("over"), lw=1.1, ls="--", label=f"threshold {thr:g}°")
     ax.axhline(0, color="0.6", lw=0.6)
     ax.set_xlim(0, analysis.video.duration_s or None)
+    return _time_axes(fig, ax, "contralateral drop per step (°)")
+
+
+def _time_axes(fig: Figure, ax, ylabel: str) -> Figure:
+    """Finish a plot over the clip's time: axis labels, no top/right frame, the legend under the plot."""
     ax.set_xlabel("time (s)")
-    ax.set_ylabel("contralateral drop per step (°)")
+    ax.set_ylabel(ylabel)
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=8.5, frameon=False)
     return fig
