@@ -133,7 +133,8 @@ def _describe(video: Path, analysis, outdir: Path) -> str:
              f"analysed {analysis.analysed_frames} frames, {analysis.analysed_s:.1f} s",
              _verdict_table(analysis)]
     lines += [f"  warning: {w}" for w in warning_texts(analysis.warnings)]
-    lines.append(f"report: {outdir / 'report.html'}")
+    written = sorted(p.name for p in outdir.iterdir() if not p.name.startswith("."))
+    lines.append(f"report: {outdir / 'report.html'}\nin {outdir}: {', '.join(written)}")
     return "\n".join(lines)
 
 
@@ -186,6 +187,10 @@ def cmd_analyze(args) -> int:
     return _analyze_batch(args)
 
 
+def _clips(n: int) -> str:
+    return f"{n} clip{'s' if n != 1 else ''}"
+
+
 def _batch_settings(args) -> dict:
     """What changes a batch clip's result: a clip analysed with other settings is analysed again."""
     record = {"subject": args.subject, "session_date": args.date, "note": args.note,  # on every output
@@ -223,7 +228,7 @@ def _analyze_batch(args) -> int:
         # the workers find the model: the file named by --model (on the shared path), else their own cache
         runner = cluster_runner(args.scheduler, str(Path(args.model).resolve()) if args.model else None,
                                 _job_options(args))
-        _say(f"gaitlab: {len(videos)} clips into {root}, on the Dask cluster at {args.scheduler}")
+        _say(f"gaitlab: {_clips(len(videos))} into {root}, on the Dask cluster at {args.scheduler}")
     else:
         model = resolve_model(args.model)  # a missing model fails once, here, not once per clip
 
@@ -232,7 +237,7 @@ def _analyze_batch(args) -> int:
             return ""
 
         runner = local_runner(args.jobs, run_here, _analyze_child_args(args))
-        _say(f"gaitlab: {len(videos)} clips into {root}, {args.jobs} at a time")
+        _say(f"gaitlab: {_clips(len(videos))} into {root}, {args.jobs} at a time")
 
     def report(outcome) -> None:
         if outcome.status == "ok":
@@ -247,7 +252,7 @@ def _analyze_batch(args) -> int:
     failed = [o for o in outcomes if o.status != "ok"]
     skipped = sum(o.skipped for o in outcomes)
     earlier = f" ({skipped} by an earlier run: see {root / 'catalog.sqlite'})" if skipped else ""
-    print(f"\n{len(outcomes) - len(failed)} of {len(outcomes)} clips analysed{earlier}; index: {index}; "
+    print(f"\n{len(outcomes) - len(failed)} of {_clips(len(outcomes))} analysed{earlier}; index: {index}; "
           f"cohort table: {root / 'cohort.csv'}", flush=True)
     if any(o.status == "internal" for o in failed):
         return 1

@@ -191,3 +191,8 @@ def test_the_left_right_plot_needs_two_clips_measured_on_both_sides():
     assert len(index_plots(summaries, 5.0)) == 1  # the per-side strip only
     assert len(index_plots(summaries + [summary(2.0, 2.5, False)], 5.0)) == 2
     assert index_plots(summaries[:1] + summaries[2:], 5.0) == []
+
+
+def test_a_batch_of_one_clip_is_not_called_clips(tmp_path):
+    assert "batch of 1 clip</h1>" in _index(tmp_path / "one", [(7.0, 2.5)])
+    assert "batch of 2 clips</h1>" in _index(tmp_path / "two", [(7.0, 2.5), (3.0, 3.5)])

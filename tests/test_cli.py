@@ -33,6 +33,14 @@ def test_analyze_writes_every_output(analyzed):
     assert str(SAMPLE.parent) not in (analyzed / "summary.json").read_text()
 
 
+def test_the_summary_names_every_file_written(tmp_path, capsys, pose_model):
+    out = tmp_path / "o"
+    assert main(["analyze", str(SAMPLE), "-o", str(out), "--no-video"]) == 0
+    listed = capsys.readouterr().out.strip().splitlines()[-1]
+    assert listed == f"in {out}: " + ", ".join(sorted(p.name for p in out.iterdir() if not p.name.startswith(".")))
+    assert "report.pdf" in listed and "summary.json" in listed
+
+
 def test_existing_output_is_not_overwritten_without_force(analyzed, capsys):
     before = (analyzed / "summary.json").stat().st_mtime_ns
     assert main(["analyze", str(SAMPLE), "-o", str(analyzed), "--no-video"]) == 2
