@@ -1,3 +1,4 @@
+import os
 import shutil
 import subprocess
 import tempfile
@@ -10,10 +11,11 @@ import pytest
 from gaitlab.core.result import AnalysisWarning, WarningCode
 from gaitlab.outputs import report
 from gaitlab.outputs.annotate import draw_overlay
-from gaitlab.outputs.report import find_chromium, report_html, write_report
-from gaitlab.outputs.wording import side_verdict
+from gaitlab.outputs.report import report_html, write_report
+from gaitlab.outputs.wording import side_verdict, trunk_lean_words
 from tests.analysis_fixture import make_analysis
 
+CHROMIUM = "/usr/bin/chromium"  # Debian's, as the browser tests use
 NASTY_NAME = "<script>alert('x')</script> walk ünï.mp4".replace("/", "")  # a file name cannot hold '/'
 
 
@@ -57,7 +59,8 @@ def test_html_escapes_user_strings(written):
 def test_html_is_self_contained_and_says_what_matters(written):
     html = (written / "report.html").read_text(encoding="utf-8")
     assert "src=\"http" not in html and "href=\"http" not in html  # nothing fetched when opened
-    assert html.count("data:image/svg+xml;base64,") == 2 and html.count("data:image/jpeg;base64,") == 2
+    # the time plot twice (wide, and narrow for phones), the per-step plot once
+    assert html.count("data:image/svg+xml;base64,") == 3 and html.count("data:image/jpeg;base64,") == 2
     for text in ("Right-leg stance", "consistent with a positive Trendelenburg sign", "gluteus medius",
                  "physiotherapist", "not a diagnosis", "2.7°", "positive = the right hip higher",
                  "@media print", "max-width: 760px"):
@@ -97,19 +100,29 @@ def test_knee_flexion_is_left_out_where_no_step_has_one():
     assert "Empty (null) when filmed from behind or the front" in html  # its definition says why
 
 
-@pytest.mark.skipif(find_chromium() is None, reason="no Chromium/Chrome on this machine to render the HTML")
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
 def test_html_renders_in_chromium(written, tmp_path):
     png = tmp_path / "shot.png"
     with tempfile.TemporaryDirectory() as profile:
-        subprocess.run([find_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+        subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                         "--disable-background-networking", "--no-first-run", f"--user-data-dir={profile}",
                         f"--screenshot={png}", "--window-size=1000,2400", (written / "report.html").as_uri()],
                        capture_output=True, timeout=120)
     _not_blank(png)
 
 
+def _page_fill(png) -> tuple[float, float]:
+    """A page's share of inked pixels and the share of its height from its first to its last inked row, both
+    above the page's foot line (the person and page number printed on every page)."""
+    grey = cv2.imread(str(png), cv2.IMREAD_GRAYSCALE)
+    body = grey[: int(grey.shape[0] * 0.93)]
+    rows = np.flatnonzero((body < 200).any(axis=1))
+    return float((body < 235).mean()), (rows[-1] - rows[0]) / grey.shape[0] if len(rows) else 0.0
+
+
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) is not installed")
 def test_pdf_pages_are_not_blank(written, tmp_path):
+    """Before: a page could hold only the footer, or be 60% blank before a plot that did not fit."""
     pdf = written / "report.pdf"
     assert pdf.read_bytes()[:5] == b"%PDF-"
     subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True, timeout=60)
@@ -117,14 +130,68 @@ def test_pdf_pages_are_not_blank(written, tmp_path):
     assert len(pages) >= 2
     _not_blank(pages[0])
     _not_blank(pages[1])
+    fills = [_page_fill(page) for page in pages]
+    assert all(ink > 0.03 for ink, _ in fills), fills
+    assert all(span > 0.65 for _, span in fills[:-1]), fills  # no page left mostly empty before the next
+    assert fills[-1][1] > 0.15, fills  # the last page holds more than the closing footer
 
 
-def test_pdf_is_written_without_chromium(tmp_path, monkeypatch):
-    monkeypatch.setattr(report, "find_chromium", lambda: None)
+def test_pdf_is_printed_from_the_same_html(tmp_path, monkeypatch):
+    printed = {}
+    monkeypatch.setattr(report, "write_pdf", lambda html, path: printed.update(html=html, path=path))
     a = make_analysis()
     write_report(a, tmp_path, _stills(a))
-    assert (tmp_path / "report.pdf").read_bytes()[:5] == b"%PDF-"
-    assert (tmp_path / "report.html").is_file()
+    assert printed["html"] == (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert printed["path"] == tmp_path / "report.pdf"
+
+
+def test_step_times_play_the_step_in_the_annotated_video():
+    a = make_analysis()
+    first = min(a.steps, key=lambda s: s.start_s)
+    with_video = report_html(a, {}, video="annotated.mp4")
+    assert '<video id="annotated" src="annotated.mp4"' in with_video and "<script>" in with_video
+    # without script the link still opens the video at the step (a media fragment)
+    assert f'<a href="annotated.mp4#t={first.start_s:.2f}" data-seek="{first.start_s:.2f}">' in with_video
+    assert with_video.count("data-seek=") == len(a.steps)
+    without = report_html(a, {})
+    assert "<video" not in without and "<script" not in without and "#t=" not in without
+    assert f'<td class="seek">{first.start_s:.2f}</td>' in without
+
+
+def test_trunk_lean_says_its_direction_in_words():
+    """Before: 'trunk lean toward the stance side −0.9°', a double negative."""
+    assert trunk_lean_words(-0.94) == "trunk lean 0.9° away from the stance side"
+    assert trunk_lean_words(2.16) == "trunk lean 2.2° toward the stance side"
+    assert trunk_lean_words(0.04) == "trunk upright (0.0° lean)"
+    a = make_analysis()
+    leaning = replace(a, steps=[replace(s, trunk_lean_deg=-1.5) if s.stance_side == "left" else s for s in a.steps])
+    html = report_html(leaning, {})
+    assert "trunk lean 1.5° away from the stance side" in html and "toward the stance side −" not in html
+
+
+def test_cadence_of_a_run_from_its_counted_steps():
+    a = make_analysis()  # steps 0.52 s apart: 115 steps/min
+    starts = sorted(s.start_s for s in a.steps)
+    want = 60 / float(np.median(np.diff(starts)))
+    assert report.cadence_spm(a)[0] == pytest.approx(want)
+    assert "steps/min" not in report_html(a, {})  # a walk: no cadence
+    run = replace(a, activity="run")
+    html = report_html(run, {})
+    assert f"running, {want:.0f} steps/min" in html and f"<b>Cadence:</b> {want:.0f} steps per minute" in html
+    # a step left out between two counted ones is not taken as one long step
+    gappy = replace(run, steps=[s for s in run.steps if s.start_s not in starts[2:12:3]])
+    assert report.cadence_spm(gappy)[0] == pytest.approx(want, rel=0.02)
+    assert report.cadence_spm(replace(run, steps=run.steps[:3])) is None
+
+
+def test_how_to_read_box_cites_its_sources():
+    html = report_html(make_analysis(), {})
+    box = html[html.index('<aside class="howto">'):html.index("</aside>")]
+    for text in ("beyond about 5°", "under 2.7°", "at least 7 steps", "Dingenen et al. 2018",
+                 "Physical Therapy in Sport", "Bramah et al. 2018", "The American Journal of"):
+        assert text in box, text
+    assert "This report was made with" not in box
+    assert "This report was made with 7°" in report_html(replace(make_analysis(), threshold_deg=7.0), {})
 
 
 def test_long_clip_shows_a_window_around_the_largest_drop_and_the_drop_over_time():
@@ -147,7 +214,7 @@ def test_long_clip_shows_a_window_around_the_largest_drop_and_the_drop_over_time
     assert means["right"][-1] - means["right"][0] > 2.5  # follows the growth
     assert abs(means["left"][-1] - means["left"][0]) < 1.0
     html = report_html(a, {})
-    assert html.count("data:image/svg+xml;base64,") == 3
+    assert html.count("data:image/svg+xml;base64,") == 4
     assert "Drop over the clip" in html and "of the clip&#x27;s 90, around the largest drop" in html
 
 

@@ -1,6 +1,5 @@
 """The plotted report: one self-contained report.html (plots as inline SVG, stills as inline JPEG; responsive
-and print CSS) and report.pdf (A4) printed from the same HTML by headless Chromium, or, without Chromium,
-a plainer PDF from matplotlib so a PDF is always written.
+and print CSS) and report.pdf (A4) printed from the same HTML by outputs/pdf (WeasyPrint).
 
 The HTML is templates/report.html.j2 (with report.css inlined), rendered by outputs/templating, which escapes
 every value: the file name, warnings and labels come from the user or the clip.
@@ -10,11 +9,6 @@ from __future__ import annotations
 import base64
 import io
 import math
-import os
-import shutil
-import subprocess
-import tempfile
-import textwrap
 from datetime import datetime
 from pathlib import Path
 
@@ -24,10 +18,17 @@ from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from gaitlab import __version__
-from gaitlab.core.result import MIN_STEPS_PER_SIDE, SIDES, SMALLEST_DETECTABLE_DIFFERENCE_DEG, Analysis
+from gaitlab.core.result import (
+    DEFAULT_THRESHOLD_DEG,
+    MIN_STEPS_PER_SIDE,
+    SIDES,
+    SMALLEST_DETECTABLE_DIFFERENCE_DEG,
+    Analysis,
+)
 from gaitlab.core.verdict import above_threshold
 from gaitlab.outputs.exports import NO_RECORD, SessionRecord, side_or_empty
 from gaitlab.outputs.palette import hex_color
+from gaitlab.outputs.pdf import write_pdf
 from gaitlab.outputs.templating import TEMPLATES, render
 from gaitlab.outputs.wording import (
     DEFINITIONS,
@@ -37,6 +38,7 @@ from gaitlab.outputs.wording import (
     fmt_interval,
     side_difference,
     side_verdict,
+    trunk_lean_words,
     warning_texts,
 )
 
@@ -52,8 +54,14 @@ OBLIQUITY_WINDOW_S = 20.0
 TREND_WINDOW_S = 30.0
 # verdict class -> (card css class, badge); "above"/"not above" get the threshold appended
 CARD_CLASSES = {"above": ("over", "above"), "not_above": ("ok", "not above"), "cannot_tell": ("unsure", "cannot tell")}
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable",
-                  "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome")
+# Cadence: the median of at least this many step-to-step intervals. A step takes its single-leg stance plus a
+# double support (walking) or a flight (running), well under twice the stance; two steps take more than twice.
+MIN_CADENCE_INTERVALS = 3
+CADENCE_GAP_FACTOR = 2.2
+# The obliquity plot's shapes: a wide one for screens and paper, a narrower, taller one for phones (the same time
+# range, its legend in two columns) so its text stays readable at a phone's width.
+WIDE_FIGSIZE_IN, WIDE_LEGEND_COLUMNS = (9.5, 3.8), 3
+PHONE_FIGSIZE_IN, PHONE_LEGEND_COLUMNS = (5.4, 4.6), 2
 
 
 # ---- plots -------------------------------------------------------------------------------------------
@@ -70,15 +78,15 @@ def obliquity_window(analysis: Analysis) -> tuple[float, float] | None:
     return start, start + OBLIQUITY_WINDOW_S
 
 
-def obliquity_figure(analysis: Analysis) -> Figure:
+def obliquity_figure(analysis: Analysis, phone: bool = False) -> Figure:
     """Pelvic obliquity over time (over obliquity_window for a longer clip): counted single-leg stances shaded
-    per side, each step's peak marked."""
+    per side, each step's peak marked; `phone` lays the same plot out for a narrow screen."""
     f, thr = analysis.frames, analysis.threshold_deg
     window = obliquity_window(analysis)
     a, b = window or (f.time_s[0] if len(f.time_s) else 0.0, analysis.video.duration_s or None)
     shown = slice(None) if window is None else slice(*np.searchsorted(f.time_s, [a, b], side="right"))
     steps = [s for s in analysis.steps if window is None or (s.end_s > a and s.start_s < b)]
-    fig = Figure(figsize=(9.5, 3.8))
+    fig = Figure(figsize=PHONE_FIGSIZE_IN if phone else WIDE_FIGSIZE_IN)
     ax = fig.add_subplot()
     for s in steps:
         ax.axvspan(s.start_s, s.end_s, color=hex_color(s.stance_side), alpha=0.13, lw=0)
@@ -104,7 +112,7 @@ def obliquity_figure(analysis: Analysis) -> Figure:
     ax.set_xlim(a, b)
     ax.text(0.005, 0.98, "↑ right hip higher", transform=ax.transAxes, va="top", fontsize=9, color="0.35")
     ax.text(0.005, 0.02, "↓ left hip higher", transform=ax.transAxes, va="bottom", fontsize=9, color="0.35")
-    return _time_axes(fig, ax, "pelvic obliquity (°)")
+    return _time_axes(fig, ax, "pelvic obliquity (°)", PHONE_LEGEND_COLUMNS if phone else WIDE_LEGEND_COLUMNS)
 
 
 def drops_figure(analysis: Analysis) -> Figure:
@@ -170,12 +178,12 @@ def drop_trend_figure(analysis: Analysis) -> Figure:
     return _time_axes(fig, ax, "contralateral drop per step (°)")
 
 
-def _time_axes(fig: Figure, ax, ylabel: str) -> Figure:
+def _time_axes(fig: Figure, ax, ylabel: str, legend_columns: int = WIDE_LEGEND_COLUMNS) -> Figure:
     """Finish a plot over the clip's time: axis labels, no top/right frame, the legend under the plot."""
     ax.set_xlabel("time (s)")
     ax.set_ylabel(ylabel)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=8.5, frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=legend_columns, fontsize=8.5, frameon=False)
     return fig
 
 
@@ -209,7 +217,7 @@ def _card(analysis: Analysis, side: str, threshold: str) -> dict[str, str]:
                    f"step SD {fmt_deg(v.sd_drop_deg)}", f"largest {fmt_deg(v.max_drop_deg)}",
                    f"hip-landmark line alone {fmt_deg(v.baseline_mean_drop_deg)}"]
         if leans:
-            details.append(f"trunk lean toward the stance side {fmt_deg(float(np.mean(leans)), signed=True)}")
+            details.append(trunk_lean_words(float(np.mean(leans))))
         iv = v.interval
         ci = f"95% interval {fmt_interval(iv.low_deg, iv.high_deg)}" if iv and math.isfinite(iv.low_deg) else \
             "no interval (one step)"
@@ -227,15 +235,38 @@ def _knee_shown(analysis: Analysis) -> bool:
     return any(np.isfinite(s.knee_flexion_deg) for s in analysis.steps)
 
 
-def _step_rows(analysis: Analysis) -> list[dict]:
-    """The steps in time order, each as its table cells (times in s, angles in degrees) and whether flagged; the
-    knee flexion only where _knee_shown."""
+def _step_table(analysis: Analysis, threshold: str) -> tuple[list[dict], list[dict]]:
+    """The step table: its columns (label, css class: "minor" ones give way on a phone, "seek" is the start time
+    that plays the step in the annotated video) and its rows, the steps in time order, each as (column, text)
+    pairs (times in s, angles in degrees) and whether flagged; the knee flexion only where _knee_shown."""
     knee = _knee_shown(analysis)
-    return [{"cells": [str(i), s.stance_side, f"{s.start_s:.2f}", f"{s.end_s:.2f}", f"{s.peak_time_s:.2f}",
-                       fmt_deg(s.peak_drop_deg), fmt_deg(s.baseline_peak_drop_deg),
-                       fmt_deg(s.trunk_lean_deg, signed=True)] + ([fmt_deg(s.knee_flexion_deg)] if knee else []),
-             "flagged": s.flagged}
-            for i, s in enumerate(sorted(analysis.steps, key=lambda s: s.start_s), 1)]
+    columns = [("#", ""), ("stance leg", "leg"), ("start (s)", "seek"), ("end (s)", "minor"),
+               ("peak at (s)", "minor"), ("drop", ""), ("hip-landmark line", "minor"),
+               ("trunk lean (+ toward stance)", "")] + ([("stance knee flexion", "")] if knee else []) + \
+        [(f"above {threshold}", "flag")]
+    columns = [{"label": label, "cls": cls} for label, cls in columns]
+    rows = []
+    for i, s in enumerate(sorted(analysis.steps, key=lambda s: s.start_s), 1):
+        texts = [str(i), s.stance_side, f"{s.start_s:.2f}", f"{s.end_s:.2f}", f"{s.peak_time_s:.2f}",
+                 fmt_deg(s.peak_drop_deg), fmt_deg(s.baseline_peak_drop_deg), fmt_deg(s.trunk_lean_deg, signed=True)] \
+            + ([fmt_deg(s.knee_flexion_deg)] if knee else []) + ["yes" if s.flagged else "no"]
+        rows.append({"cells": list(zip(columns, texts)), "flagged": s.flagged})
+    return columns, rows
+
+
+def cadence_spm(analysis: Analysis) -> tuple[float, int] | None:
+    """Steps per minute from the counted steps, and how many step-to-step intervals it is the median of: an
+    interval counts when it joins a left and a right step and is under CADENCE_GAP_FACTOR median stances (a
+    longer one has an uncounted step within it). None with fewer than MIN_CADENCE_INTERVALS such intervals."""
+    steps = sorted(analysis.steps, key=lambda s: s.start_s)
+    if len(steps) < 2:
+        return None
+    longest = CADENCE_GAP_FACTOR * float(np.median([s.end_s - s.start_s for s in steps]))
+    gaps = [b.start_s - a.start_s for a, b in zip(steps, steps[1:])
+            if a.stance_side != b.stance_side and b.start_s - a.start_s < longest]
+    if len(gaps) < MIN_CADENCE_INTERVALS:
+        return None
+    return 60.0 / float(np.median(gaps)), len(gaps)
 
 
 def _stills(analysis: Analysis, stills: dict[str, np.ndarray]) -> list[dict[str, str]]:
@@ -262,15 +293,16 @@ def session_words(record: SessionRecord) -> tuple[str, str]:
     return record.subject or "not given", when
 
 
-def _meta(analysis: Analysis, generated: datetime) -> dict[str, str]:
+def _meta(analysis: Analysis, generated: datetime, cadence: tuple[float, int] | None) -> dict[str, str]:
     """The header's facts about the clip and the run, label -> text ("report made": when this report was made,
-    not when the clip was filmed)."""
+    not when the clip was filmed); a run's cadence when known."""
     v = analysis.video
+    activity = ACTIVITY_WORDS.get(analysis.activity, analysis.activity)
     return {
         "duration": f"{v.duration_s:.1f} s ({v.frames} frames, {v.fps:.0f} fps)",
         "analysed": f"{analysis.analysed_s:.1f} s ({analysis.analysed_frames} frames)",
         "view": VIEW_WORDS.get(analysis.view, analysis.view),
-        "activity": ACTIVITY_WORDS.get(analysis.activity, analysis.activity),
+        "activity": activity if cadence is None else f"{activity}, {cadence[0]:.0f} steps/min",
         "camera roll": f"{fmt_deg(analysis.camera_roll_deg, signed=True)} (corrected)",
         "pelvis level": analysis.pelvis_level_method.removeprefix("level from ") or "not measured",
         "threshold": f"{analysis.threshold_deg:g}° mean drop",
@@ -281,20 +313,22 @@ def _meta(analysis: Analysis, generated: datetime) -> dict[str, str]:
 
 
 def report_html(analysis: Analysis, stills: dict[str, np.ndarray], generated: datetime | None = None,
-                record: SessionRecord = NO_RECORD) -> str:
+                record: SessionRecord = NO_RECORD, video: str | None = None) -> str:
     """report.html as text, from templates/report.html.j2; `stills` maps side -> annotated RGB image,
-    `generated` is the time printed on it as "report made" (now by default), `record` whose clip and when."""
+    `generated` is the time printed on it as "report made" (now by default), `record` whose clip and when,
+    `video` the annotated video's file name beside the report (shown, and each step's start time plays it
+    there), None without one."""
     generated = generated or datetime.now().astimezone()
     name = Path(analysis.video.name).name
     threshold = f"{analysis.threshold_deg:g}°"
-    obliquity_uri = _svg_data_uri(obliquity_figure(analysis))
-    drops_uri = _svg_data_uri(drops_figure(analysis))
     window = obliquity_window(analysis)
     shown = "" if window is None else (
         f"Seconds {window[0]:.0f}–{window[1]:.0f} of the clip's {analysis.video.duration_s:.0f}, around the largest "
         "drop (the whole trace is in frames.csv). ")
     trend = None if window is None else {"uri": _svg_data_uri(drop_trend_figure(analysis)),
                                          "half_window": f"{TREND_WINDOW_S / 2:g} s"}
+    cadence = cadence_spm(analysis) if analysis.activity == "run" else None
+    step_columns, steps = _step_table(analysis, threshold)
     subject, session_date = session_words(record)
     return render(
         "report.html.j2", name=name, css=Markup(CSS_PATH.read_text(encoding="utf-8")),
@@ -302,90 +336,25 @@ def report_html(analysis: Analysis, stills: dict[str, np.ndarray], generated: da
         known_date=record.session_date is not None, note=record.note,
         title=" – ".join(filter(None, (record.subject, record.session_date and record.session_date.isoformat(),
                                        name))),
-        meta=_meta(analysis, generated), threshold=threshold,
+        meta=_meta(analysis, generated, cadence), threshold=threshold, default_threshold=f"{DEFAULT_THRESHOLD_DEG:g}°",
         cards=[_card(analysis, side, threshold) for side in SIDES], difference=side_difference(analysis),
         warnings=warning_texts(analysis.warnings), flagged_sides=[s for s in SIDES if side_or_empty(analysis, s).flagged],
         min_steps=MIN_STEPS_PER_SIDE, sdd=f"{SMALLEST_DETECTABLE_DIFFERENCE_DEG:g}°",
-        obliquity_uri=obliquity_uri, shown=shown, drops_uri=drops_uri, trend=trend,
-        stills=_stills(analysis, stills), steps=_step_rows(analysis), knee_shown=_knee_shown(analysis), definitions=DEFINITIONS.values(),
-        version=__version__, generated=generated.strftime("%Y-%m-%d %H:%M %Z"))
-
-
-# ---- PDF ---------------------------------------------------------------------------------------------
-
-def find_chromium() -> str | None:
-    """Chromium/Chrome for printing: $GAITLAB_CHROMIUM, then the usual names."""
-    for name in (os.environ.get("GAITLAB_CHROMIUM"), *CHROMIUM_NAMES):
-        if name and (path := shutil.which(name)):
-            return path
-    return None
-
-
-def _print_with_chromium(chromium: str, html_path: Path, pdf_path: Path) -> bool:
-    with tempfile.TemporaryDirectory() as profile:
-        cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--no-first-run", f"--user-data-dir={profile}",
-               "--no-pdf-header-footer", "--print-to-pdf-no-header", f"--print-to-pdf={pdf_path}",
-               html_path.resolve().as_uri()]
-        try:
-            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120, check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            return False
-    return pdf_path.is_file() and pdf_path.stat().st_size > 0
-
-
-def _text_page(analysis: Analysis, record: SessionRecord) -> Figure:
-    """Fallback PDF page 1: the header, verdicts, warnings and limits as wrapped text on A4."""
-    v = analysis.video
-    subject, session_date = session_words(record)
-    lines = ["Pelvic drop (Trendelenburg) gait report", "", f"Person: {subject}", f"Session date: {session_date}",
-             *([f"Note: {record.note}"] if record.note else []), f"Clip: {Path(v.name).name}",
-             f"{v.duration_s:.1f} s ({analysis.analysed_s:.1f} s analysed), "
-             f"view {VIEW_WORDS.get(analysis.view, analysis.view)}, "
-             f"{ACTIVITY_WORDS.get(analysis.activity, analysis.activity)}, camera roll "
-             f"{fmt_deg(analysis.camera_roll_deg, signed=True)}, threshold {analysis.threshold_deg:g}°, "
-             f"gaitlab {__version__}, report made {datetime.now().astimezone():%Y-%m-%d %H:%M}", ""]
-    lines += [side_verdict(analysis, side_or_empty(analysis, s)) for s in SIDES]
-    lines += [d for d in [side_difference(analysis)] if d]
-    lines += ["", "Warnings:"] + [f"- {w}" for w in warning_texts(analysis.warnings)] if analysis.warnings else []
-    lines += ["", f"A screening aid from 2D video, not a diagnosis; at least {MIN_STEPS_PER_SIDE} steps per side; film from behind at "
-              "hip height with a level camera, whole body in view. A flagged side: strengthening of the hip "
-              "abductors (gluteus medius) is the usual advice; a physiotherapist should assess it."]
-    fig = Figure(figsize=(8.27, 11.69))
-    wrapped = "\n".join(textwrap.fill(line, 95) if line else "" for line in lines)
-    fig.text(0.07, 0.95, wrapped, va="top", fontsize=9.5, family="DejaVu Sans", wrap=True)
-    return fig
-
-
-def _print_with_matplotlib(analysis: Analysis, stills: dict[str, np.ndarray], pdf_path: Path,
-                           record: SessionRecord) -> None:
-    from matplotlib.backends.backend_pdf import PdfPages  # ~0.15 s to import, only needed without Chromium
-
-    with PdfPages(pdf_path) as pdf:
-        pdf.savefig(_text_page(analysis, record))  # a whole A4 page, not trimmed to the text
-        figures = [obliquity_figure(analysis), drops_figure(analysis)]
-        if obliquity_window(analysis) is not None:
-            figures.append(drop_trend_figure(analysis))
-        for fig in figures:
-            pdf.savefig(fig, bbox_inches="tight")
-        for side, rgb in stills.items():
-            fig = Figure(figsize=(6, 6))
-            ax = fig.add_subplot()
-            ax.imshow(rgb)
-            ax.set_title(f"{side.capitalize()}-leg stance, worst step")
-            ax.axis("off")
-            pdf.savefig(fig, bbox_inches="tight")
+        cadence=None if cadence is None else {"spm": f"{cadence[0]:.0f}", "intervals": cadence[1]},
+        obliquity_uri=_svg_data_uri(obliquity_figure(analysis)),
+        obliquity_phone_uri=_svg_data_uri(obliquity_figure(analysis, phone=True)), shown=shown,
+        drops_uri=_svg_data_uri(drops_figure(analysis)), trend=trend, stills=_stills(analysis, stills),
+        video=video, step_columns=step_columns, steps=steps, knee_shown=_knee_shown(analysis),
+        definitions=DEFINITIONS.values(), version=__version__, generated=generated.strftime("%Y-%m-%d %H:%M %Z"))
 
 
 def write_report(analysis: Analysis, outdir: str | Path, stills: dict[str, np.ndarray],
-                 record: SessionRecord = NO_RECORD) -> None:
-    """Write report.html and report.pdf (A4) into outdir; `stills` maps side -> annotated RGB image, `record`
-    whose clip and when (in the header)."""
+                 record: SessionRecord = NO_RECORD, video: str | None = None) -> None:
+    """Write report.html and report.pdf (A4, printed from the same HTML) into outdir; `stills` maps side ->
+    annotated RGB image, `record` whose clip and when (in the header), `video` the annotated video's file name
+    in outdir (None: there is none; see report_html)."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    html_path, pdf_path = outdir / "report.html", outdir / "report.pdf"
-    html_path.write_text(report_html(analysis, stills, record=record), encoding="utf-8")
-    pdf_path.unlink(missing_ok=True)
-    chromium = find_chromium()
-    if not (chromium and _print_with_chromium(chromium, html_path, pdf_path)):
-        _print_with_matplotlib(analysis, stills, pdf_path, record)
+    html = report_html(analysis, stills, record=record, video=video)
+    (outdir / "report.html").write_text(html, encoding="utf-8")
+    write_pdf(html, outdir / "report.pdf")

@@ -68,6 +68,15 @@ def fmt_deg(x: float, signed: bool = False) -> str:
     return f"{x:+.1f}°" if signed else f"{x:.1f}°"
 
 
+def trunk_lean_words(lean_deg: float) -> str:
+    """A stance side's trunk lean (positive = toward the stance side) with its direction in words rather than a
+    sign, e.g. 'trunk lean 0.9° away from the stance side'; 'trunk upright' when it rounds to 0.0°."""
+    if round(abs(lean_deg), 1) == 0:
+        return "trunk upright (0.0° lean)"
+    way = "toward" if lean_deg > 0 else "away from"
+    return f"trunk lean {fmt_deg(abs(lean_deg))} {way} the stance side"
+
+
 def no_verdict_reason(analysis: Analysis, v: SideVerdict) -> str:
     """Why a side that is not measurable has no verdict, as a clause: the view, no step, or an unreliable measure."""
     if analysis.view in ("sagittal", "oblique"):

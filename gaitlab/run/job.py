@@ -302,7 +302,9 @@ def run_job(video: str | Path, outdir: str | Path, model: ModelInfo, options: Jo
         record = SessionRecord(options.subject, day, source if day else "", options.note)
         write_exports(analysis, tmp, record)
         write_biomech(analysis, tmp)  # landmarks.c3d and landmarks.trc
-        write_report(analysis, tmp, worst_step_stills(video, analysis, blur=options.blur_faces), record)
+        # the video is still being written here; the report links its steps to it (the job fails without it)
+        write_report(analysis, tmp, worst_step_stills(video, analysis, blur=options.blur_faces), record,
+                     video="annotated.mp4" if options.annotated_video else None)
         executor.finish()  # the annotated video
         _move_into_place(tmp, dest, outdir, replaces)
     return analysis
