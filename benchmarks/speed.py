@@ -8,11 +8,11 @@
     exports, report HTML + PDF, annotated video), with an empty track cache (a fresh XDG_CACHE_HOME).
 (a) and (b) alternate --repeats times; medians are printed with fps, the ratio (b)/(a), the real-time factor of
 (b) (video duration / wall time) and its peak memory: the largest single process (getrusage of the child, which
-covers the Chromium and annotated-video processes it starts), the gaitlab process itself and the sum over its
+covers the annotated-video process it starts), the gaitlab process itself and the sum over its
 process tree (PSS, sampled every 0.5 s); and the CPU time per frame of each (for (b) all its processes), which
 bounds what pipelining can reach: on N cores (b) takes at least its CPU time / N; and (b)'s CPU split by stage
 (per-thread CPU times of its process tree, sampled every 0.1 s), and the floor its unavoidable stages set at
-their measured cost (the landmarker and the decoding, as in (a), the pelvis measured from the pixels, the PDF):
+their measured cost (the landmarker and the decoding, as in (a), and the pelvis measured from the pixels):
 the best ratio and real-time factor even if everything else took no time.
 
 Then, unless --no-long: a 1-min and a 10-min clip made now by looping --long-source (default the bench's 1080p
@@ -114,17 +114,14 @@ def _thread_cpu(pid: int, tck: float = os.sysconf("SC_CLK_TCK")) -> dict[tuple[i
     """(pid, tid) -> (stage, CPU seconds so far) for every thread of pid and its descendants. Stages: MediaPipe
     (its "drishti" threads), decoding (gaitlab's decode threads with their colour conversion, and FFmpeg's
     threads), pelvis measures (the pixel measures' thread), Python and OpenCV (the rest of the gaitlab
-    process: pose glue, analysis, report, start-up), the annotated-video process, Chromium (the PDF)."""
+    process: pose glue, analysis, report and its PDF, start-up), the annotated-video process."""
     out, todo = {}, [pid]
     while todo:
         p = todo.pop()
         try:
             tids = os.listdir(f"/proc/{p}/task")
-            with open(f"/proc/{p}/comm") as f:
-                process = f.read().strip()
         except OSError:
             continue
-        child_stage = "Chromium (PDF)" if "chrom" in process or "headless" in process else "annotated-video process"
         for tid in tids:
             try:
                 with open(f"/proc/{p}/task/{tid}/stat") as f:
@@ -136,7 +133,7 @@ def _thread_cpu(pid: int, tck: float = os.sysconf("SC_CLK_TCK")) -> dict[tuple[i
             comm, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
             cpu = (int(fields[11]) + int(fields[12])) / tck
             if p != pid:
-                stage = child_stage
+                stage = "annotated-video process"
             elif comm.startswith("drishti"):
                 stage = "MediaPipe"
             elif comm.startswith("av:") or comm == "gaitlab-decode":
@@ -149,7 +146,7 @@ def _thread_cpu(pid: int, tck: float = os.sysconf("SC_CLK_TCK")) -> dict[tuple[i
     return out
 
 
-UNAVOIDABLE_STAGES = ("MediaPipe", "decoding", "pelvis measures", "Chromium (PDF)")
+UNAVOIDABLE_STAGES = ("MediaPipe", "decoding", "pelvis measures")
 CODE = ROOT  # the checkout whose gaitlab (b) runs (--code: compare with another one)
 ANALYZE_OPTIONS: list[str] = []  # extra options of (b)'s `gaitlab analyze` (--no-video)
 THREAD_SAMPLE_S = 0.1  # (b)'s threads' CPU times and the gaitlab process's RSS (~1 ms of CPU a sample)
@@ -254,8 +251,8 @@ def report(label: str, m: dict) -> None:
         print(f"CPU time per frame             : (a) {m['a_cpu_ms']:.1f} ms, (b) {m['b_cpu_ms']:.1f} ms (all its "
               f"processes): with all {cores} cores busy, (b)/(a) could reach at most {bound:.2f}")
     # the stages no schedule can drop, at their measured cost: the landmarker and the decoding ((a)'s work, with
-    # the look for bystanders and the stills' frames), the pelvis measured from the pixels (issue #9) and the PDF
-    # (#5); the bounds they set hold even if start-up, analysis, plots and video took no time
+    # the look for bystanders and the stills' frames) and the pelvis measured from the pixels (issue #9); the bounds
+    # they set hold even if start-up, analysis, report, PDF and video took no time
     floor = sum(m["b_stages_ms"].get(k, 0.0) for k in UNAVOIDABLE_STAGES)
     versus_a = f"(b)/(a) <= {cores / (m['a_fps'] * floor / 1000):.2f} and " if bare else ""
     print(f"floor of (b)                   : {', '.join(UNAVOIDABLE_STAGES)} alone {floor:.1f} ms a frame: "
