@@ -8,7 +8,7 @@ import numpy as np
 from gaitlab.core.clean import clean_track
 from gaitlab.core.clip import VideoInfo
 from gaitlab.core.events import GaitEvents, detect_gait_events, window_frames
-from gaitlab.core.level import LevelEstimate
+from gaitlab.core.level import LevelEstimate, split_chain_breaks
 from gaitlab.core.obliquity import (
     baseline_obliquity_deg,
     camera_roll_spread_deg,
@@ -135,6 +135,9 @@ def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, roll_spread:
     clean = clean_track(track)
     view = estimate.view if estimate.measurable else ("posterior" if estimate.facing == "away" else "anterior")
     events = detect_gait_events(clean, view=view)
+    clean = replace(clean, pelvis_pixel_reference=split_chain_breaks(
+        clean.time_s, clean.pelvis_pixel_rotation_deg, clean.pelvis_symmetry_tilt_deg, clean.pelvis_pixel_reference,
+        stride_s(events.cadence_steps_per_min)))
     obliquity, level = refined_obliquity_deg(clean, roll, view, events)
     baseline = baseline_obliquity_deg(clean, roll, view)
     lean_right = trunk_lean_right_deg(clean, roll, view)

@@ -6,17 +6,30 @@ region (gaitlab.measure.symmetry) gives a noisy absolute tilt each frame. Here, 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from gaitlab.core.events import GaitEvents
 from gaitlab.core.track import PoseTrack
-from gaitlab.core.uncertainty import FALLBACK_LEVEL_SD_DEG, median_sd_deg, stride_s
+from gaitlab.core.uncertainty import (
+    FALLBACK_LEVEL_SD_DEG,
+    MEDIAN_SE_FACTOR,
+    SAMPLES_PER_STRIDE,
+    median_sd_deg,
+    stride_s,
+)
+
+# A jump in rotation - tilt larger than this many SDs of a difference of two one-stride medians is a break in the
+# band's keyframe chain (a keyframe registered to the last one at a wrong angle), not noise: a 4-sigma test.
+CHAIN_BREAK_SIGMAS = 4.0
+MIN_LEVEL_FRAMES = 20  # frames measuring both rotation and tilt that a level needs (rotation_at_level)
 
 
 def rotation_at_level(
-    rotation_deg: np.ndarray, tilt_deg: np.ndarray, quality: np.ndarray | None = None, min_frames: int = 20
+    rotation_deg: np.ndarray, tilt_deg: np.ndarray, quality: np.ndarray | None = None,
+    min_frames: int = MIN_LEVEL_FRAMES,
 ) -> tuple[float, float, int]:
     """Tracker rotation at which the pelvis is level in the image, from per-frame series of
     PelvisBandTracker rotation and PelvisSymmetry tilt (same frames, same screen convention).
@@ -46,6 +59,77 @@ def _weighted_median(x: np.ndarray, w: np.ndarray) -> float:
     x, w = x[order], w[order]
     cum = np.cumsum(w) - 0.5 * w
     return float(np.interp(0.5 * w.sum(), cum, x))
+
+
+def split_chain_breaks(time_s: np.ndarray, rotation_deg: np.ndarray, tilt_deg: np.ndarray, reference: np.ndarray,
+                       stride: float, sigmas: float = CHAIN_BREAK_SIGMAS, min_frames: int = MIN_LEVEL_FRAMES
+                       ) -> np.ndarray:
+    """Rotation references split where the band's chain broke; frames of a piece too short to level get -1.
+
+    Within one reference the band rotation and the symmetry tilt measure the same pelvis angle, one relative to
+    the reference's keyframe, one absolute: rotation - tilt is constant but for noise. When a later keyframe was
+    registered to the one before at a wrong angle, every rotation after it carries that error: rotation - tilt
+    steps. A step is found where the medians of rotation - tilt over one stride before and one stride after a
+    frame differ by more than `sigmas` SDs of such a difference (the per-frame spread about a one-stride running
+    median, two independent samples a stride, gaitlab.core.uncertainty), the largest first, at least half a
+    stride apart. Each piece is then a reference of its own (new ids after the largest), levelled by its own
+    symmetry; a piece with fewer than `min_frames` frames measuring both is not measured (-1)."""
+    t = np.asarray(time_s, float)
+    d_all = np.asarray(rotation_deg, float) - np.asarray(tilt_deg, float)
+    out = np.array(reference, dtype=int, copy=True)
+    next_id = int(out.max(initial=-1)) + 1
+    for ref in np.unique(out[out >= 0]):
+        idx = np.flatnonzero((out == ref) & np.isfinite(d_all))
+        cuts = _chain_cuts(t[idx], d_all[idx], stride, sigmas, min_frames // 2)
+        members = np.flatnonzero(out == ref)
+        for k, start in enumerate(cuts):
+            end = cuts[k + 1] if k + 1 < len(cuts) else np.inf
+            out[members[(t[members] >= start) & (t[members] < end)]] = next_id
+            next_id += 1
+    for ref in np.unique(out[out >= 0]):
+        sel = out == ref
+        if (sel & np.isfinite(d_all)).sum() < min_frames:
+            out[sel] = -1
+    return out
+
+
+def _chain_cuts(t: np.ndarray, d: np.ndarray, stride: float, sigmas: float, min_side: int) -> list[float]:
+    """Times where rotation - tilt (d, at increasing times t, finite) steps (split_chain_breaks), sorted."""
+    if d.size < 2 * min_side:
+        return []
+    lo, mid_lo = np.searchsorted(t, t - stride), np.searchsorted(t, t - stride / 2)
+    hi, mid_hi = np.searchsorted(t, t + stride), np.searchsorted(t, t + stride / 2, side="right")
+    running = np.array([np.median(d[a:b]) for a, b in zip(mid_lo, mid_hi)])
+    spread = 1.4826 * float(np.median(np.abs(d - running)))
+    # one SD of a one-stride median (SAMPLES_PER_STRIDE independent samples), times sqrt(2) for a difference of two
+    noise = math.sqrt(2.0) * MEDIAN_SE_FACTOR * spread / math.sqrt(SAMPLES_PER_STRIDE)
+    k = np.arange(d.size)
+    jump = np.array([abs(np.median(d[i:b]) - np.median(d[a:i])) if i - a >= min_side and b - i >= min_side else 0.0
+                     for a, i, b in zip(lo, k, hi)])
+    cuts: list[float] = []
+    for i in np.argsort(-jump, kind="stable"):
+        if jump[i] <= sigmas * noise or jump[i] == 0.0:
+            break
+        if all(abs(t[i] - c) >= stride / 2 for c in cuts):
+            cuts.append(float(t[i]))
+    cuts.sort()
+    return [_best_cut(t, d, c, cuts, stride) for c in cuts]
+
+
+def _best_cut(t: np.ndarray, d: np.ndarray, cut: float, cuts: list[float], stride: float) -> float:
+    """The frame near `cut` that best splits d into two constant pieces (least absolute deviations from each
+    piece's median, within one stride either side and not past the neighbouring cuts): the one-stride medians
+    differ over a plateau of frames around the step, not just at it."""
+    lo = max([cut - stride] + [c for c in cuts if c < cut])
+    hi = min([cut + stride] + [c for c in cuts if c > cut])
+    idx = np.flatnonzero((t >= lo) & (t < hi))
+    best, best_cost = cut, np.inf
+    for j in range(3, idx.size - 2):
+        left, right = d[idx[:j]], d[idx[j:]]
+        cost = np.abs(left - np.median(left)).sum() + np.abs(right - np.median(right)).sum()
+        if cost < best_cost:
+            best, best_cost = float(t[idx[j]]), cost
+    return best
 
 
 @dataclass(frozen=True)
