@@ -72,8 +72,9 @@ def split_chain_breaks(time_s: np.ndarray, rotation_deg: np.ndarray, tilt_deg: n
     steps. A step is found where the medians of rotation - tilt over one stride before and one stride after a
     frame differ by more than `sigmas` SDs of such a difference (the per-frame spread about a one-stride running
     median, two independent samples a stride, gaitlab.core.uncertainty), the largest first, at least half a
-    stride apart. Each piece is then a reference of its own (new ids after the largest), levelled by its own
-    symmetry; a piece with fewer than `min_frames` frames measuring both is not measured (-1)."""
+    stride apart. Each piece of a split reference is then a reference of its own (new ids after the largest),
+    levelled by its own symmetry; a piece with fewer than `min_frames` frames measuring both is not measured (-1).
+    A reference that is not split keeps its id (and its fallback level where the symmetry is missing)."""
     t = np.asarray(time_s, float)
     d_all = np.asarray(rotation_deg, float) - np.asarray(tilt_deg, float)
     out = np.array(reference, dtype=int, copy=True)
@@ -82,14 +83,11 @@ def split_chain_breaks(time_s: np.ndarray, rotation_deg: np.ndarray, tilt_deg: n
         idx = np.flatnonzero((out == ref) & np.isfinite(d_all))
         cuts = _chain_cuts(t[idx], d_all[idx], stride, sigmas, min_frames // 2)
         members = np.flatnonzero(out == ref)
-        for k, start in enumerate(cuts):
-            end = cuts[k + 1] if k + 1 < len(cuts) else np.inf
-            out[members[(t[members] >= start) & (t[members] < end)]] = next_id
+        for start, end in zip([-np.inf, *cuts], [*cuts, np.inf]) if cuts else []:
+            piece = members[(t[members] >= start) & (t[members] < end)]
+            enough = np.isfinite(d_all[piece]).sum() >= min_frames
+            out[piece] = next_id if enough else -1
             next_id += 1
-    for ref in np.unique(out[out >= 0]):
-        sel = out == ref
-        if (sel & np.isfinite(d_all)).sum() < min_frames:
-            out[sel] = -1
     return out
 
 
