@@ -260,7 +260,7 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
         warnings.append(AnalysisWarning(WarningCode.STEPS_IMPLAUSIBLE,
                                         {"steps": implausible, "limit_deg": MAX_PLAUSIBLE_DROP_DEG}))
     steps = judge_steps(steps, threshold_deg)
-    verdicts = side_verdicts(steps, threshold_deg, measurable)
+    verdicts = side_verdicts(steps, threshold_deg, measurable, roll)
     warnings += step_count_warnings(verdicts, measurable)
     frames = FrameSeries(
         time_s=track.time_s, obliquity_deg=obliquity, baseline_obliquity_deg=baseline,

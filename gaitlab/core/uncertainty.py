@@ -102,52 +102,55 @@ def verdict_class(interval: DropInterval, threshold_deg: float) -> str:
     return "cannot_tell"
 
 
-def steps_needed(sd_deg: float, gap_deg: float) -> int | None:
-    """The fewest steps n whose step part t(0.975, n - 1) * sd / sqrt(n) is below gap_deg (the mean's distance
-    from the threshold); None beyond MAX_STEPS_TO_SETTLE, or without an SD."""
-    if not (math.isfinite(sd_deg) and math.isfinite(gap_deg)) or gap_deg <= 0:
+def steps_needed(v: SideVerdict, threshold_deg: float) -> int | None:
+    """The fewest steps of this side with which its whole 95% interval would clear the threshold, at its SD and
+    with the parts a longer film steadies shrunk to them: the step part t(0.975, n - 1) * SD / sqrt(n), and the
+    level's and the camera roll's parts by sqrt(steps now / n) (their independent samples grow with the strides
+    filmed); the method's part, and a fallback level's, stay. None beyond MAX_STEPS_TO_SETTLE, with fewer than 2
+    steps, or when the parts that stay already span the threshold (no film can settle it)."""
+    iv = v.interval
+    gap = abs(v.mean_drop_deg - threshold_deg)
+    if iv is None or v.steps < 2 or not (math.isfinite(v.sd_drop_deg) and math.isfinite(gap)):
         return None
-    if sd_deg == 0:
-        return 2
-    # z bounds t from below: start at the normal-theory n and count up
-    n = max(2, math.ceil((Z95 * sd_deg / gap_deg) ** 2))
-    while n <= MAX_STEPS_TO_SETTLE:
-        if t_quantile(n) * sd_deg / math.sqrt(n) < gap_deg:
+    if gap <= iv.method_deg:
+        return None
+    # a fallback level's part is a stated constant (FALLBACK_LEVEL_SD_DEG): it stays like the method's
+    steadied = iv.camera_deg**2 + (0.0 if iv.level_fallback else iv.level_deg**2)
+    fixed = iv.method_deg**2 + (iv.level_deg**2 if iv.level_fallback else 0.0)
+    if gap**2 <= fixed:
+        return None
+    for n in range(v.steps + 1, MAX_STEPS_TO_SETTLE + 1):
+        steps_part = t_quantile(n) * v.sd_drop_deg / math.sqrt(n)
+        if math.sqrt(steps_part**2 + steadied * v.steps / n + fixed) < gap:
             return n
-        n += 1
     return None
 
 
-def settle(v: SideVerdict, threshold_deg: float) -> tuple[tuple[str, ...], int | None]:
+def settle(v: SideVerdict, threshold_deg: float, camera_roll_deg: float = 0.0) -> tuple[tuple[str, ...], int | None]:
     """For a side that cannot be told: what would settle it (SETTLE_HINTS, in order) and, with "more_steps",
-    about how many more steps of this side: enough that the step part alone, at the side's SD, no longer spans
-    the threshold (steps_needed), and at least up to MIN_STEPS_PER_SIDE (None: unknown, with fewer than 2 steps).
+    about how many more steps of this side (steps_needed; at least up to MIN_STEPS_PER_SIDE; None: unknown,
+    with fewer than 2 steps).
 
-    more_steps: the step part alone spans the threshold; visible_waistband: the level came from a fallback or
-    its part is larger than the method's own even in a film with the more steps and at least MIN_STEPS_PER_SIDE
-    (a longer film also steadies the level);
-    level_camera: the camera roll's part is larger than the method's (likewise);
-    near_threshold: the mean is within the method's own 95% error of the threshold (or nothing else applies),
-    so a longer or better film alone is unlikely to settle it."""
+    more_steps: a longer film would settle it (steps_needed); visible_waistband: the level came from a fallback,
+    or its part would still be larger than the method's own in that longer film; level_camera: the camera is
+    measurably tilted (camera_roll_deg, degrees, beyond its own 95% uncertainty) and the roll's part would still
+    be larger than the method's (a level camera is not made better by levelling it: there a longer film is the
+    fix); near_threshold: the mean is within the method's own 95% error of the threshold (or nothing else
+    applies), so a longer or better film alone is unlikely to settle it."""
     iv = v.interval
     if iv is None or v.verdict_class != "cannot_tell":
         return (), None
-    gap = abs(v.mean_drop_deg - threshold_deg)
     hints, extra = [], None
-    if not (math.isfinite(iv.steps_deg) and iv.steps_deg < gap):
-        need = steps_needed(v.sd_drop_deg, gap)
-        if need is not None or v.steps < 2:  # else more steps than are practical: near_threshold says so
-            hints.append("more_steps")
-            extra = None if need is None else max(1, need - v.steps, MIN_STEPS_PER_SIDE - v.steps)
-    # the level's and the camera roll's independent samples grow with the strides filmed: in a film with the more
-    # steps (and at least MIN_STEPS_PER_SIDE) their parts shrink by sqrt(n / n_then); only what would still
-    # outweigh the method's part needs another fix
+    need = steps_needed(v, threshold_deg)
+    if need is not None or v.steps < 2:
+        hints.append("more_steps")
+        extra = None if need is None else max(1, need - v.steps, MIN_STEPS_PER_SIDE - v.steps)
     longer = math.sqrt(v.steps / max(v.steps + (extra or 0), MIN_STEPS_PER_SIDE)) if v.steps else 1.0
     if iv.level_fallback or iv.level_deg * longer > iv.method_deg:
         hints.append("visible_waistband")
-    if iv.camera_deg * longer > iv.method_deg:
+    if abs(camera_roll_deg) > iv.camera_deg and iv.camera_deg * longer > iv.method_deg:
         hints.append("level_camera")
-    if gap <= iv.method_deg or not hints:
+    if abs(v.mean_drop_deg - threshold_deg) <= iv.method_deg or not hints:
         hints.append("near_threshold")
     return tuple(hints), extra
 

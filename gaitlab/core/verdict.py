@@ -28,7 +28,8 @@ def judge_steps(steps: list[StepDrop], threshold_deg: float) -> list[StepDrop]:
     return [replace(s, flagged=above_threshold(s.peak_drop_deg, threshold_deg)) for s in steps]
 
 
-def side_verdicts(steps: list[StepDrop], threshold_deg: float, measurable: bool) -> dict[str, SideVerdict]:
+def side_verdicts(steps: list[StepDrop], threshold_deg: float, measurable: bool, camera_roll_deg: float = 0.0
+                  ) -> dict[str, SideVerdict]:
     """Each stance side's verdict from its steps' peak contralateral drops.
 
     Parameters
@@ -43,6 +44,9 @@ def side_verdicts(steps: list[StepDrop], threshold_deg: float, measurable: bool)
     measurable : bool
         False for a clip that supports no verdict (a side view, a video turned on its side): no side is then
         measurable or flagged, though its numbers are still given; nor is a side without steps.
+    camera_roll_deg : float
+        The clip's camera roll estimate, degrees: a side that cannot be told is advised to level the camera only
+        when the camera is measurably tilted (gaitlab.core.uncertainty.settle).
 
     Returns
     -------
@@ -69,11 +73,12 @@ def side_verdicts(steps: list[StepDrop], threshold_deg: float, measurable: bool)
             baseline_mean_drop_deg=float(np.nanmean(base)) if n and np.isfinite(base).any() else float("nan"),
         )
         if out[side].measurable:
-            out[side] = _with_interval(out[side], [s for s in steps if s.stance_side == side], threshold_deg)
+            out[side] = _with_interval(out[side], [s for s in steps if s.stance_side == side], threshold_deg,
+                                       camera_roll_deg)
     return out
 
 
-def _with_interval(v: SideVerdict, own: list[StepDrop], threshold_deg: float) -> SideVerdict:
+def _with_interval(v: SideVerdict, own: list[StepDrop], threshold_deg: float, camera_roll_deg: float) -> SideVerdict:
     """v with its mean's 95% interval, verdict class and what would settle it. The side's level and camera
     uncertainty: the mean of its steps' (one error shared by all steps on a level, taken as the same error
     where the steps are on different levels: the conservative choice)."""
@@ -83,7 +88,7 @@ def _with_interval(v: SideVerdict, own: list[StepDrop], threshold_deg: float) ->
                              any(s.level_fallback for s in own))
     cls = verdict_class(interval, threshold_deg)
     v = replace(v, interval=interval, verdict_class=cls, flagged=cls == "above")
-    hints, more = settle(v, threshold_deg)
+    hints, more = settle(v, threshold_deg, camera_roll_deg)
     return replace(v, settle=hints, more_steps=more)
 
 
