@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gaitlab.core.obliquity import contralateral_drop_deg, image_to_world
+from gaitlab.core.camera import camera_rotation, frontal_angle_deg, intrinsics
+from gaitlab.core.obliquity import contralateral_drop_deg, image_to_world, view_sign
 from gaitlab.core.result import SIDES, Analysis, WarningCode
 from gaitlab.core.uncertainty import METHOD_RESIDUAL_DEG
 from gaitlab.core.verdict import above_threshold
@@ -80,6 +81,7 @@ class ClipScore:
     image_side_error: dict[str, float]  # a perfect 2D measurement's (image_ceiling_side_error)
     verdicts_cannot_tell: int = 0  # decisive sides whose interval spans the threshold
     sides: list[SideCalibration] = field(default_factory=list)  # each side's interval against its truth
+    frontal_side_error: dict[str, float] = field(default_factory=dict)  # frontal_ceiling_side_error
 
 
 def match_windows(found: list[tuple[str, float, float]], truth: list[tuple[str, float, float]],
@@ -117,6 +119,48 @@ def image_ceiling_side_error(truth: dict) -> dict[str, float]:
             peak = contralateral_drop_deg(world[inside], step["stance_side"]).max()
             errors[step["stance_side"]].append(float(peak) - step["peak_drop_deg"])
     return {side: float(np.mean(e)) if e else float("nan") for side, e in errors.items()}
+
+
+def _peak_errors(truth: dict, obliquity: np.ndarray) -> dict[str, float]:
+    """Per side: mean over the true steps of (peak drop of `obliquity` (frames_truth's frames) in the true
+    single-leg stance) - true peak drop, degrees."""
+    t = np.asarray(truth["frames_truth"]["time_s"], float)
+    errors: dict[str, list[float]] = {side: [] for side in SIDES}
+    for step in truth["steps"]:
+        inside = (t >= step["start_s"] - 1e-9) & (t <= step["end_s"] + 1e-9)
+        if inside.any():
+            peak = contralateral_drop_deg(obliquity[inside], step["stance_side"]).max()
+            errors[step["stance_side"]].append(float(peak) - step["peak_drop_deg"])
+    return {side: float(np.mean(e)) if e else float("nan") for side, e in errors.items()}
+
+
+def frontal_ceiling_side_error(truth: dict) -> dict[str, float]:
+    """Per side, like image_ceiling_side_error, for the truth's image obliquity taken into the frontal plane
+    (gaitlab.core.camera.frontal_angle_deg) at the truth's hip pixels with the truth's camera: its yaw (turned away
+    from where the hips are seen), roll and vertical field of view; its pitch, which the truth does not give, is
+    the one whose conversion best matches the truth's own obliquity (least squares over the frames; 0 for an
+    unturned camera, where it does not matter to first order). What remains: the pelvis' rotation about the
+    vertical seen from above or below, which the frontal plane does not hold. NaN without those fields."""
+    frames, cam = truth.get("frames_truth", {}), truth.get("camera", {})
+    need = ("image_obliquity_deg", "left_hip_px", "right_hip_px")
+    if not all(k in frames for k in need) or not all(k in cam for k in ("roll_deg", "yaw_deg", "yfov_deg")):
+        return {side: float("nan") for side in SIDES}
+    from scipy.optimize import minimize_scalar
+
+    w, h = truth["width"], truth["height"]
+    k = intrinsics(w, h, (h / 2) / np.tan(np.radians(cam["yfov_deg"] / 2)))
+    mid = 0.5 * (np.asarray(frames["left_hip_px"], float) + np.asarray(frames["right_hip_px"], float))
+    yaw = -np.sign(np.median(mid[:, 0]) - w / 2) * abs(cam["yaw_deg"])
+    sign = view_sign(truth["view"])
+    screen = sign * np.asarray(frames["image_obliquity_deg"], float)
+    world = np.asarray(frames["obliquity_deg"], float)
+
+    def frontal(pitch: float) -> np.ndarray:
+        return sign * frontal_angle_deg(screen, mid, camera_rotation(yaw, pitch, cam["roll_deg"]), k)
+
+    pitch = 0.0 if yaw == 0 else float(minimize_scalar(lambda p: float(np.mean((frontal(p) - world) ** 2)),
+                                                       bounds=(-30, 30), method="bounded").x)
+    return _peak_errors(truth, frontal(pitch))
 
 
 def score_clip(analysis: Analysis, truth: dict) -> ClipScore:
@@ -159,7 +203,7 @@ def score_clip(analysis: Analysis, truth: dict) -> ClipScore:
     return ClipScore(name, len(ref), len(found), len(pairs), f1,
                      mae("peak_drop_deg"), mae("baseline_peak_drop_deg"), side_err, base_err,
                      right, base_right, decisive, image_ceiling_side_error(truth), cannot_tell,
-                     side_calibration(analysis, truth, name))
+                     side_calibration(analysis, truth, name), frontal_ceiling_side_error(truth))
 
 
 def _good_level_and_camera(analysis: Analysis, truth: dict) -> tuple[bool, bool]:
@@ -204,7 +248,8 @@ def format_table(scores: list[ClipScore]) -> str:
     """The scores as a text table, one row per clip (errors in degrees, L/R = left/right stance side), then the
     overall line."""
     head = (f"{'clip':28s} {'F1':>5s} {'steps':>9s} | {'step MAE°':>9s} {'side err L/R°':>13s} {'verdicts':>8s}"
-            f" | {'base MAE°':>9s} {'base err L/R°':>13s} {'verdicts':>8s} | {'2D ceiling L/R°':>15s}")
+            f" | {'base MAE°':>9s} {'base err L/R°':>13s} {'verdicts':>8s} | {'2D ceiling L/R°':>15s}"
+            f" | {'frontal ceiling L/R°':>20s}")
     lines = [head, "-" * len(head)]
     for s in scores:
         lines.append(
@@ -213,7 +258,8 @@ def format_table(scores: list[ClipScore]) -> str:
             f"{s.verdicts_right:3d}/{s.verdicts_decisive:<4d} | {s.baseline_step_mae:9.2f} "
             f"{s.baseline_side_error['left']:+6.2f}/{s.baseline_side_error['right']:+6.2f} "
             f"{s.baseline_verdicts_right:3d}/{s.verdicts_decisive:<4d} | "
-            f"{s.image_side_error['left']:+7.2f}/{s.image_side_error['right']:+6.2f}")
+            f"{s.image_side_error['left']:+7.2f}/{s.image_side_error['right']:+6.2f} | "
+            f"{s.frontal_side_error.get('left', np.nan):+12.2f}/{s.frontal_side_error.get('right', np.nan):+6.2f}")
     lines.append("-" * len(head))
     lines.append(format_overall(scores))
     return "\n".join(lines)

@@ -64,7 +64,8 @@ def test_csv_columns_and_rows(tmp_path):
     with open(tmp_path / "frames.csv", newline="") as f:
         frames = list(csv.DictReader(f))
     assert tuple(frames[0].keys()) == FRAME_COLUMNS == (
-        "time_s", "obliquity_deg", "baseline_obliquity_deg", "stance_phase", "trunk_lean_deg", "hip_visibility")
+        "time_s", "obliquity_deg", "baseline_obliquity_deg", "stance_phase", "trunk_lean_deg", "hip_visibility",
+        "image_obliquity_deg")
     assert len(frames) == len(a.frames.time_s)
     assert math.isclose(float(frames[10]["obliquity_deg"]), a.frames.obliquity_deg[10], abs_tol=1e-4)
 
@@ -88,7 +89,7 @@ def test_summary_json_states_whose_clip_and_when(tmp_path, schema):
     write_exports(make_analysis(), tmp_path, SessionRecord("P-014", date(2026, 10, 1), "clip", "hip pain"))
     s = _summary(tmp_path)
     Draft202012Validator(schema).validate(s)
-    assert s["schema_version"] == 2
+    assert s["schema_version"] == 3
     assert (s["subject"], s["session_date"], s["session_date_source"], s["note"]) == \
            ("P-014", "2026-10-01", "clip", "hip pain")
     row = cohort_row("walk.mp4", "0" * 64, s)

@@ -209,7 +209,7 @@ def test_summary_json_carries_interval_and_class_and_follows_the_schema():
     for a in (make_analysis(), _cannot_tell_analysis()):
         s = summary_dict(a)
         Draft202012Validator(schema).validate(s)
-        assert s["schema_version"] == 2
+        assert s["schema_version"] == 3
         for side in ("left", "right"):
             v, out = a.sides[side], s["sides"][side]
             assert out["mean_drop_ci95_deg"] == [round(v.interval.low_deg, 4), round(v.interval.high_deg, 4)]

@@ -5,18 +5,22 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from gaitlab.core.camera import CameraPose, conversion_sd_deg, estimate_camera_pose
 from gaitlab.core.clean import clean_track
 from gaitlab.core.clip import VideoInfo
 from gaitlab.core.events import GaitEvents, detect_gait_events, window_frames
 from gaitlab.core.level import LevelEstimate, split_chain_breaks
 from gaitlab.core.obliquity import (
     baseline_obliquity_deg,
+    body_axis_tilt_deg,
     camera_roll_spread_deg,
     estimate_camera_roll_deg,
+    hip_midpoint_px,
     knee_bend_2d_deg,
     refined_obliquity_deg,
     step_peak,
     trunk_lean_right_deg,
+    view_sign,
 )
 from gaitlab.core.result import (
     DEFAULT_THRESHOLD_DEG,
@@ -42,6 +46,9 @@ MIN_PERSON_HEIGHT_FRACTION = 0.2  # a person shorter than a fifth of the frame: 
 MIN_HIP_VISIBILITY = 0.5
 MIN_PIXEL_QUALITY = 0.3  # median band registration quality below which the pelvis is poorly measured
 MAX_FEET_OUT_FRACTION = 0.2
+# The camera yaw (pan) the frontal-plane conversion was validated on: the bench's clips reach 11° (docs/accuracy.md);
+# beyond it the perspective correction (and the assumed focal length behind it) is extrapolated.
+VALIDATED_CAMERA_YAW_DEG = 11.0
 
 
 def _stance_phase(events: GaitEvents, steps: list[StepDrop]) -> np.ndarray:
@@ -107,6 +114,7 @@ class _Stretch:
 
     track: PoseTrack  # anatomical labels
     obliquity: np.ndarray
+    image_obliquity: np.ndarray
     baseline: np.ndarray
     lean_right: np.ndarray
     phase: np.ndarray
@@ -129,8 +137,10 @@ def _shared_errors(level: LevelEstimate, reference: int, roll_sd_deg: float) -> 
             "camera_sd_deg": roll_sd_deg if how == "symmetry" else 0.0, "level_fallback": how != "symmetry"}
 
 
-def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, roll_spread: tuple[float, int]) -> _Stretch:
-    """roll_spread: the camera roll's per-frame spread (degrees) and frames (camera_roll_spread_deg)."""
+def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, roll_spread: tuple[float, int],
+             camera: CameraPose | None = None) -> _Stretch:
+    """roll_spread: the camera roll's per-frame spread (degrees) and frames (camera_roll_spread_deg); camera: the
+    camera's pose, to take the pelvis line into the frontal plane (None: the roll is removed, nothing more)."""
     track, swapped = to_anatomical(track, estimate)
     clean = clean_track(track)
     view = estimate.view if estimate.measurable else ("posterior" if estimate.facing == "away" else "anterior")
@@ -138,8 +148,8 @@ def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, roll_spread:
     clean = replace(clean, pelvis_pixel_reference=split_chain_breaks(
         clean.time_s, clean.pelvis_pixel_rotation_deg, clean.pelvis_symmetry_tilt_deg, clean.pelvis_pixel_reference,
         stride_s(events.cadence_steps_per_min)))
-    obliquity, level = refined_obliquity_deg(clean, roll, view, events)
-    baseline = baseline_obliquity_deg(clean, roll, view)
+    obliquity, level, image_obliquity = refined_obliquity_deg(clean, roll, view, events, camera=camera)
+    baseline = baseline_obliquity_deg(clean, roll, view, camera)
     lean_right = trunk_lean_right_deg(clean, roll, view)
     # knee flexion is a sagittal-plane angle: from the front or behind it cannot be measured (NaN)
     frontal = estimate.view in ("posterior", "anterior")
@@ -148,6 +158,13 @@ def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, roll_spread:
     t = clean.time_s
     fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 30.0
     roll_sd = np.nan_to_num(median_sd_deg(*roll_spread, fps, stride_s(events.cadence_steps_per_min)))
+    if camera is not None:  # the perspective conversion's own uncertainty (focal length, pitch), shared alike
+        mid = np.median(hip_midpoint_px(clean), axis=0)
+        tilt = body_axis_tilt_deg(clean)
+        typical = float(np.nanmedian(image_obliquity)) if np.isfinite(image_obliquity).any() else float("nan")
+        conv = conversion_sd_deg(camera, tuple(mid), view_sign(view) * typical, clean.width, clean.height,
+                                 float(np.nanmedian(tilt)) if np.isfinite(tilt).any() else 0.0)
+        roll_sd = float(np.hypot(roll_sd, np.nan_to_num(conv)))
     steps: list[StepDrop] = []
     skipped = implausible = 0
     for window in events.single_stances:
@@ -168,7 +185,7 @@ def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, roll_spread:
             **_shared_errors(level, int(clean.pelvis_pixel_reference[peak.peak_index]), float(roll_sd)),
         ))
     phase = _stance_phase(events, steps)
-    return _Stretch(track, obliquity, baseline, lean_right, phase, events.activity, level.method,
+    return _Stretch(track, obliquity, image_obliquity, baseline, lean_right, phase, events.activity, level.method,
                     level.from_symmetry, swapped, steps, skipped, implausible, events)
 
 
@@ -210,12 +227,16 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
     cleaned = clean_track(track)
     roll = estimate_camera_roll_deg(cleaned)  # from midpoints: left/right labels do not matter
     roll_spread = camera_roll_spread_deg(cleaned)
+    camera = estimate_camera_pose(hip_midpoint_px(cleaned), body_axis_tilt_deg(cleaned), track.width, track.height)
     measurable = estimate.measurable
     if abs(roll) > SIDEWAYS_ROLL_DEG:
         measurable = False
         warnings.append(AnalysisWarning(WarningCode.VIDEO_SIDEWAYS, {"turn_deg": float(abs(roll))}))
     elif abs(roll) > MAX_ROLL_DEG:
         warnings.append(AnalysisWarning(WarningCode.CAMERA_TILTED, {"roll_deg": float(roll)}))
+    if measurable and abs(camera.yaw_deg) > VALIDATED_CAMERA_YAW_DEG:
+        warnings.append(AnalysisWarning(WarningCode.CAMERA_YAWED, {"yaw_deg": float(camera.yaw_deg),
+                                                                  "limit_deg": VALIDATED_CAMERA_YAW_DEG}))
 
     # A person who walks toward the camera and then away is measured in each stretch with that
     # stretch's view; frames while turning are left out.
@@ -228,6 +249,7 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
                                         {"facings": tuple(f for _, _, f in stretches), "frames": turned}))
     n = len(track)
     obliquity, baseline, lean_right = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    image_obliquity = np.full(n, np.nan)
     phase = np.full(n, "", dtype=object)
     anatomical = track
     steps: list[StepDrop] = []
@@ -237,8 +259,9 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
     for a, b, facing in stretches:
         part = track.slice(a, b)
         part_estimate = estimate if (a, b) == (0, n) else estimate_view(part, "posterior" if facing == "away" else "anterior")
-        m = _measure(part, part_estimate, roll, roll_spread)
+        m = _measure(part, part_estimate, roll, roll_spread, camera if measurable else None)
         obliquity[a:b], baseline[a:b], lean_right[a:b], phase[a:b] = m.obliquity, m.baseline, m.lean_right, m.phase
+        image_obliquity[a:b] = m.image_obliquity
         anatomical = m.track if (a, b) == (0, n) else _splice(anatomical, m.track, a)
         steps += m.steps
         skipped += m.skipped
@@ -265,13 +288,13 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
     frames = FrameSeries(
         time_s=track.time_s, obliquity_deg=obliquity, baseline_obliquity_deg=baseline,
         trunk_lean_deg=lean_right, stance_phase=phase.astype(str),
-        hip_visibility=track.visibility[:, [LEFT_HIP, RIGHT_HIP]].mean(axis=1),
+        hip_visibility=track.visibility[:, [LEFT_HIP, RIGHT_HIP]].mean(axis=1), image_obliquity_deg=image_obliquity,
     )
     activity = max(set(activities), key=activities.count)
     return Analysis(video=video, view=estimate.view, activity=activity, camera_roll_deg=roll,
                     threshold_deg=threshold_deg, frames=frames, steps=steps, sides=verdicts,
                     warnings=warnings, track=anatomical, pelvis_level_method="; ".join(dict.fromkeys(methods)),
-                    foot_events=_foot_events(stretch_events))
+                    foot_events=_foot_events(stretch_events), camera=camera if measurable else None)
 
 
 def _foot_events(events: list[GaitEvents]) -> FootEvents:

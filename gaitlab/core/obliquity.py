@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from gaitlab.core.camera import CameraPose, frontal_angle_deg, intrinsics
 from gaitlab.core.clean import fill_short_gaps, lowpass
 from gaitlab.core.events import GaitEvents, StanceWindow, window_frames
 from gaitlab.core.level import LevelEstimate, estimate_pelvis_level
@@ -82,12 +83,34 @@ def image_to_world(image_obliquity_deg: np.ndarray, roll_deg: float, view: str) 
     return image_obliquity_deg + view_sign(view) * roll_deg
 
 
-def baseline_obliquity_deg(track: PoseTrack, roll_deg: float, view: str) -> np.ndarray:
+def hip_midpoint_px(track: PoseTrack) -> np.ndarray:
+    """(N, 2) the hip landmarks' midpoint per frame, pixels; frames without it take the clip's median (NaN if none)."""
+    mid = 0.5 * (track.image_xyz[:, LEFT_HIP, :2] + track.image_xyz[:, RIGHT_HIP, :2])
+    ok = np.isfinite(mid).all(axis=1)
+    if ok.any():
+        mid[~ok] = np.median(mid[ok], axis=0)
+    return mid
+
+
+def image_to_frontal(image_obliquity_deg: np.ndarray, track: PoseTrack, camera: CameraPose, view: str) -> np.ndarray:
+    """Pelvic obliquity in the body's frontal plane (degrees, gaitlab.core.result) from the hip line's image
+    obliquity (+ = the right hip higher in the image, camera roll not removed), back-projected through the hips'
+    pixel in each frame with the camera's pose (gaitlab.core.camera.frontal_angle_deg): undoes the roll and the
+    perspective of a camera turned or tilted toward the person. NaN where the input is."""
+    k = intrinsics(track.width, track.height, camera.focal_px)
+    sign = view_sign(view)
+    return sign * frontal_angle_deg(sign * np.asarray(image_obliquity_deg, float), hip_midpoint_px(track),
+                                    camera.rotation, k)
+
+
+def baseline_obliquity_deg(track: PoseTrack, roll_deg: float, view: str, camera: CameraPose | None = None
+                           ) -> np.ndarray:
     """Per frame: the baseline pelvic obliquity, degrees (+ = right hip higher, gaitlab.core.result), from the line
     through the hip landmarks (the track's labels, taken as anatomical), with the camera roll roll_deg removed as
-    seen from `view` ("anterior", else posterior: the roll's sign in the image depends on it)."""
+    seen from `view` ("anterior", else posterior: the roll's sign in the image depends on it), or, given the
+    camera's pose, taken into the frontal plane (image_to_frontal)."""
     io = image_line_angle_deg(track.image_xyz[:, LEFT_HIP, :2], track.image_xyz[:, RIGHT_HIP, :2])
-    return image_to_world(io, roll_deg, view)
+    return image_to_world(io, roll_deg, view) if camera is None else image_to_frontal(io, track, camera, view)
 
 
 def trunk_lean_right_deg(track: PoseTrack, roll_deg: float, view: str) -> np.ndarray:
@@ -128,15 +151,20 @@ def reliable_rotation(track: PoseTrack, window_s: float = QUALITY_WINDOW_S,
 
 
 def refined_obliquity_deg(track: PoseTrack, roll_deg: float, view: str, events: GaitEvents,
-                          cutoff_hz: float = OBLIQUITY_CUTOFF_HZ) -> tuple[np.ndarray, LevelEstimate]:
-    """Pixel-measured obliquity, levelled and roll-corrected, low-passed at cutoff_hz."""
+                          cutoff_hz: float = OBLIQUITY_CUTOFF_HZ, camera: CameraPose | None = None
+                          ) -> tuple[np.ndarray, LevelEstimate, np.ndarray]:
+    """Pixel-measured obliquity, levelled and roll-corrected, low-passed at cutoff_hz; given the camera's pose, taken
+    into the body's frontal plane instead (image_to_frontal). Returns it, the level, and the image obliquity (the
+    same line's angle in the image, + = right hip higher, roll not removed, low-passed alike)."""
     track = replace(track, pelvis_pixel_rotation_deg=reliable_rotation(track))
     level = estimate_pelvis_level(track, events, roll_deg)
     image_obliquity = np.full(len(track), np.nan)
     for ref, at_level in level.rotation_at_level_deg.items():
         sel = track.pelvis_pixel_reference == ref
         image_obliquity[sel] = view_sign(view) * (track.pelvis_pixel_rotation_deg[sel] - at_level)
-    return lowpass(image_to_world(image_obliquity, roll_deg, view), track.time_s, cutoff_hz), level
+    world = (image_to_world(image_obliquity, roll_deg, view) if camera is None
+             else image_to_frontal(image_obliquity, track, camera, view))
+    return (lowpass(world, track.time_s, cutoff_hz), level, lowpass(image_obliquity, track.time_s, cutoff_hz))
 
 
 def contralateral_drop_deg(obliquity_deg: np.ndarray, stance_side: str) -> np.ndarray:

@@ -19,6 +19,7 @@ from enum import Enum
 
 import numpy as np
 
+from gaitlab.core.camera import CameraPose
 from gaitlab.core.clip import VideoInfo, covered_s
 from gaitlab.core.track import PoseTrack
 
@@ -110,6 +111,8 @@ class WarningCode(str, Enum):
     SEVERAL_PEOPLE = "several_people"
     VIDEO_SIDEWAYS = "video_sideways"  # turn_deg: how far the person appears turned (|camera roll|)
     CAMERA_TILTED = "camera_tilted"  # roll_deg: camera roll, signed as in the module docstring
+    CAMERA_YAWED = "camera_yawed"  # yaw_deg, limit_deg: camera turned from the line of travel beyond the
+    # yaw the frontal-plane conversion was validated on (gaitlab.core.analysis.VALIDATED_CAMERA_YAW_DEG)
     TURNED_DURING_CLIP = "turned_during_clip"  # facings: "away"/"toward" per stretch, frames: frames left out
     SIDES_SWAPPED = "sides_swapped"  # frames: frames whose left/right labels were swapped
     LEVEL_FALLBACK = "level_fallback"  # level_method: how the level pelvis was found instead
@@ -139,6 +142,13 @@ class FrameSeries:
     # "flight", or "" (contact not decided, or a single-leg stance not counted)
     stance_phase: np.ndarray
     hip_visibility: np.ndarray  # mean visibility of the two hip landmarks
+    # the pelvis line's angle in the image (the pixel measure, levelled, + = right hip higher in the image), before
+    # the camera's roll and perspective are taken out: obliquity_deg is it taken into the body's frontal plane
+    image_obliquity_deg: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.image_obliquity_deg is None:
+            self.image_obliquity_deg = np.full(len(self.time_s), np.nan)
 
 
 def _no_events() -> dict[str, np.ndarray]:
@@ -175,6 +185,7 @@ class Analysis:
     track: PoseTrack | None = None
     pelvis_level_method: str = ""  # how the level pelvis was found, in words
     foot_events: FootEvents = field(default_factory=FootEvents)  # each foot's contacts and toe-offs
+    camera: CameraPose | None = None  # the camera's pose relative to the person (gaitlab.core.camera); None: none
 
     @property
     def analysed_frames(self) -> int:

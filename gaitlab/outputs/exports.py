@@ -22,14 +22,22 @@ from gaitlab.core.result import (
     SideVerdict,
     StepDrop,
 )
-from gaitlab.outputs.wording import DEFINITIONS, difference_of, side_difference, side_verdict, warning_texts
+from gaitlab.outputs.wording import (
+    DEFINITIONS,
+    camera_pose_text,
+    difference_of,
+    side_difference,
+    side_verdict,
+    warning_texts,
+)
 
 SCHEMA_PATH = Path(__file__).with_name("summary.schema.json")
-SCHEMA_VERSION = 2  # summary.schema.json's version: 2 added each side's 95% interval and verdict class (issue 25)
+SCHEMA_VERSION = 3  # summary.schema.json's version: 2 added each side's 95% interval and verdict class (issue 25);
+# 3 the camera's pose, obliquity taken into the frontal plane with it (issue 24)
 STEP_COLUMNS = ("stance_side", "start_s", "end_s", "peak_drop_deg", "peak_time_s", "baseline_peak_drop_deg",
                 "trunk_lean_deg", "knee_flexion_deg", "flagged")
 FRAME_COLUMNS = ("time_s", "obliquity_deg", "baseline_obliquity_deg", "stance_phase", "trunk_lean_deg",
-                 "hip_visibility")
+                 "hip_visibility", "image_obliquity_deg")
 # MediaPipe's 33 pose landmark names, in index order (written into landmarks.npz so it is self-describing)
 LANDMARK_NAMES = (
     "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye", "right_eye_outer",
@@ -115,6 +123,18 @@ def _difference_dict(analysis: Analysis) -> dict | None:
     return {"right_minus_left": _num(d.diff_deg), "ci95": ci if None not in ci else None, "claimed": d.claimed}
 
 
+def _camera_dict(analysis: Analysis) -> dict | None:
+    """The camera's pose (gaitlab.core.camera.CameraPose, degrees, metres, pixels) and its words; null without."""
+    c = analysis.camera
+    if c is None:
+        return None
+    return {"yaw_deg": _num(c.yaw_deg), "yaw_sd_deg": _num(c.yaw_sd_deg), "pitch_deg": _num(c.pitch_deg),
+            "pitch_sd_deg": _num(c.pitch_sd_deg), "roll_deg": _num(c.roll_deg), "roll_sd_deg": _num(c.roll_sd_deg),
+            "height_above_hips_m": _num(c.height_above_hips_m), "height_sd_m": _num(c.height_sd_m),
+            "focal_px": _num(c.focal_px), "focal_35mm_assumed": _num(c.focal_35mm), "bearing_deg": _num(c.bearing_deg),
+            "text": camera_pose_text(analysis)}
+
+
 def summary_dict(analysis: Analysis, generated_at: datetime | None = None,
                  record: SessionRecord = NO_RECORD) -> dict:
     """The summary.json content (JSON-ready: NaN already turned into None); `record`: whose clip and when."""
@@ -147,6 +167,7 @@ def summary_dict(analysis: Analysis, generated_at: datetime | None = None,
         "view": analysis.view,
         "activity": analysis.activity,
         "camera_roll_deg": _num(analysis.camera_roll_deg),
+        "camera": _camera_dict(analysis),
         "pelvis_level_method": analysis.pelvis_level_method,
         "threshold_deg": _num(analysis.threshold_deg),
         "smallest_detectable_difference_deg": SMALLEST_DETECTABLE_DIFFERENCE_DEG,

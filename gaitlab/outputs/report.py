@@ -33,6 +33,7 @@ from gaitlab.outputs.templating import TEMPLATES, render
 from gaitlab.outputs.wording import (
     DEFINITIONS,
     VERDICT_CLASS_WORDS,
+    camera_pose_text,
     difference_of,
     fmt_deg,
     fmt_interval,
@@ -304,6 +305,7 @@ def _meta(analysis: Analysis, generated: datetime, cadence: tuple[float, int] | 
         "view": VIEW_WORDS.get(analysis.view, analysis.view),
         "activity": activity if cadence is None else f"{activity}, {cadence[0]:.0f} steps/min",
         "camera roll": f"{fmt_deg(analysis.camera_roll_deg, signed=True)} (corrected)",
+        "camera": camera_pose_text(analysis) or "not estimated",
         "pelvis level": analysis.pelvis_level_method.removeprefix("level from ") or "not measured",
         "threshold": f"{analysis.threshold_deg:g}° mean drop",
         "report made": generated.strftime("%Y-%m-%d %H:%M"),

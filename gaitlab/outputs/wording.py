@@ -46,6 +46,13 @@ DEFINITIONS = {
     "camera_roll_deg": ("Camera roll",
                         "Tilt of the camera, degrees, positive = turned counter-clockwise as seen from behind it; "
                         "already removed from every angle."),
+    "camera_pose": ("Camera pose",
+                    "Where the camera is relative to the person and their line of travel: yaw = turned away from "
+                    "the line of travel (positive = the person's right, as they face), pitch = tilted down, roll = "
+                    "turned counter-clockwise as seen from behind it, degrees, with one SD. The pelvis line seen in "
+                    "the image is taken into the body's frontal plane with it (frames.csv keeps the image angle). "
+                    "The focal length is assumed (a phone's main camera, 26 mm equivalent); the pitch is not "
+                    "measured from one person on a treadmill and is taken as level ± 10°."),
     "threshold_deg": ("Threshold", "A side is flagged when the whole 95% interval of its mean contralateral drop is "
                                    "above this value."),
     "mean_drop_ci95_deg": ("95% interval",
@@ -59,6 +66,22 @@ DEFINITIONS = {
                                            "the measurement error of 2D video (Dingenen et al. 2018)."),
     "times": ("Times", "Seconds from the start of the clip."),
 }  # key -> (title, text)
+
+
+def camera_pose_text(analysis: Analysis) -> str:
+    """The camera's pose in words, e.g. 'camera 11° to the person's right (± 1°), pitch taken as level, roll
+    +0.2°'; '' without a pose. Yaw positive = the camera turned toward the person's right (as they face)."""
+    cam = analysis.camera
+    if cam is None or not math.isfinite(cam.yaw_deg):
+        return ""
+    # the scene's +X is image right: the person's right from behind, their left from in front
+    toward_right = cam.yaw_deg if analysis.view != "anterior" else -cam.yaw_deg
+    side = "right" if toward_right > 0 else "left"
+    where = ("square to the line of travel" if round(abs(cam.yaw_deg)) == 0 else
+             f"turned {abs(cam.yaw_deg):.0f}° toward the person's {side}")
+    pitch = ("pitch not measured (taken as level)" if cam.pitch_sd_deg > 5 else f"pitched {cam.pitch_deg:+.0f}°")
+    height = (f", {cam.height_above_hips_m:+.1f} m above the hips" if math.isfinite(cam.height_above_hips_m) else "")
+    return (f"camera {where} (± {cam.yaw_sd_deg:.0f}°){height}, {pitch}, roll {fmt_deg(cam.roll_deg, signed=True)}")
 
 
 def fmt_deg(x: float, signed: bool = False) -> str:
@@ -207,6 +230,9 @@ WARNING_TEMPLATES = {
     WarningCode.VIDEO_SIDEWAYS: "The person appears turned by about {turn_deg:.0f}° (the video is on its side and has "
                                 "no rotation tag): no verdict. Re-export the clip upright.",
     WarningCode.CAMERA_TILTED: "The camera is tilted by {roll_deg:.0f}°: level the phone for a reliable measure.",
+    WarningCode.CAMERA_YAWED: "The camera is turned {yaw_deg:.0f}° from the person's line of travel, more than the "
+                              "{limit_deg:.0f}° the perspective correction was checked on: turn the phone to face the "
+                              "treadmill (or the walkway) squarely, with the person in the middle of the picture.",
     WarningCode.TURNED_DURING_CLIP: "The person turned during the clip (walking {order} the camera): each stretch was "
                                     "measured from its own side, and the {frames} frames while turning or side-on "
                                     "were left out.",

@@ -1,0 +1,254 @@
+"""The camera's pose relative to the person, and the pelvis line taken from the image into the body's frontal plane.
+
+A phone that is not square to the walk (panned, yawed) or not at hip height sees the pelvis' frontal plane at an
+angle: the image angle of the hip line then mixes the frontal-plane tilt with perspective. Here a pinhole camera is
+posed relative to a scene frame and the image line is back-projected onto the frontal plane.
+
+Frames and conventions (angles in degrees, lengths in pixels unless said otherwise):
+- scene frame: X horizontal, to the right as the camera sees the person; Y horizontal, from the camera toward the
+  person (the viewing direction in the horizontal plane); Z up. The person's frontal plane is the X-Z plane (its
+  normal is the direction of travel, +Y walking away from the camera, -Y toward it);
+- camera frame: x image right, y image down, z forward (optical axis);
+- camera pose: yaw (pan) = the optical axis turned toward scene +X (the person then appears left of the image
+  centre ... the bearing of the person is minus the yaw when the camera is behind the line of travel), pitch =
+  the optical axis tilted down below the horizontal, roll = the camera turned counter-clockwise as seen from
+  behind it (gaitlab.core.result);
+- screen angle of a line: from image horizontal, positive = counter-clockwise on screen (its image-right end
+  higher), as the pelvis band's rotation (gaitlab.core.track); a frontal-plane angle likewise, in the X-Z plane
+  (positive = its +X end higher).
+Pure numpy.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+# A phone's main camera: 26 mm 35-mm-equivalent focal length (Apple iPhone 11-16 main "wide" camera, 26 mm;
+# Samsung Galaxy S20-S24 main camera 24-26 mm; Google Pixel 6-8 main camera 25-26 mm, from the makers' spec sheets).
+PHONE_FOCAL_35MM = 26.0
+# One SD of that assumption, mm: main cameras span about 23-28 mm; a 2x crop or telephoto (48-77 mm) is not covered
+# and makes the perspective correction too large by (f_true / 26)^2 - gaitlab cannot tell it from the clip.
+PHONE_FOCAL_35MM_SD = 2.0
+FULL_FRAME_DIAGONAL_MM = math.hypot(36.0, 24.0)  # the 35-mm film frame that "35-mm-equivalent" refers to
+
+
+def focal_px(width: int, height: int, focal_35mm: float = PHONE_FOCAL_35MM) -> float:
+    """Focal length in pixels of a frame width x height (pixels) filmed at a 35-mm-equivalent focal length (mm):
+    the equivalent is defined on the diagonal (the frame's diagonal field of view equals that of a 36 x 24 mm
+    frame at that focal length), so f_px = f_35 * diagonal_px / 43.27 mm. Digital zoom or cropping (a 4:3 sensor
+    filming 16:9) changes it; the uncertainty is PHONE_FOCAL_35MM_SD."""
+    return float(focal_35mm * math.hypot(width, height) / FULL_FRAME_DIAGONAL_MM)
+
+
+def _rx(a: float) -> np.ndarray:
+    c, s = math.cos(a), math.sin(a)
+    return np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
+
+
+def _ry(a: float) -> np.ndarray:
+    c, s = math.cos(a), math.sin(a)
+    return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
+
+
+def _rz(a: float) -> np.ndarray:
+    c, s = math.cos(a), math.sin(a)
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+
+
+# scene (X right, Y forward, Z up) -> camera (x right, y down, z forward) for a level camera looking along +Y
+_SCENE_TO_LEVEL_CAMERA = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+
+
+def camera_rotation(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
+    """The 3x3 rotation taking scene vectors into camera coordinates (module docstring): the camera is first panned
+    by yaw_deg toward +X (about the vertical), then tilted down by pitch_deg (about its own x axis), then rolled
+    counter-clockwise, as seen from behind it, by roll_deg (about its optical axis)."""
+    # a level camera panned toward +X: its axis z = (sin yaw, cos yaw, 0) in the scene
+    pan = _ry(-math.radians(yaw_deg))  # in camera coordinates of the level camera: turn about y (down)
+    tilt = _rx(math.radians(pitch_deg))  # the axis tilted down: about x (image right), scene up moves toward -z
+    # a camera turned counter-clockwise (as seen from behind it) sees the scene turned clockwise
+    roll = _rz(math.radians(roll_deg))
+    return roll @ tilt @ pan @ _SCENE_TO_LEVEL_CAMERA
+
+
+def intrinsics(width: int, height: int, f_px: float) -> np.ndarray:
+    """The 3x3 pinhole matrix: focal length f_px (pixels, square pixels), principal point at the frame's centre
+    (as in phone videos, which are not cropped off-centre)."""
+    return np.array([[f_px, 0.0, width / 2.0], [0.0, f_px, height / 2.0], [0.0, 0.0, 1.0]])
+
+
+def project(points_scene: np.ndarray, camera_centre: np.ndarray, rotation: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Pixels (..., 2) of scene points (..., 3) (metres) seen by a camera at camera_centre (3,) (metres) with the
+    rotation camera_rotation gives and the pinhole matrix k."""
+    cam = (np.asarray(points_scene, float) - camera_centre) @ rotation.T
+    uvw = cam @ k.T
+    return uvw[..., :2] / uvw[..., 2:3]
+
+
+def rays(pixels_xy: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Camera-frame directions (..., 3) of the rays through pixels (..., 2)."""
+    p = np.asarray(pixels_xy, float)
+    return np.stack([(p[..., 0] - k[0, 2]) / k[0, 0], (p[..., 1] - k[1, 2]) / k[1, 1], np.ones(p.shape[:-1])], -1)
+
+
+def frontal_angle_deg(screen_angle_deg: np.ndarray, at_xy: np.ndarray, rotation: np.ndarray, k: np.ndarray,
+                      plane_turn_deg: np.ndarray | float = 0.0) -> np.ndarray:
+    """The frontal-plane angle (degrees, module docstring) of lines seen in the image at screen_angle_deg through
+    the pixel at_xy (..., 2), back-projected onto the plane through that point that holds the scene's vertical
+    and the X axis turned by plane_turn_deg about the vertical (toward +Y: the plane the hip line lies in when the
+    pelvis is turned in the transverse plane; 0 = the frontal plane itself).
+
+    Exact for a pinhole camera: the image line and the camera centre span a plane, the line in space lies in it
+    and in the frontal plane, so its direction is the cross product of the two planes' normals. Needs no distance
+    to the person (a plane's directions do not depend on how far it is). NaN where the input is NaN."""
+    a = np.radians(np.asarray(screen_angle_deg, float))
+    p = np.asarray(at_xy, float)
+    a, _ = np.broadcast_arrays(a, p[..., 0])
+    step = np.stack([np.cos(a), -np.sin(a)], -1)  # image direction (y down) of a counter-clockwise angle
+    line_normal = np.cross(rays(p, k), rays(p + step, k))
+    turn = np.radians(np.asarray(plane_turn_deg, float))
+    lateral = np.stack([np.cos(turn), np.sin(turn), np.zeros_like(turn)], -1) @ rotation.T
+    up = rotation @ np.array([0.0, 0.0, 1.0])
+    plane_normal = np.cross(lateral, up)
+    direction = np.cross(plane_normal, line_normal)
+    along, rise = np.sum(direction * lateral, -1), direction @ up
+    flip = np.where(along < 0, -1.0, 1.0)  # the line's +X end
+    return np.degrees(np.arctan2(flip * rise, flip * along))
+
+
+def screen_tilt_of_vertical_deg(at_xy: np.ndarray, rotation: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Where a scene-vertical line passes through the pixel at_xy (..., 2): its image direction's tilt from image
+    vertical, degrees, positive = its top toward image right (as gaitlab.core.obliquity.body_axis_tilt_deg): the
+    camera roll, plus the perspective of a pitched camera away from the image's centre column."""
+    p = np.asarray(at_xy, float)
+    up = rotation @ np.array([0.0, 0.0, 1.0])
+    r = rays(p, k)
+    # derivative of the projection along `up` at the ray's point (depth 1)
+    du = k[0, 0] * (up[0] - r[..., 0] * up[2])
+    dv = k[1, 1] * (up[1] - r[..., 1] * up[2])
+    return np.degrees(np.arctan2(du, -dv))
+
+
+@dataclass(frozen=True)
+class CameraPose:
+    """The camera's pose relative to the person and their line of travel over a clip (estimate_camera_pose).
+
+    Angles in degrees (module docstring), each with one SD; height_above_hips_m: the camera's height above the
+    hip-joint centres, metres (NaN when not measured); focal_px: the focal length used, pixels, and the
+    35-mm-equivalent it stands for."""
+
+    yaw_deg: float
+    yaw_sd_deg: float
+    pitch_deg: float
+    pitch_sd_deg: float
+    roll_deg: float
+    roll_sd_deg: float
+    height_above_hips_m: float
+    height_sd_m: float
+    focal_px: float
+    focal_35mm: float
+    bearing_deg: float  # where the hips are, horizontally, from the optical axis (positive = image right)
+    frames: int  # frames the pose was estimated on
+
+    @property
+    def rotation(self) -> np.ndarray:
+        """camera_rotation of this pose."""
+        return camera_rotation(self.yaw_deg, self.pitch_deg, self.roll_deg)
+
+
+PITCH_PRIOR_SD_DEG = 10.0  # a phone propped or on a tripod "about level": where the clip cannot measure the pitch
+
+
+def pose_from_image(hip_xy: tuple[float, float], vertical_tilt_deg: float, k: np.ndarray,
+                    pitch_deg: float = 0.0) -> tuple[float, float]:
+    """(yaw_deg, roll_deg) of a camera with pitch pitch_deg that sees the hips at the pixel hip_xy on the line of
+    travel (the hips' ray lies in the vertical plane of the walk: a camera behind or in front of the walk, turned
+    about its own axes) and the scene's vertical there tilted by vertical_tilt_deg (screen_tilt_of_vertical_deg)."""
+    from scipy.optimize import least_squares
+
+    ray = rays(np.asarray(hip_xy, float), k)
+
+    def residual(p: np.ndarray) -> np.ndarray:
+        r = camera_rotation(p[0], pitch_deg, p[1])
+        lateral = (r.T @ ray)[0] / np.linalg.norm(ray)
+        return np.array([np.degrees(lateral),
+                         float(screen_tilt_of_vertical_deg(np.asarray(hip_xy, float), r, k)) - vertical_tilt_deg])
+
+    start = [-math.degrees(math.atan(ray[0])), vertical_tilt_deg]
+    sol = least_squares(residual, start, xtol=1e-12, ftol=1e-12)
+    return float(sol.x[0]), float(sol.x[1])
+
+
+def estimate_camera_pose(hip_xy: np.ndarray, body_axis_tilt_deg: np.ndarray, width: int, height: int,
+                         focal_35mm: float = PHONE_FOCAL_35MM, pitch_deg: float = 0.0,
+                         pitch_sd_deg: float = PITCH_PRIOR_SD_DEG) -> CameraPose:
+    """The camera's pose relative to the person and their line of travel, from the image landmarks.
+
+    Parameters
+    ----------
+    hip_xy : numpy.ndarray
+        (N, 2) the hip-landmark midpoint per frame, pixels (NaN where not found).
+    body_axis_tilt_deg : numpy.ndarray
+        (N,) the shoulder-midpoint -> ankle-midpoint line's tilt from image vertical per frame, degrees, positive =
+        top toward image right (gaitlab.core.obliquity.body_axis_tilt_deg): over a walk the person is upright on
+        average, so its median is the image of the scene's vertical at the hips.
+    width, height : int
+        The upright frame, pixels.
+    focal_35mm : float
+        The assumed 35-mm-equivalent focal length, mm (PHONE_FOCAL_35MM).
+    pitch_deg, pitch_sd_deg : float
+        The camera's pitch (down positive) and one SD, degrees: a single person on a treadmill does not show it
+        (the body's vertical seen off the image's centre column tilts by about roll + tan(yaw) * tan(pitch): one
+        line, two unknowns), so a prior is taken. The frontal-plane angle of the pelvis depends on it only to
+        second order once the roll is solved from that same line (the two perspective terms cancel to first order).
+
+    Returns
+    -------
+    CameraPose
+        yaw from where the hips are (the camera taken to be on the line of travel, turned about its own axes: the
+        ray to the hips lies in the vertical plane of the walk), roll solved so that the scene's vertical at the
+        hips has the body axis' median tilt, the pitch as given; SDs from the focal length's and the pitch's
+        uncertainty (the body axis' own spread is gaitlab.core.obliquity.camera_roll_spread_deg's). NaN angles when no frame shows the person.
+    """
+    hip_xy = np.asarray(hip_xy, float)
+    tilt = np.asarray(body_axis_tilt_deg, float)
+    ok = np.isfinite(hip_xy).all(axis=1) & np.isfinite(tilt)
+    f = focal_px(width, height, focal_35mm)
+    nan = float("nan")
+    if not ok.any():
+        return CameraPose(nan, nan, pitch_deg, pitch_sd_deg, nan, nan, nan, nan, f, focal_35mm, nan, 0)
+    hip = np.median(hip_xy[ok], axis=0)
+    tau = float(np.median(tilt[ok]))
+    k = intrinsics(width, height, f)
+    yaw, roll = pose_from_image(hip, tau, k, pitch_deg)
+    # one SD from each uncertain input, by finite differences: the focal length, the pitch, the axis' median
+    k_f = intrinsics(width, height, focal_px(width, height, focal_35mm + PHONE_FOCAL_35MM_SD))
+    yaw_f, roll_f = pose_from_image(hip, tau, k_f, pitch_deg)
+    yaw_p, roll_p = pose_from_image(hip, tau, k, pitch_deg + pitch_sd_deg)
+    yaw_sd = math.hypot(yaw_f - yaw, yaw_p - yaw)
+    roll_sd = math.hypot(roll_f - roll, roll_p - roll)  # the body axis' own spread: camera_roll_spread_deg
+    bearing = math.degrees(math.atan((hip[0] - width / 2.0) / f))
+    return CameraPose(yaw, yaw_sd, pitch_deg, pitch_sd_deg, roll, roll_sd, nan, nan, f, focal_35mm, bearing,
+                      int(ok.sum()))
+
+
+def conversion_sd_deg(pose: CameraPose, hip_xy: tuple[float, float], screen_angle_deg: float, width: int,
+                      height: int, tilt_deg: float) -> float:
+    """One SD, degrees, of the frontal-plane angle of a line at screen_angle_deg through hip_xy that the pose's
+    uncertain inputs give (the focal length's PHONE_FOCAL_35MM_SD and the pitch's SD, each re-solving yaw and roll
+    from the same image: estimate_camera_pose); shared by every step of the clip. tilt_deg: the body axis'
+    median tilt the pose was solved with. The roll's own part (the body axis' spread) is counted apart."""
+    if not (math.isfinite(pose.yaw_deg) and math.isfinite(screen_angle_deg)):
+        return 0.0
+    hip = np.asarray(hip_xy, float)
+    k = intrinsics(width, height, pose.focal_px)
+    base = float(frontal_angle_deg(screen_angle_deg, hip, pose.rotation, k))
+    parts = []
+    for f35, pitch in ((pose.focal_35mm + PHONE_FOCAL_35MM_SD, pose.pitch_deg),
+                       (pose.focal_35mm, pose.pitch_deg + pose.pitch_sd_deg)):
+        kk = intrinsics(width, height, focal_px(width, height, f35))
+        yaw, roll = pose_from_image(hip, tilt_deg, kk, pitch)
+        parts.append(float(frontal_angle_deg(screen_angle_deg, hip, camera_rotation(yaw, pitch, roll), kk)) - base)
+    return float(math.hypot(*parts))
