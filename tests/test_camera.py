@@ -84,3 +84,21 @@ def test_focal_length_from_the_35mm_equivalent():
 def test_no_person_no_pose():
     pose = estimate_camera_pose(np.full((5, 2), np.nan), np.full(5, np.nan), W, H)
     assert np.isnan(pose.yaw_deg) and pose.frames == 0
+
+
+@pytest.mark.parametrize("yaw, sd, view, says", [
+    (11.2, 0.8, "posterior", "camera turned 11° toward the person's right (± 1°)"),
+    (11.2, 0.8, "anterior", "camera turned 11° toward the person's left (± 1°)"),
+    (0.1, 0.0, "posterior", "camera square to the line of travel, pitch not measured (taken as level)"),
+])
+def test_the_camera_pose_in_words(yaw, sd, view, says):
+    from dataclasses import replace
+
+    from gaitlab.core.camera import CameraPose
+    from gaitlab.outputs.wording import camera_pose_text
+    from tests.analysis_fixture import make_analysis
+
+    pose = CameraPose(yaw, sd, 0.0, 10.0, 0.3, 0.5, float("nan"), float("nan"), 1500.0, 26.0, yaw, 300)
+    text = camera_pose_text(replace(make_analysis(), view=view, camera=pose))
+    assert text.startswith(says), text
+    assert text.endswith("roll +0.3°") and "± 0°" not in text

@@ -79,9 +79,10 @@ def camera_pose_text(analysis: Analysis) -> str:
     side = "right" if toward_right > 0 else "left"
     where = ("square to the line of travel" if round(abs(cam.yaw_deg)) == 0 else
              f"turned {abs(cam.yaw_deg):.0f}° toward the person's {side}")
+    spread = f" (± {cam.yaw_sd_deg:.0f}°)" if round(cam.yaw_sd_deg) > 0 else ""  # ± 0° would claim too much
     pitch = ("pitch not measured (taken as level)" if cam.pitch_sd_deg > 5 else f"pitched {cam.pitch_deg:+.0f}°")
     height = (f", {cam.height_above_hips_m:+.1f} m above the hips" if math.isfinite(cam.height_above_hips_m) else "")
-    return (f"camera {where} (± {cam.yaw_sd_deg:.0f}°){height}, {pitch}, roll {fmt_deg(cam.roll_deg, signed=True)}")
+    return f"camera {where}{spread}{height}, {pitch}, roll {fmt_deg(cam.roll_deg, signed=True)}"
 
 
 def fmt_deg(x: float, signed: bool = False) -> str:
