@@ -70,7 +70,7 @@ def fast(monkeypatch):
     monkeypatch.setattr(job, "track_video", track_video)
     monkeypatch.setattr(annotate, "worst_step_stills", lambda *args, **kwargs: {})
     monkeypatch.setattr(report, "write_report",
-                        lambda analysis, outdir, stills, *rest: (outdir / "report.html").write_text(analysis.video.name))
+                        lambda analysis, outdir, stills, *rest, **kw: (outdir / "report.html").write_text(analysis.video.name))
     return during
 
 
