@@ -122,8 +122,10 @@ def test_session_page_shows_verdicts_video_report_and_files(lab):
         assert c.get(f"/sessions/{first}/files/{bad}").status_code == 404
     assert c.get("/sessions/nope").status_code == 404
     assert c.get(f"/jobs/{first}", follow_redirects=False).headers["location"] == f"/sessions/{first}"
-    # the clip is not kept (its faces are not blurred); the outputs are
+    # the clip is kept for a re-analysis (by default), outside the session's files: its faces are not blurred
     assert not list((lab["data"] / "uploads").iterdir())
+    assert [p.name for p in (lab["data"] / "clips" / first).iterdir()] == ["walk short.mp4"]
+    assert c.get(f"/sessions/{first}/files/walk%20short.mp4").status_code == 404
     assert "annotated.mp4" in session_files(lab["data"], first)
     assert "annotated.mp4" not in session_files(lab["data"], lab["sessions"][1])
 
@@ -174,6 +176,10 @@ def test_person_page_history_trend_and_compare(lab):
     page = c.get(f"/people/{pid}/compare", params={"a": second, "b": first}).text
     assert page.index("2025-01-10") < page.index("2025-03-10")  # earlier session first, whatever the order
     assert page.count("no real change can be claimed") + page.count("a real change:") == 2  # one row a side
+    for sid in (first, second):  # each session's 95% interval, per side
+        for v in c.get(f"/sessions/{sid}/files/summary.json").json()["sides"].values():
+            if v["mean_drop_ci95_deg"]:
+                assert f"({v['mean_drop_ci95_deg'][0]:.1f} to {v['mean_drop_ci95_deg'][1]:.1f})" in page
     assert "different thresholds" in page
     assert c.get(f"/people/{pid}/compare", params={"a": first, "b": first}).status_code == 400
     other = add_person(c, "P-compare")
@@ -343,9 +349,10 @@ def test_delete_session_then_person_removes_their_files(lab):
     r = c.post(f"/sessions/{first}/delete", data={"csrf": token}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == f"/people/{pid}"
     assert not (data / "sessions" / first).exists() and c.get(f"/sessions/{first}").status_code == 404
+    assert not (data / "clips" / first).exists() and (data / "clips" / second).is_dir()
     assert c.get(f"/sessions/{second}").status_code == 200
     assert c.post(f"/people/{pid}/delete", data={"csrf": token}, follow_redirects=False).status_code == 303
-    assert not (data / "sessions" / second).exists()
+    assert not (data / "sessions" / second).exists() and not (data / "clips" / second).exists()
     assert c.get(f"/people/{pid}").status_code == 404 and "P-001" not in c.get("/").text
 
 

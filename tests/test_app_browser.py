@@ -1,12 +1,17 @@
 """`gaitlab app` in a real browser: Playwright driving Debian's Chromium, with a sample clip played as the webcam.
 
 One test uploads a clip, one records from the fake camera; both wait for the verdict and find the session in
-the person's history, with the same verdicts as `gaitlab analyze` on the same clip. A screenshot of every
-page goes to $GAITLAB_SCREENSHOTS (or a temporary folder) for a person to look at.
+the person's history, with the same verdicts as `gaitlab analyze` on the same clip. Another, on a desktop and a
+phone-wide window, edits a session (its clip analysed again), opens the progress PDF and checks that no page is
+wider than the phone. A screenshot of every page goes to $GAITLAB_SCREENSHOTS (or a temporary folder) for a
+person to look at.
 """
 import base64
 import json
 import os
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import av
@@ -179,3 +184,78 @@ def test_record_from_the_camera_and_compare(page, app_url, shots, tmp_path, pose
     page.wait_for_url("**/compare?*")
     assert page.locator("table.changes tbody tr").count() == 2
     page.screenshot(path=shots / "8_compare.png", full_page=True)
+
+
+PHONE_PX = 390  # an iPhone 12-15's CSS width
+
+
+def assert_fits(page, width: int) -> None:
+    """Nothing on the page is wider than the window (no sideways scrolling)."""
+    scroll = page.evaluate("() => document.documentElement.scrollWidth")
+    assert scroll <= width, f"{page.url} is {scroll} px wide in a {width} px window"
+
+
+def inside(inner: dict, outer: dict) -> bool:
+    return (outer["x"] <= inner["x"] and inner["x"] + inner["width"] <= outer["x"] + outer["width"] and
+            outer["y"] <= inner["y"] and inner["y"] + inner["height"] <= outer["y"] + outer["height"])
+
+
+@pytest.mark.parametrize("width", [1280, PHONE_PX])
+def test_edit_a_session_and_print_the_progress(browser, app_url, shots, clips, tmp_path, width):
+    context = browser.new_context(viewport={"width": width, "height": 844 if width == PHONE_PX else 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    open_person(page, app_url, f"P-{width}")
+    page.goto(app_url)
+    assert_fits(page, width)  # the people table reflows on a phone
+    page.get_by_role("link", name=f"P-{width}", exact=True).click()
+    page.get_by_role("link", name="New analysis", exact=True).click()
+    page.wait_for_url("**/new")
+    assert inside(page.locator("#file").bounding_box(), page.locator("#drop").bounding_box())
+    assert_fits(page, width)
+    page.get_by_label("Session date").fill("2025-04-01")
+    page.get_by_label("Make the annotated video").uncheck()  # quicker
+    page.set_input_files("#file", str(clips["short"]))
+    page.wait_for_url("**/sessions/*", timeout=TIMEOUT_MS)
+    session_url = page.url
+    assert "threshold 5.0°" in page.locator("h1 + p").inner_text()
+    assert_fits(page, width)
+
+    # edit: the kept clip is analysed again, with the live progress page, and the session shows the new record
+    page.get_by_text("Edit this session").click()
+    form = page.locator("form.edit-form")
+    form.get_by_label("Session date").fill("2025-04-08")
+    form.get_by_label("Threshold").fill("4.5")
+    form.get_by_label("Note on this session").fill("after 6 weeks of strengthening")
+    page.screenshot(path=shots / f"10_session_edit_{width}.png", full_page=True)
+    assert_fits(page, width)
+    form.get_by_role("button", name="Save").click()
+    page.wait_for_url("**/jobs/*")
+    assert "re-analysis of" in page.locator("h1").inner_text()
+    page.wait_for_url(session_url, timeout=TIMEOUT_MS)
+    assert f"P-{width} · 2025-04-08" in page.locator("h1").inner_text()
+    assert "threshold 4.5°" in page.locator("h1 + p").inner_text()
+    assert "after 6 weeks of strengthening" in page.locator(".session-note").inner_text()
+    page.screenshot(path=shots / f"11_session_after_edit_{width}.png", full_page=True)
+
+    # the person page: both sides' results in view, no sideways scrolling, the progress PDF
+    page.get_by_role("link", name=f"P-{width}", exact=True).click()
+    page.wait_for_url("**/people/*")
+    assert_fits(page, width)
+    row = page.locator("table.history tbody tr").first
+    for cell in row.locator("td.side").all():
+        box = cell.bounding_box()
+        assert box["width"] > 0 and box["x"] + box["width"] <= width and cell.inner_text().strip()
+    assert "2025-04-08" in row.inner_text() and "after 6 weeks of strengthening" in row.inner_text()
+    page.screenshot(path=shots / f"12_person_{width}.png", full_page=True)
+    link = page.get_by_role("link", name="Progress (PDF)")
+    pdf = page.request.get(app_url.rstrip("/") + link.get_attribute("href"))
+    assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
+    path = tmp_path / "progress.pdf"
+    path.write_bytes(pdf.body())
+    if shutil.which("pdfinfo"):
+        info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+        assert re.search(r"Pages:\s+1\n", info), info
+        subprocess.run(["pdftoppm", "-png", "-r", "80", "-singlefile", str(path), str(shots / f"13_progress_pdf_{width}")],
+                       check=True)
+    context.close()

@@ -61,6 +61,15 @@ MIGRATIONS = (
     """,
     # the job's pose track in the app's cache (DATA/tracks/<track_key>.npz), deleted with the job; '' until known
     "ALTER TABLE jobs ADD COLUMN track_key TEXT NOT NULL DEFAULT ''",
+    # kept clips and editable sessions: whether the job keeps its clip (DATA/clips/<session id>/) once done; the
+    # session's own note (the clinician's, e.g. "after 6 weeks of strengthening"); a job that re-analyses a
+    # session's kept clip names that session in redo_of (NULL: a new clip), and goes with it
+    """
+    ALTER TABLE jobs ADD COLUMN keep_clip INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN note TEXT NOT NULL DEFAULT '';
+    ALTER TABLE jobs ADD COLUMN redo_of TEXT REFERENCES sessions(id) ON DELETE CASCADE;
+    ALTER TABLE sessions ADD COLUMN note TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 
@@ -104,6 +113,11 @@ def meta_value(con: sqlite3.Connection, key: str, default: str) -> str:
     return con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
 
 
+def set_meta_value(con: sqlite3.Connection, key: str, value: str) -> None:
+    """Store a setting."""
+    con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
 # ---- people ----------------------------------------------------------------------------------------
 
 def _like(text: str) -> str:
@@ -142,21 +156,26 @@ def delete_person(con: sqlite3.Connection, person_id: int) -> None:
 # ---- jobs ------------------------------------------------------------------------------------------
 
 def add_job(con: sqlite3.Connection, job_id: str, person_id: int, clip_name: str, session_date: str,
-            source: str, options: dict) -> None:
+            source: str, options: dict, *, keep_clip: bool = False, note: str = "", redo_of: str | None = None) -> None:
     """Queue a job.
 
     Parameters
     ----------
-    job_id : the new job's id, also that of the session it will produce
+    job_id : the new job's id, also that of the session it will produce (unless it re-analyses one)
     person_id : whose clip it is; sqlite3.IntegrityError if there is no such person
     clip_name : the clip's basename as the browser gave it
     session_date : the day the clip was recorded, YYYY-MM-DD
     source : 'upload' or 'camera'
     options : the analysis settings: threshold_deg (degrees), view, blur_faces, annotated_video
+    keep_clip : keep the clip in the data folder once analysed (for a later re-analysis)
+    note : the session's note (the clinician's)
+    redo_of : the session whose kept clip this job re-analyses, replacing its outputs if it succeeds (None: a
+        new clip, in the job's upload folder); sqlite3.IntegrityError if there is no such session
     """
-    con.execute("INSERT INTO jobs (id, person_id, clip_name, session_date, source, options, state, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)",
-                (job_id, person_id, clip_name, session_date, source, json.dumps(options), now()))
+    con.execute("INSERT INTO jobs (id, person_id, clip_name, session_date, source, options, state, created_at, "
+                "keep_clip, note, redo_of) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+                (job_id, person_id, clip_name, session_date, source, json.dumps(options), now(), int(keep_clip),
+                 note, redo_of))
 
 
 def job(con: sqlite3.Connection, job_id: str) -> sqlite3.Row | None:
@@ -245,12 +264,38 @@ def add_session(con: sqlite3.Connection, job_row: sqlite3.Row, summary: dict) ->
     """Record the session a job produced, from the job's row and the summary.json of its output folder."""
     con.execute(
         "INSERT INTO sessions (id, person_id, session_date, created_at, clip_name, source, view, "
-        "activity, threshold_deg, sides, side_difference, warnings, gaitlab_version, annotated_video) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "activity, threshold_deg, sides, side_difference, warnings, gaitlab_version, annotated_video, note) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (job_row["id"], job_row["person_id"], job_row["session_date"], now(), job_row["clip_name"],
          job_row["source"], summary["view"], summary["activity"], summary["threshold_deg"],
          json.dumps(summary["sides"]), summary["side_difference"], json.dumps(summary["warnings"]),
-         summary["gaitlab_version"], int(job_options(job_row)["annotated_video"])))
+         summary["gaitlab_version"], int(job_options(job_row)["annotated_video"]), job_row["note"]))
+
+
+def replace_session(con: sqlite3.Connection, redo_row: sqlite3.Row, summary: dict) -> None:
+    """Record what a re-analysis (a job with redo_of) produced: its session's results, date and note, and the
+    settings of the session's own job (what the session page says was chosen), from the re-analysis' row and the
+    summary.json of its output folder."""
+    sid = redo_row["redo_of"]
+    con.execute(
+        "UPDATE sessions SET session_date = ?, view = ?, activity = ?, threshold_deg = ?, sides = ?, "
+        "side_difference = ?, warnings = ?, gaitlab_version = ?, note = ? WHERE id = ?",
+        (redo_row["session_date"], summary["view"], summary["activity"], summary["threshold_deg"],
+         json.dumps(summary["sides"]), summary["side_difference"], json.dumps(summary["warnings"]),
+         summary["gaitlab_version"], redo_row["note"], sid))
+    con.execute("UPDATE jobs SET session_date = ?, options = ?, note = ? WHERE id = ?",
+                (redo_row["session_date"], redo_row["options"], redo_row["note"], sid))
+
+
+def edit_session_record(con: sqlite3.Connection, session_id: str, session_date: str, note: str) -> None:
+    """Correct a session's date and note in the database only (its outputs keep what they were made with)."""
+    con.execute("UPDATE sessions SET session_date = ?, note = ? WHERE id = ?", (session_date, note, session_id))
+    con.execute("UPDATE jobs SET session_date = ?, note = ? WHERE id = ?", (session_date, note, session_id))
+
+
+def redo_jobs_of(con: sqlite3.Connection, session_id: str) -> list[sqlite3.Row]:
+    """The re-analyses of a session, in queue order, whatever their state."""
+    return con.execute("SELECT * FROM jobs WHERE redo_of = ? ORDER BY rowid", (session_id,)).fetchall()
 
 
 def session(con: sqlite3.Connection, session_id: str) -> sqlite3.Row | None:
@@ -267,6 +312,13 @@ def session_job(con: sqlite3.Connection, session_id: str) -> sqlite3.Row | None:
     """The session's person_id with its job's id and track_key (what its deletion leaves on disk), or None."""
     return con.execute("SELECT s.person_id, j.id, j.track_key FROM sessions s JOIN jobs j ON j.id = s.id "
                        "WHERE s.id = ?", (session_id,)).fetchone()
+
+
+def kept_clip_sessions(con: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Every session (id, person_id, session_date, clip_name) with its person's label, by label then date: those
+    whose clip may be kept in the data folder."""
+    return con.execute("SELECT s.id, s.person_id, s.session_date, s.clip_name, p.label FROM sessions s "
+                       "JOIN people p ON p.id = s.person_id ORDER BY p.label COLLATE NOCASE, s.session_date").fetchall()
 
 
 def session_ids(con: sqlite3.Connection) -> set[str]:

@@ -59,6 +59,17 @@ def session_dir(data_dir: Path, job_id: str) -> Path:
     return data_dir / "sessions" / job_id
 
 
+def clip_dir(data_dir: Path, session_id: str) -> Path:
+    """The folder holding a session's kept clip, as uploaded: used only to analyse it again, never served (the
+    faces in it are not blurred)."""
+    return data_dir / "clips" / session_id
+
+
+def kept_clip(data_dir: Path, session_id: str) -> Path | None:
+    """A session's kept clip, or None if it was not kept (or has been deleted)."""
+    return next(clip_dir(data_dir, session_id).glob("*"), None)
+
+
 def tracks_dir(data_dir: Path) -> Path:
     """The app's own pose-track cache: kept in the data folder (not the user's cache), so that a person's tracks
     go with them. A job's entry is named by the track_key in its row."""
@@ -112,10 +123,17 @@ def work(video: str, outdir: str, model: ModelInfo, options: dict, tracks: Path,
         conn.send(("failed", f"internal error: {type(exc).__name__}: {exc}"))
 
 
+def report_note(person_note: str, session_note: str) -> str:
+    """The note a session's outputs carry: the person's, then the session's own on a line of its own."""
+    return "\n".join(n for n in (person_note, session_note) if n)
+
+
 def _record(con, row) -> dict:
-    """Whose clip a job's is and when, as its outputs state it: the person's label and note, the session date."""
+    """Whose clip a job's is and when, as its outputs state it: the person's label, the person's and the
+    session's note, the session date."""
     person = db.person(con, row["person_id"])
-    return {"subject": person["label"] if person else "", "note": person["note"] if person else "",
+    return {"subject": person["label"] if person else "",
+            "note": report_note(person["note"] if person else "", row["note"]),
             "session_date": date.fromisoformat(row["session_date"])}
 
 
@@ -132,6 +150,7 @@ class Runner:
         self.data_dir, self.model, self.workers = data_dir, model, max(1, workers)
         self.live: dict[str, Live] = {}  # job id -> progress, for running jobs
         self._track_keys: dict[str, str] = {}  # job id -> its track's key, for running jobs (their rows may go)
+        self._redo: dict[str, str] = {}  # job id -> the session it re-analyses, for running re-analyses
         self._procs: dict[str, tuple[multiprocessing.Process, Connection]] = {}
         self._cancelled: set[str] = set()
         self._lock = threading.Lock()
@@ -147,7 +166,7 @@ class Runner:
             queued, sessions = db.queued_ids(con), db.session_ids(con)
         # what a stopped server left behind: uploads nobody waits for, output folders of no session, exports
         for folder, keep in ((self.data_dir / "uploads", queued), (self.data_dir / "sessions", sessions),
-                             (self.data_dir / "tmp", set())):
+                             (self.data_dir / "clips", sessions), (self.data_dir / "tmp", set())):
             for path in folder.iterdir():
                 if path.name in keep:
                     continue
@@ -208,10 +227,13 @@ class Runner:
             return
         with db.connect(self.data_dir) as con:
             for row in db.next_queued(con, free):
-                job_id = row["id"]
-                video = next(upload_dir(self.data_dir, job_id).glob("*"), None)  # none if deleted meanwhile
+                job_id, redo_of = row["id"], row["redo_of"]
+                # none if deleted meanwhile
+                video = kept_clip(self.data_dir, redo_of) if redo_of else next(
+                    upload_dir(self.data_dir, job_id).glob("*"), None)
                 if video is None:
-                    db.end_job(con, job_id, "failed", "the uploaded clip is missing from the data folder")
+                    db.end_job(con, job_id, "failed", f"the {'kept' if redo_of else 'uploaded'} clip is missing "
+                                                      "from the data folder")
                     continue
                 receive, send = self._ctx.Pipe(duplex=False)
                 proc = self._ctx.Process(
@@ -224,6 +246,8 @@ class Runner:
                 with self._lock:
                     self._procs[job_id] = (proc, receive)
                     self.live[job_id] = Live()
+                    if redo_of:
+                        self._redo[job_id] = redo_of
                 db.start_job(con, job_id, proc.pid)
 
     def _collect(self) -> None:
@@ -235,9 +259,7 @@ class Runner:
                     if msg[0] == "progress":
                         self.live[job_id] = Live(*msg[1:])
                     elif msg[0] == "track":
-                        self._track_keys[job_id] = msg[1]
-                        with db.connect(self.data_dir) as con:
-                            db.set_track_key(con, job_id, msg[1])
+                        self._track(job_id, msg[1])
                     else:
                         outcome = msg
             except (EOFError, OSError):
@@ -251,6 +273,7 @@ class Runner:
                 self.live.pop(job_id, None)
                 cancelled = job_id in self._cancelled
                 self._cancelled.discard(job_id)
+                self._redo.pop(job_id, None)
             track_key = self._track_keys.pop(job_id, "")
             if self._stopping.is_set() and outcome is None:
                 self._requeue(job_id)
@@ -263,26 +286,56 @@ class Runner:
                     log.exception("recording job %s", job_id)
                     self._finish(job_id, ("failed", f"internal error while saving the results: {exc}"), track_key)
 
+    def _track(self, job_id: str, track_key: str) -> None:
+        """Record a job's track key, to delete its track with it; a re-analysis' is its session's, and stays."""
+        if job_id in self._redo:
+            return
+        self._track_keys[job_id] = track_key
+        with db.connect(self.data_dir) as con:
+            db.set_track_key(con, job_id, track_key)
+
     def _finish(self, job_id: str, outcome: tuple, track_key: str) -> None:
         outdir = session_dir(self.data_dir, job_id)
         with db.connect(self.data_dir) as con:
             row = db.running_job(con, job_id)
-            if row is not None and outcome[0] == "done":
+            done = row is not None and outcome[0] == "done"
+            if done and row["redo_of"]:
+                self._replace_outputs(con, row, outdir)
+            elif done:
                 db.add_session(con, row, json.loads((outdir / "summary.json").read_text(encoding="utf-8")))
             if row is not None:
                 db.end_job(con, job_id, outcome[0], outcome[1] if outcome[0] == "failed" else "")
-        # the clip itself is not kept: it shows the face unblurred (the outputs blur it)
+        # the clip shows the face unblurred (the outputs blur it): kept only where asked for, and never served
+        if done and row["keep_clip"] and not row["redo_of"]:
+            clip_dir(self.data_dir, job_id).parent.mkdir(exist_ok=True)
+            upload_dir(self.data_dir, job_id).rename(clip_dir(self.data_dir, job_id))
         shutil.rmtree(upload_dir(self.data_dir, job_id), ignore_errors=True)
-        if row is None or outcome[0] != "done":  # deleted meanwhile, or nothing complete to keep
+        if not done or row["redo_of"]:  # deleted meanwhile, nothing complete to keep, or moved into place
             shutil.rmtree(outdir, ignore_errors=True)
+        if not done:
             forget_track(self.data_dir, track_key)
+
+    def _replace_outputs(self, con, row, outdir: Path) -> None:
+        """A re-analysis succeeded: its outputs take the place of its session's, and its results, date and note
+        those of the session's record (in the caller's transaction, which the swap's failure rolls back)."""
+        db.replace_session(con, row, json.loads((outdir / "summary.json").read_text(encoding="utf-8")))
+        dest = session_dir(self.data_dir, row["redo_of"])
+        aside = self.data_dir / "tmp" / f"replaced-{row['id']}"
+        dest.rename(aside)
+        try:
+            outdir.rename(dest)
+        except OSError:
+            aside.rename(dest)
+            raise
+        shutil.rmtree(aside, ignore_errors=True)
 
     def _requeue(self, job_id: str) -> None:
         with db.connect(self.data_dir) as con:
             db.requeue(con, job_id)
 
     def _discard_files(self, job_id: str, track_key: str) -> None:
-        """A cancelled job's files, once its worker has ended (its track may have been written just before)."""
+        """A cancelled job's files, once its worker has ended (its track may have been written just before; a
+        re-analysis' is its session's, and stays)."""
         shutil.rmtree(upload_dir(self.data_dir, job_id), ignore_errors=True)
         shutil.rmtree(session_dir(self.data_dir, job_id), ignore_errors=True)
         forget_track(self.data_dir, track_key)

@@ -1,8 +1,9 @@
 """The local web app: a Starlette ASGI app (Jinja2 pages, a little vanilla JS) served by uvicorn.
 
 Everything lives in one data folder: the database, uploads waiting for analysis, one output folder per
-session (what `gaitlab analyze` writes) and the sessions' cached pose tracks (deleted with them, see
-jobs.tracks_dir). Pages never show a path, only the clip's basename, escaped.
+session (what `gaitlab analyze` writes), the sessions' kept clips (for a re-analysis with corrected settings; never
+served, see jobs.clip_dir) and cached pose tracks (deleted with them, see jobs.tracks_dir). Pages never show a
+path, only the clip's basename, escaped.
 
 Each route is a function of the request alone: what the routes share (data folder, job runner, templates, CSRF
 secret, upload limits) is an AppContext that create_app puts in `app.state.ctx`; every query is a function of db.py.
@@ -52,7 +53,7 @@ from starlette.templating import Jinja2Templates
 
 from gaitlab import __version__
 from gaitlab.app import db, pages
-from gaitlab.app.jobs import Runner, forget_track, session_dir, upload_dir
+from gaitlab.app.jobs import Runner, clip_dir, forget_track, kept_clip, report_note, session_dir, upload_dir
 from gaitlab.core.result import (
     DEFAULT_THRESHOLD_DEG,
     MIN_STEPS_PER_SIDE,
@@ -61,6 +62,7 @@ from gaitlab.core.result import (
     THRESHOLD_RANGE_DEG,
 )
 from gaitlab.errors import GaitlabError, VideoError
+from gaitlab.outputs.pdf import write_pdf
 from gaitlab.tracking.model import ModelInfo
 from gaitlab.tracking.video import probe
 
@@ -69,11 +71,16 @@ MAX_UPLOAD_BYTES = 2 * 1024**3  # a minute of 4K phone video is well under this
 # A phone on a slow or patchy link still sends something every few seconds; a minute of silence means the
 # client is gone, and its half-written clip would otherwise hold a connection and disk space forever.
 UPLOAD_STALL_TIMEOUT_S = 60.0
+MAX_LABEL_CHARS = 80
+MAX_NOTE_CHARS = 2000  # a person's note; with a session's note, what a job's note may hold (run.job.MAX_NOTE_CHARS)
 MAX_SEARCH_CHARS = 200  # longer than any label or note worth typing; SQLite refuses LIKE patterns past 50 000
 EARLIEST_SESSION_DATE = date(1900, 1, 1)  # anything earlier is a mistyped year
 SESSION_FILES = ("report.html", "report.pdf", "summary.json", "steps.csv", "frames.csv", "landmarks.npz",
                  "annotated.mp4")
 VIEWS = ("auto", "posterior", "anterior")
+KEEP_CLIPS = "keep_clips"  # the setting (in the meta table): "1" keeps each new session's clip, "0" deletes it
+PROGRESS_TABLE_ROWS = 12  # the latest sessions the progress PDF's table lists: as many as fit on its one page
+PROGRESS_NOTE_CHARS = 90  # a longer note is cut there on the progress PDF (two lines of its table)
 TOKEN_COOKIE = "gaitlab_token"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 # pages load nothing from elsewhere; report.html needs inline styles and data: images
@@ -203,7 +210,7 @@ def create_app(data_dir: Path, model: ModelInfo, *, workers: int = 1, token: str
     upload_stall_timeout_s : seconds of silence after which an upload or a form is given up
     """
     data_dir = Path(data_dir)
-    for sub in ("uploads", "sessions", "tmp"):
+    for sub in ("uploads", "sessions", "clips", "tmp"):
         (data_dir / sub).mkdir(parents=True, exist_ok=True)
     db.migrate(data_dir)
     with db.connect(data_dir) as con:
@@ -215,6 +222,7 @@ def create_app(data_dir: Path, model: ModelInfo, *, workers: int = 1, token: str
         Route("/people/{pid:rowid}/delete", delete_person, methods=["POST"]),
         Route("/people/{pid:rowid}/export.zip", export_person),
         Route("/people/{pid:rowid}/compare", compare),
+        Route("/people/{pid:rowid}/progress.pdf", progress_pdf),
         Route("/people/{pid:rowid}/new", new_analysis),
         Route("/people/{pid:rowid}/uploads", upload, methods=["POST"]),
         Route("/jobs/{jid}", job),
@@ -223,6 +231,10 @@ def create_app(data_dir: Path, model: ModelInfo, *, workers: int = 1, token: str
         Route("/sessions/{sid}", session),
         Route("/sessions/{sid}/files/{name}", session_file),
         Route("/sessions/{sid}/delete", delete_session, methods=["POST"]),
+        Route("/sessions/{sid}/edit", edit_session, methods=["POST"]),
+        Route("/sessions/{sid}/clip/delete", delete_clip, methods=["POST"]),
+        Route("/settings", settings),
+        Route("/settings", save_settings, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=_lifespan, exception_handlers={HTTPException: http_error})
@@ -246,8 +258,23 @@ def _templates(csrf: str, max_upload_bytes: int) -> Jinja2Templates:
                              undefined=jinja2.StrictUndefined)
     env.globals.update(csrf=csrf, version=__version__, sides=SIDES, badge=pages.badge, sentence=pages.sentence,
                        sdd=SMALLEST_DETECTABLE_DIFFERENCE_DEG, min_steps=MIN_STEPS_PER_SIDE,
-                       max_upload_bytes=max_upload_bytes)
+                       max_upload_bytes=max_upload_bytes, threshold_range=THRESHOLD_RANGE_DEG,
+                       max_note_chars=MAX_NOTE_CHARS)
+    env.filters.update(size=disk_size, plural=plural)
     return Jinja2Templates(env=env)
+
+
+def disk_size(n_bytes: int) -> str:
+    """A size on disk in words, e.g. '12.3 MB' (decimal units, as file managers show them)."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:.3g} {unit}"
+    return f"{n_bytes} bytes"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """A count with its noun, e.g. '1 session', '3 sessions' (`many`: an irregular plural)."""
+    return f"{n} {word if n == 1 else many or word + 's'}"
 
 
 def _ctx(request: Request) -> AppContext:
@@ -280,12 +307,19 @@ async def _checked_form(request: Request) -> FormData:
 
 
 def _cancel_and_forget(ctx: AppContext, jobs: list[sqlite3.Row]) -> None:
-    """Remove what deleted job rows (id, track_key) leave: their clip, output folder and pose track."""
+    """Remove what deleted job rows (id, track_key) leave: their uploaded or kept clip, output folder and pose
+    track."""
     for row in jobs:
         ctx.runner.cancel(row["id"])  # a running worker's files go when it has stopped
-        shutil.rmtree(upload_dir(ctx.data_dir, row["id"]), ignore_errors=True)
-        shutil.rmtree(session_dir(ctx.data_dir, row["id"]), ignore_errors=True)
+        for folder in (upload_dir, session_dir, clip_dir):
+            shutil.rmtree(folder(ctx.data_dir, row["id"]), ignore_errors=True)
         forget_track(ctx.data_dir, row["track_key"])
+
+
+def _clip_bytes(data_dir: Path, session_id: str) -> int | None:
+    """The size of a session's kept clip in bytes, or None if it was not kept."""
+    clip = kept_clip(data_dir, session_id)
+    return None if clip is None else clip.stat().st_size
 
 
 async def http_error(request: Request, exc: HTTPException) -> Response:
@@ -309,12 +343,12 @@ async def add_person(request: Request) -> Response:
     """Add a person from the form's label and note, then show them."""
     form = await _checked_form(request)
     label, note = _form_text(form, "label"), _form_text(form, "note")
-    if not label or len(label) > 80 or _hidden_characters(label, multiline=False):
+    if not label or len(label) > MAX_LABEL_CHARS or _hidden_characters(label, multiline=False):
         raise HTTPException(400, "Give the person a label of 1 to 80 printable characters (a code such as P-014 "
                                  "rather than a name), without tabs, line breaks or control characters.")
-    if len(note) > 2000 or _hidden_characters(note, multiline=True):
-        raise HTTPException(400, "The note must be at most 2000 printable characters: line breaks are fine, "
-                                 "control characters are not.")
+    if len(note) > MAX_NOTE_CHARS or _hidden_characters(note, multiline=True):
+        raise HTTPException(400, f"The note must be at most {MAX_NOTE_CHARS} printable characters: line breaks are "
+                                 "fine, control characters are not.")
     try:
         with _ctx(request).connect() as con:
             pid = db.add_person(con, label, note)
@@ -331,7 +365,9 @@ async def person(request: Request) -> Response:
         sessions = db.person_sessions(con, pid)
         jobs = db.unfinished_jobs_of(con, pid)
     trend = await run_in_threadpool(pages.trend_plot, sessions) if sessions else None
-    return _page(request, "person.html", person=who, sessions=sessions, jobs=jobs, trend=trend)
+    clips = {s["id"]: _clip_bytes(_ctx(request).data_dir, s["id"]) for s in sessions}
+    return _page(request, "person.html", person=who, sessions=sessions, jobs=jobs, trend=trend, clips=clips,
+                 clips_total=sum(n for n in clips.values() if n))
 
 
 async def delete_person(request: Request) -> Response:
@@ -372,13 +408,75 @@ async def compare(request: Request) -> Response:
     return _page(request, "compare.html", person=who, a=a, b=b, rows=pages.compare(a, b))
 
 
+async def progress_pdf(request: Request) -> Response:
+    """A one-page PDF of a person's progress: the drop per side over sessions with its 95% intervals, and a
+    table of the latest sessions with their notes."""
+    ctx, pid = _ctx(request), request.path_params["pid"]
+    with ctx.connect() as con:
+        who = dict(_found(db.person(con, pid)))
+        sessions = db.person_sessions(con, pid)
+    if not sessions:
+        raise HTTPException(404, "This person has no sessions yet: there is no progress to print.")
+    path = await run_in_threadpool(_progress_pdf, ctx, who, sessions)
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "_", who["label"]).strip("_") or "person"
+    return FileResponse(path, filename=f"gaitlab_progress_{slug}.pdf", content_disposition_type="inline",
+                        background=BackgroundTask(path.unlink))
+
+
+def _progress_pdf(ctx: AppContext, who: dict, sessions: list[dict]) -> Path:
+    """Render the progress page (templates/progress.html) and print it into a new file in DATA/tmp."""
+    rows = pages.progress_rows(sessions)
+    for r in rows:
+        r["note"] = _cut(r["note"], PROGRESS_NOTE_CHARS)
+    html = ctx.templates.get_template("progress.html").render(
+        person={**who, "note": _cut(who["note"], PROGRESS_NOTE_CHARS)}, sessions=sessions, rows=rows[:PROGRESS_TABLE_ROWS], left_out=max(len(rows) - PROGRESS_TABLE_ROWS, 0),
+        plot=pages.svg_data_uri(pages.drop_figure(sessions, (8.0, 3.4))), made=date.today().isoformat())
+    fd, name = tempfile.mkstemp(prefix="progress-", suffix=".pdf", dir=ctx.data_dir / "tmp")
+    os.close(fd)
+    write_pdf(html, name)
+    return Path(name)
+
+
+def _cut(text: str, max_chars: int) -> str:
+    """`text` on one line, cut to at most `max_chars` characters with an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= max_chars else text[:max_chars - 1].rstrip() + "…"
+
+
+# ---- settings --------------------------------------------------------------------------------------
+
+def _keeps_clips(con: sqlite3.Connection) -> bool:
+    """Whether new sessions keep their clip (the app's default: yes)."""
+    return db.meta_value(con, KEEP_CLIPS, "1") == "1"
+
+
+async def settings(request: Request) -> Response:
+    """The settings page: whether clips are kept, and the disk space the kept ones use."""
+    ctx = _ctx(request)
+    with ctx.connect() as con:
+        keep = _keeps_clips(con)
+        rows = db.kept_clip_sessions(con)
+    kept = [{**dict(r), "bytes": n} for r in rows if (n := _clip_bytes(ctx.data_dir, r["id"])) is not None]
+    return _page(request, "settings.html", keep=keep, kept=kept, total=sum(k["bytes"] for k in kept))
+
+
+async def save_settings(request: Request) -> Response:
+    """Store the settings form (an unticked box is not sent: off)."""
+    form = await _checked_form(request)
+    with _ctx(request).connect() as con:
+        db.set_meta_value(con, KEEP_CLIPS, "1" if form.get("keep_clips") else "0")
+    return RedirectResponse("/settings", 303)
+
+
 # ---- new analysis ----------------------------------------------------------------------------------
 
 async def new_analysis(request: Request) -> Response:
     """The page to record or upload a clip of a person, with the analysis settings."""
     with _ctx(request).connect() as con:
         who = _found(db.person(con, request.path_params["pid"]))
-    return _page(request, "new.html", person=who, today=date.today().isoformat(), threshold=DEFAULT_THRESHOLD_DEG)
+        keep = _keeps_clips(con)
+    return _page(request, "new.html", person=who, today=date.today().isoformat(), threshold=DEFAULT_THRESHOLD_DEG,
+                 keep=keep)
 
 
 async def upload(request: Request) -> JSONResponse:
@@ -407,8 +505,9 @@ async def upload(request: Request) -> JSONResponse:
         return refused
     options = {k: settings.pop(k) for k in ("threshold_deg", "view", "blur_faces", "annotated_video")}
     try:
-        with ctx.connect() as con:
-            db.add_job(con, job_id, pid, path.name, settings["date"], settings["source"], options)
+        with ctx.connect() as con:  # the setting as it is now: the page said so when the clip was chosen
+            db.add_job(con, job_id, pid, path.name, settings["date"], settings["source"], options,
+                       keep_clip=_keeps_clips(con))
     except sqlite3.IntegrityError:  # the person was deleted while the clip arrived
         shutil.rmtree(folder, ignore_errors=True)
         return _refuse(404, "This person no longer exists.")
@@ -462,7 +561,7 @@ def _job_status(ctx: AppContext, job_id: str) -> dict:
             return {"state": "gone"}
         ahead = db.jobs_ahead(con, job_id)
     live = ctx.runner.live.get(job_id)
-    return {"state": row["state"], "error": row["error"], "ahead": ahead, "url": f"/sessions/{job_id}",
+    return {"state": row["state"], "error": row["error"], "ahead": ahead, "url": f"/sessions/{row['redo_of'] or job_id}",
             "frames_done": live.frames_done if live else 0, "frames_total": live.frames_total if live else 0,
             "fps": round(live.fps, 1) if live else 0, "eta_s": round(live.eta_s) if live else 0}
 
@@ -474,7 +573,7 @@ async def job(request: Request) -> Response:
         row = _found(db.job(con, job_id))
         who = _found(db.person(con, row["person_id"]))
     if row["state"] == "done":
-        return RedirectResponse(f"/sessions/{job_id}", 303)
+        return RedirectResponse(f"/sessions/{row['redo_of'] or job_id}", 303)
     return _page(request, "job.html", job=row, person=who, status=_job_status(ctx, job_id))
 
 
@@ -505,20 +604,22 @@ async def delete_job(request: Request) -> Response:
         row = _found(db.unfinished_job(con, job_id))
         db.delete_job(con, job_id)
     _cancel_and_forget(ctx, [row])
-    return RedirectResponse(f"/people/{row['person_id']}", 303)
+    return RedirectResponse(f"/sessions/{row['redo_of']}" if row["redo_of"] else f"/people/{row['person_id']}", 303)
 
 
 # ---- sessions --------------------------------------------------------------------------------------
 
 async def session(request: Request) -> Response:
     """A session's page: its results, report and files."""
-    sid = request.path_params["sid"]
-    with _ctx(request).connect() as con:
+    ctx, sid = _ctx(request), request.path_params["sid"]
+    with ctx.connect() as con:
         s = db.session_dict(_found(db.session(con, sid)))
         who = _found(db.person(con, s["person_id"]))
         options = db.job_options(_found(db.job(con, sid)))
+        redos = [r for r in db.redo_jobs_of(con, sid) if r["state"] != "done"]
     return _page(request, "session.html", s=s, person=who, blurred=options["blur_faces"],
-                 chosen_view=options.get("view", "auto"))
+                 chosen_view=options.get("view", "auto"), clip_bytes=_clip_bytes(ctx.data_dir, sid), jobs=redos,
+                 views=VIEWS)
 
 
 async def session_file(request: Request) -> Response:
@@ -539,9 +640,58 @@ async def delete_session(request: Request) -> Response:
     ctx, sid = _ctx(request), request.path_params["sid"]
     with ctx.connect() as con:
         row = _found(db.session_job(con, sid))
-        db.delete_job(con, sid)  # the session row goes with it
-    _cancel_and_forget(ctx, [row])
+        redos = db.redo_jobs_of(con, sid)
+        db.delete_job(con, sid)  # the session row goes with it, and its re-analyses with the session
+    _cancel_and_forget(ctx, [row, *redos])
     return RedirectResponse(f"/people/{row['person_id']}", 303)
+
+
+async def edit_session(request: Request) -> Response:
+    """Correct a session's date, view, threshold and note. With its clip kept, the clip is analysed again with
+    them (a re-analysis job, whose progress page this leads to) and the session takes the new outputs only if that
+    succeeds; without it, only the date and note change, in the record (the outputs keep theirs)."""
+    form = await _checked_form(request)
+    ctx, sid = _ctx(request), request.path_params["sid"]
+    try:
+        day = _session_date(_form_text(form, "date")).isoformat()
+        threshold, view = _threshold(_form_text(form, "threshold")), _view(_form_text(form, "view"))
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+    note = _form_text(form, "note")
+    with ctx.connect() as con:
+        s = _found(db.session(con, sid))
+        who = _found(db.person(con, s["person_id"]))
+        options = db.job_options(_found(db.job(con, sid)))
+        if len(report_note(who["note"], note)) > MAX_NOTE_CHARS or _hidden_characters(note, multiline=True):
+            raise HTTPException(400, f"The session's note, with the person's note, must be at most {MAX_NOTE_CHARS} "
+                                     "printable characters: line breaks are fine, control characters are not.")
+        if any(r["state"] in ("queued", "running") for r in db.redo_jobs_of(con, sid)):
+            raise HTTPException(409, "This session is already being analysed again: wait for it to finish, then "
+                                     "edit it.")
+        analysis_changed = (view, threshold) != (options.get("view", "auto"), options["threshold_deg"])
+        if kept_clip(ctx.data_dir, sid) is None:
+            if analysis_changed:
+                raise HTTPException(400, "The clip was not kept: view and threshold cannot be changed (only the "
+                                         "date and the note).")
+            db.edit_session_record(con, sid, day, note)
+            return RedirectResponse(f"/sessions/{sid}", 303)
+        if not analysis_changed and (day, note) == (s["session_date"], s["note"]):
+            return RedirectResponse(f"/sessions/{sid}", 303)
+        job_id = secrets.token_hex(8)
+        db.add_job(con, job_id, s["person_id"], s["clip_name"], day, s["source"],
+                   {**options, "view": view, "threshold_deg": threshold}, note=note, redo_of=sid)
+    ctx.runner.poke()
+    return RedirectResponse(f"/jobs/{job_id}", 303)
+
+
+async def delete_clip(request: Request) -> Response:
+    """Delete a session's kept clip (its outputs stay; it can no longer be analysed again)."""
+    await _checked_form(request)
+    ctx, sid = _ctx(request), request.path_params["sid"]
+    with ctx.connect() as con:
+        _found(db.session(con, sid))
+    shutil.rmtree(clip_dir(ctx.data_dir, sid), ignore_errors=True)
+    return RedirectResponse(f"/sessions/{sid}", 303)
 
 
 def _too_large(limit: int) -> str:
@@ -592,18 +742,29 @@ def _session_date(text: str) -> date:
     return day
 
 
-def _upload_settings(query) -> dict:
-    """The analysis settings sent with an upload, checked; ValueError says what is wrong in plain words."""
+def _threshold(text: str) -> float:
+    """A threshold in degrees within THRESHOLD_RANGE_DEG; ValueError says what is wrong in plain words."""
     try:
-        threshold = float(query.get("threshold", DEFAULT_THRESHOLD_DEG))
+        threshold = float(text)
     except ValueError:
         threshold = float("nan")
     low, high = THRESHOLD_RANGE_DEG
     if not low <= threshold <= high:
         raise ValueError(f"The threshold must be a number of degrees between {low:g} and {high:g}.")
-    view = query.get("view", "auto")
-    if view not in VIEWS:
+    return threshold
+
+
+def _view(text: str) -> str:
+    """One of VIEWS; ValueError says what is wrong in plain words."""
+    if text not in VIEWS:
         raise ValueError("The view must be auto, posterior (from behind) or anterior (from the front).")
+    return text
+
+
+def _upload_settings(query) -> dict:
+    """The analysis settings sent with an upload, checked; ValueError says what is wrong in plain words."""
+    threshold = _threshold(query.get("threshold", str(DEFAULT_THRESHOLD_DEG)))
+    view = _view(query.get("view", "auto"))
     day = _session_date(query.get("date") or date.today().isoformat())
     source = query.get("source", "upload")
     if source not in ("upload", "camera"):
