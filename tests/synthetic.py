@@ -87,7 +87,7 @@ def _swap_sides(img: np.ndarray, frames: np.ndarray) -> None:
 def make_track(view="posterior", fps=30.0, dur_s=10.0, stride_s=1.1, duty=0.62, amp=0.2,
                noise=0.0, gap=None, scale_growth=0.0, seed=0, drops=None, roll_deg=0.0,
                mirror=None, pixel_offset_deg=4.0, phase0=(0.13, 0.63), foot_pitch=0.0,
-               retraction=0.0, symmetry_noise_deg=None, depth_gain=False):
+               retraction=0.0, symmetry_noise_deg=None, depth_gain=False, height=1080):
     """Synthetic track; returns (track, truth contact dict side -> (N,) bool).
 
     drops: {"left": D_L, "right": D_R}: in each single-leg stance of side S the opposite hip falls by
@@ -163,7 +163,7 @@ def make_track(view="posterior", fps=30.0, dur_s=10.0, stride_s=1.1, duty=0.62, 
     if symmetry_noise_deg is not None:
         tilt = pixel - pixel_offset_deg + symmetry_noise_deg * rng.standard_normal(n)
     track = PoseTrack(time_s=t, image_xyz=img, world_xyz=world, visibility=vis, presence=vis.copy(),
-                      width=1280, height=720, pelvis_pixel_rotation_deg=pixel,
+                      width=1280, height=height, pelvis_pixel_rotation_deg=pixel,
                       pelvis_pixel_quality=np.where(np.isfinite(pixel), 0.9, 0.0),
                       pelvis_symmetry_tilt_deg=tilt,
                       pelvis_symmetry_quality=None if tilt is None else np.where(np.isfinite(tilt), 0.8, 0.0))

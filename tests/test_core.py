@@ -223,7 +223,7 @@ def _toward_turn_away() -> tuple[PoseTrack, np.ndarray]:
         name: np.concatenate([getattr(p, name) + (off if name == "time_s" else 0) for p, off in zip(parts, offsets)])
         for name in ("time_s", "image_xyz", "world_xyz", "visibility", "presence", "pelvis_pixel_rotation_deg",
                      "pelvis_pixel_quality", "pelvis_symmetry_tilt_deg", "pelvis_symmetry_quality")
-    }, width=1280, height=720)
+    }, width=toward.width, height=toward.height)
     return joined, offsets
 
 

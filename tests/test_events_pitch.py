@@ -2,8 +2,10 @@
 
 Constructed signals with a known answer."""
 import numpy as np
+from scipy.signal import find_peaks
 
-from gaitlab.core.events import _pitch_events, detect_gait_events
+from gaitlab.core.clean import lowpass
+from gaitlab.core.events import _pitch_events, _toe_offs, detect_gait_events
 from gaitlab.core.view import estimate_view, to_anatomical
 from tests.synthetic import make_track
 from tests.test_events import score, truth_windows
@@ -68,3 +70,37 @@ def test_swapped_labels_keep_anatomical_sides():
         raw = detect_gait_events(swapped)
         f1_raw, _ = score(raw.single_stances, tru)
         assert f1_raw < f1, (view, f1_raw, f1)
+
+
+def _guessed_toe(t, stride_s, ph0, duty=0.62, hump=True):
+    """A walking toe's backward position as MediaPipe's guess from behind can give it (+ = backward, trunk
+    units): planted, it moves back steadily until the toe-off (phase duty), then swings forward fast (a
+    half-cosine to the next contact).  hump: from heel-off (phase duty - 0.25) the guess, led by the rising heel,
+    stops moving back: it rises a little, drifts forward and comes back up to a lower peak at the toe-off."""
+    phase = ((t - ph0 * stride_s) / stride_s) % 1.0
+    ho = duty - 0.25
+    p_ho = -0.2 + 0.4 * ho / duty
+    if hump:
+        knots = [(0.0, -0.2), (ho, p_ho), (ho + 0.06, p_ho + 0.03), (ho + 0.16, p_ho - 0.02), (duty, p_ho + 0.01)]
+    else:
+        knots = [(0.0, -0.2), (duty, 0.2)]
+    p = np.interp(phase, *zip(*knots))
+    top = knots[-1][1]
+    sw = phase >= duty
+    p[sw] = top - (top + 0.2) * (1 - np.cos(np.pi * (phase[sw] - duty) / (1 - duty))) / 2
+    return p
+
+
+def test_walking_toe_off_is_the_swing_onset_not_a_heel_off_hump():
+    fps, stride_s, duty = 30.0, 1.1, 0.62
+    t = np.arange(int(8 * fps)) / fps
+    true_to = (np.arange(-1, 9) + 0.1 + duty) * stride_s
+    for hump in (True, False):
+        p = lowpass(_guessed_toe(t, stride_s, 0.1, duty, hump), t, 8.0)
+        peaks, _ = find_peaks(p, distance=int(0.55 * fps), prominence=0.1)
+        to = _toe_offs(p, None, t, fps, 0.55, 0.1, running=False)
+        err = np.array([t[j] - true_to[np.argmin(np.abs(true_to - t[j]))] for j in to])
+        assert len(to) >= 6 and np.all(np.abs(err) <= 1.5 / fps), (hump, err)
+        if hump:  # the highest point is the heel-off, well before the toe-off
+            err_peak = np.array([t[j] - true_to[np.argmin(np.abs(true_to - t[j]))] for j in peaks])
+            assert np.all(err_peak < -0.15), err_peak

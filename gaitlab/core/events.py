@@ -276,11 +276,43 @@ def _pitch_toe_off(pitch, to_idx):
     return np.array(out, int)
 
 
-def _toe_offs(p_toe, pitch, fs, min_stride_s, prom, running):
-    """TOs (sample indices) of one foot: the toe's backward maxima, refined by the pitch."""
+def _swing_onset(p_toe, t, to_idx):
+    """Toe-offs moved to the onset of the toe's forward swing (walking, where the pitch cue is not used).
+
+    A toe on the ground moves steadily back relative to the pelvis until it leaves the ground, then swings forward
+    fast.  From behind, MediaPipe's toe is partly a guess from the heel and shank (the forefoot is hidden by
+    them): as the heel rises it drifts forward a little and back again while the real toe is still planted, so
+    the toe's backward position can peak at heel-off, with a second, lower peak at the toe-off.  The toe-off is
+    the onset of the swing: walking back in time from the swing's fastest forward motion (up to the toe's
+    forward-most point after the peak) to where the toe's forward speed has fallen to _LANDING_SPEED_FRAC of
+    that (the same "stopped" as the walking heel's); never before the peak."""
+    v = np.gradient(p_toe, t)
+    out = []
+    for n, k in enumerate(to_idx):
+        nxt = to_idx[n + 1] if n + 1 < len(to_idx) else len(p_toe)
+        if nxt - k < 3:
+            out.append(k)
+            continue
+        fwd = k + int(np.argmin(p_toe[k:nxt]))  # the toe's forward-most point of this swing
+        if fwd - k < 2 or fwd == len(p_toe) - 1:
+            out.append(k)  # the swing is not seen whole
+            continue
+        m = k + int(np.argmin(v[k:fwd + 1]))
+        j = m
+        while j > k and v[j] < -_LANDING_SPEED_FRAC * abs(v[m]):
+            j -= 1
+        out.append(j)
+    return np.array(out, int)
+
+
+def _toe_offs(p_toe, pitch, t, fs, min_stride_s, prom, running):
+    """TOs (sample indices) of one foot: the toe's backward maxima, refined by the pitch or, walking without it,
+    to the swing's onset (_swing_onset)."""
     to_idx, _ = find_peaks(p_toe, distance=max(1, int(round(min_stride_s * fs))), prominence=prom)
     if pitch is not None and not running and to_idx.size >= 2:
         to_idx = _pitch_toe_off(pitch, to_idx)
+    elif not running:
+        to_idx = _swing_onset(p_toe, t, to_idx)
     return _drop_short_edge_stride(to_idx)
 
 
@@ -304,7 +336,7 @@ def _foot_events(p_heel, p_toe, pitch, t, fs, min_stride_s, min_contact_s, max_c
     """ICs and TOs (sample indices) of one foot from its backward-position signals.
 
     Returns (ic, to, pairs): all observed ICs, all observed TOs, and the (ic, to) contact pairs."""
-    to_idx = _toe_offs(p_toe, pitch, fs, min_stride_s, prom, running)
+    to_idx = _toe_offs(p_toe, pitch, t, fs, min_stride_s, prom, running)
     v = np.gradient(p_heel, t)
     n_min = int(round(min_contact_s * fs))
     ics, pairs = [], []
@@ -689,7 +721,7 @@ def _gait_events(track: PoseTrack, sig: _SegmentSignals, p_slow: dict, running: 
         pitch_ok = use_pitch and not running and _repeats_with_stride(
             pitch, p[(sd, "toe")], fs, params.min_stride_s, prom, params.min_pitch_stride_corr)
         pitches[sd] = pitch if pitch_ok else None
-        tos[sd] = _toe_offs(p[(sd, "toe")], pitches[sd], fs, params.min_stride_s, prom, running)
+        tos[sd] = _toe_offs(p[(sd, "toe")], pitches[sd], ts, fs, params.min_stride_s, prom, running)
         strides[sd] = _stride_samples(p[(sd, "toe")], fs, params.min_stride_s, prom)
     # walking filmed from the front with a pitch that repeats with the stride: the foot's events from its
     # pitch alone (_pitch_events), at any distance from the camera
