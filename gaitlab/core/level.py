@@ -34,7 +34,7 @@ MIN_LEVEL_FRAMES = 20  # frames measuring both rotation and tilt that a level ne
 # interior is too faint against the noise for the match to be the body's texture rather than its outlines.
 # Chosen from that reasoning; on the 15 bench clips (all looked at: the near-black walk_post_treadmill_dark_i reads
 # ~1.0, every other clip 2.6 or more, the far anterior walk c the lowest of them) it has a factor 2 of margin below
-# and 1.3 above (docs/accuracy.md).
+# and 1.3 above (docs/uncertainty.md).
 MIN_TEXTURE_TO_NOISE_RATIO = 2.0
 
 
