@@ -1,6 +1,7 @@
 """The band's keyframe chain split where rotation - tilt steps (gaitlab.core.level.split_chain_breaks), on constructed
 series with a known answer."""
 import numpy as np
+import pytest
 
 from gaitlab.core.level import MIN_LEVEL_FRAMES, split_chain_breaks
 
@@ -52,3 +53,37 @@ def test_frames_without_a_reference_stay_without():
     rotation[:100] = np.nan
     out = split_chain_breaks(t, rotation, tilt, ref, STRIDE_S)
     assert (out[:100] == -1).all() and (out[100:] == 0).all()
+
+
+# --- the level's reliability from the band's interior texture (issue 23) ---
+
+def test_texture_reliable_is_the_median_against_the_least_ratio():
+    from gaitlab.core.level import MIN_TEXTURE_TO_NOISE_RATIO, texture_reliable
+    assert texture_reliable(np.array([0.9, 1.0, 1.1, np.nan])) == (1.0, False)
+    snr, ok = texture_reliable(np.array([1.0, 3.0, 3.5, 4.0, 5.0]))
+    assert snr == 3.5 and ok
+    assert texture_reliable(np.full(3, MIN_TEXTURE_TO_NOISE_RATIO))[1]
+    snr, ok = texture_reliable(np.full(4, np.nan))  # a track from before it was measured: trusted as before
+    assert np.isnan(snr) and ok
+
+
+def _with_texture(track, snr):
+    from dataclasses import replace
+    return replace(track, pelvis_symmetry_texture_snr=np.where(np.isfinite(track.pelvis_symmetry_tilt_deg), snr,
+                                                               np.nan))
+
+
+def test_a_symmetry_level_on_plain_clothing_gets_the_stated_uncertainty():
+    from gaitlab.core.events import detect_gait_events
+    from gaitlab.core.level import estimate_pelvis_level
+    from gaitlab.core.uncertainty import UNRELIABLE_LEVEL_SD_DEG
+    from tests.synthetic import make_track
+    track, _ = make_track(drops={"left": 7.0, "right": 3.0}, symmetry_noise_deg=1.0)
+    events = detect_gait_events(track, view="posterior")
+    good = estimate_pelvis_level(_with_texture(track, 4.0), events, 0.0)
+    weak = estimate_pelvis_level(_with_texture(track, 1.0), events, 0.0)
+    (ref,) = good.level_sd_deg
+    assert not good.texture_unreliable[ref] and good.unreliable_texture_snr() is None
+    assert weak.texture_unreliable[ref] and weak.unreliable_texture_snr() == 1.0
+    assert weak.rotation_at_level_deg == good.rotation_at_level_deg  # the same level, only less sure
+    assert weak.level_sd_deg[ref] == pytest.approx(np.hypot(good.level_sd_deg[ref], UNRELIABLE_LEVEL_SD_DEG))

@@ -186,3 +186,64 @@ def _rotation(tex, angle_deg, centre=(640, 380)):
     m = cv2.getRotationMatrix2D(tuple(c), angle_deg, 1.0)
     m[:, 2] += np.asarray(centre) - c
     return m
+
+
+# --- whether the band's texture can carry the level (interior_texture_snr, gaitlab.core.level) ---
+
+def _plain_dark_pelvis(size: int = 1400, shade: float = 0.0) -> np.ndarray:
+    """The mirror-symmetric pelvis of _symmetric_pelvis without its cloth texture: near-black plain trousers and
+    top (grey 20, the waistband invisible) against a light background; shade: a smooth grey-level bump over the
+    image-right buttock only (light from one side), at most `shade` levels, ~10 cm wide."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    c = size / 2
+    x = np.abs(xx - c)
+    body = x < 75 + 0.25 * np.clip(yy - c + 45, 0, None)
+    img = cv2.GaussianBlur(np.where(body, 20.0, 150.0).astype(np.float32), (0, 0), 1.5)
+    if shade:
+        img = img + shade * np.exp(-((xx - c - 40) ** 2 + (yy - c - 10) ** 2) / (2 * 25.0**2)) * body
+    return img
+
+
+def _snr(img: np.ndarray, angle: float = 2.0, noise: float = 1.0) -> float:
+    sym = PelvisSymmetry()
+    sym.update(*_frame(img, angle, noise=noise))
+    return sym.texture_snr
+
+
+@pytest.mark.parametrize("noise", [0.5, 2.0, 4.0])
+def test_plain_dark_band_with_noise_is_unreliable(noise):
+    """Dark plain clothing: the interior is noise only, texture over noise ~1, below the least a level needs."""
+    from gaitlab.core.level import MIN_TEXTURE_TO_NOISE_RATIO
+    assert _snr(_plain_dark_pelvis(), noise=noise) < MIN_TEXTURE_TO_NOISE_RATIO
+
+
+@pytest.mark.parametrize("noise", [0.5, 2.0, 4.0])
+def test_textured_band_is_reliable(noise):
+    """Cloth texture of SD ~15 levels (and a waistband): well above the noise, also at 4 levels of sensor noise."""
+    from gaitlab.core.level import MIN_TEXTURE_TO_NOISE_RATIO
+    assert _snr(_symmetric_pelvis(6), noise=noise) > MIN_TEXTURE_TO_NOISE_RATIO
+
+
+def test_one_sided_shading_is_not_texture():
+    """A 30-level smooth highlight on one buttock (light from one side) does not make a plain band reliable (the
+    local mean at the contrast scale takes it out), nor a textured one unreliable."""
+    from gaitlab.core.level import MIN_TEXTURE_TO_NOISE_RATIO
+    assert _snr(_plain_dark_pelvis(shade=30.0)) < MIN_TEXTURE_TO_NOISE_RATIO
+    shaded = _symmetric_pelvis(7) + 0.0
+    yy, xx = np.mgrid[0 : shaded.shape[0], 0 : shaded.shape[1]].astype(np.float32)
+    shaded += 30.0 * np.exp(-((xx - 740) ** 2 + (yy - 710) ** 2) / (2 * 25.0**2))
+    assert _snr(shaded) > MIN_TEXTURE_TO_NOISE_RATIO
+
+
+def test_noise_is_read_from_the_band_not_assumed():
+    """Sensor noise above the floor the normalisation assumes is measured: the same faint texture (SD ~6 levels)
+    reads as reliable at 1 level of noise and as unreliable at 8."""
+    from gaitlab.core.level import MIN_TEXTURE_TO_NOISE_RATIO
+    faint = _plain_dark_pelvis() + (_symmetric_pelvis(8) - cv2.GaussianBlur(_symmetric_pelvis(8), (0, 0), 20)) * 0.4
+    assert _snr(faint, noise=1.0) > MIN_TEXTURE_TO_NOISE_RATIO > _snr(faint, noise=8.0)
+
+
+def test_no_band_has_no_texture_value():
+    sym = PelvisSymmetry()
+    sym.update(np.full((H, W), 128, np.uint8), np.full((33, 3), np.nan), np.zeros(33))
+    assert np.isnan(sym.texture_snr)

@@ -19,3 +19,33 @@ def test_a_warning_renders_its_numbers_and_plural():
     assert warning_text(one).startswith("Only 1 left-leg stance step measured: at least 7 per side")
     turned = AnalysisWarning(WarningCode.TURNED_DURING_CLIP, {"facings": ("away", "toward"), "frames": 12})
     assert "(walking away from, then toward the camera)" in warning_text(turned)
+
+
+def test_plain_clothing_gets_the_pelvis_unreliable_warning_and_honest_intervals():
+    """A walk whose band interior has texture at 1x the noise (dark, plain clothing) is measured as before but gets
+    the warning, with its advice, and wider intervals whose level part a longer film does not shrink; the same walk
+    with texture at 4x the noise gets neither."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from gaitlab.core.analysis import analyze_track
+    from gaitlab.core.clip import VideoInfo
+    from tests.synthetic import make_track
+
+    INFO = VideoInfo("clip.mp4", 30.0, 300, 10.0, 1280, 720, 0, "h264")
+    track, _ = make_track(drops={"left": 7.0, "right": 3.0}, symmetry_noise_deg=1.0)
+    measured = np.isfinite(track.pelvis_symmetry_tilt_deg)
+    good = analyze_track(replace(track, pelvis_symmetry_texture_snr=np.where(measured, 4.0, np.nan)), INFO)
+    weak = analyze_track(replace(track, pelvis_symmetry_texture_snr=np.where(measured, 1.0, np.nan)), INFO)
+    assert WarningCode.PELVIS_UNRELIABLE not in [w.code for w in good.warnings]
+    (w,) = [w for w in weak.warnings if w.code == WarningCode.PELVIS_UNRELIABLE]
+    assert w.values == {"texture_snr": 1.0, "limit": 2.0}
+    text = warning_text(w)
+    assert text.startswith("The pelvis could not be measured reliably: the clothing around the hips is dark and plain")
+    assert "1.0 times the noise" in text and "visible waistband" in text and "stickers" in text
+    for side in ("left", "right"):
+        g, k = good.sides[side], weak.sides[side]
+        assert k.mean_drop_deg == g.mean_drop_deg
+        assert k.interval.level_fallback and not g.interval.level_fallback
+        assert k.interval.half_width_deg > g.interval.half_width_deg + 1.0

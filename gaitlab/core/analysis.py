@@ -9,7 +9,7 @@ from gaitlab.core.camera import CameraPose, conversion_sd_deg, estimate_camera_p
 from gaitlab.core.clean import clean_track
 from gaitlab.core.clip import VideoInfo
 from gaitlab.core.events import GaitEvents, detect_gait_events, window_frames
-from gaitlab.core.level import LevelEstimate, split_chain_breaks
+from gaitlab.core.level import MIN_TEXTURE_TO_NOISE_RATIO, LevelEstimate, split_chain_breaks
 from gaitlab.core.obliquity import (
     baseline_obliquity_deg,
     body_axis_tilt_deg,
@@ -121,6 +121,7 @@ class _Stretch:
     activity: str
     level_method: str
     level_from_symmetry: bool
+    unreliable_texture_snr: float | None  # the band's texture over noise where it could not carry the level
     swapped: int
     steps: list[StepDrop]
     skipped: int  # too little of the stance measured
@@ -134,7 +135,8 @@ def _shared_errors(level: LevelEstimate, reference: int, roll_sd_deg: float) -> 
     world - flight phases, the clip's mean - has the roll added and removed again: it cancels)."""
     how = level.method_by_reference.get(reference, "mean")
     return {"level_sd_deg": level.level_sd_deg.get(reference, FALLBACK_LEVEL_SD_DEG["mean"]),
-            "camera_sd_deg": roll_sd_deg if how == "symmetry" else 0.0, "level_fallback": how != "symmetry"}
+            "camera_sd_deg": roll_sd_deg if how == "symmetry" else 0.0,
+            "level_fallback": how != "symmetry" or level.texture_unreliable.get(reference, False)}
 
 
 def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, roll_spread: tuple[float, int],
@@ -186,7 +188,7 @@ def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, roll_spread:
         ))
     phase = _stance_phase(events, steps)
     return _Stretch(track, obliquity, image_obliquity, baseline, lean_right, phase, events.activity, level.method,
-                    level.from_symmetry, swapped, steps, skipped, implausible, events)
+                    level.from_symmetry, level.unreliable_texture_snr(), swapped, steps, skipped, implausible, events)
 
 
 def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = DEFAULT_THRESHOLD_DEG,
@@ -254,7 +256,7 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
     anatomical = track
     steps: list[StepDrop] = []
     skipped = swapped = implausible = 0
-    activities, methods, fallbacks = [], [], []
+    activities, methods, fallbacks, weak = [], [], [], []
     stretch_events: list[GaitEvents] = []
     for a, b, facing in stretches:
         part = track.slice(a, b)
@@ -272,11 +274,16 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
         methods.append(m.level_method)
         if not m.level_from_symmetry:
             fallbacks.append(m.level_method)
+        if m.unreliable_texture_snr is not None:
+            weak.append(m.unreliable_texture_snr)
     steps.sort(key=lambda s: s.start_s)
     if swapped:
         warnings.append(AnalysisWarning(WarningCode.SIDES_SWAPPED, {"frames": swapped}))
     if fallbacks and measurable:
         warnings.append(AnalysisWarning(WarningCode.LEVEL_FALLBACK, {"level_method": fallbacks[0]}))
+    if weak and measurable:
+        warnings.append(AnalysisWarning(WarningCode.PELVIS_UNRELIABLE, {"texture_snr": float(min(weak)),
+                                                                       "limit": MIN_TEXTURE_TO_NOISE_RATIO}))
     if skipped:
         warnings.append(AnalysisWarning(WarningCode.STEPS_UNMEASURED, {"steps": skipped}))
     if implausible:

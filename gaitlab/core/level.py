@@ -17,6 +17,7 @@ from gaitlab.core.uncertainty import (
     FALLBACK_LEVEL_SD_DEG,
     MEDIAN_SE_FACTOR,
     SAMPLES_PER_STRIDE,
+    UNRELIABLE_LEVEL_SD_DEG,
     median_sd_deg,
     stride_s,
 )
@@ -25,6 +26,16 @@ from gaitlab.core.uncertainty import (
 # band's keyframe chain (a keyframe registered to the last one at a wrong angle), not noise: a 4-sigma test.
 CHAIN_BREAK_SIGMAS = 4.0
 MIN_LEVEL_FRAMES = 20  # frames measuring both rotation and tilt that a level needs (rotation_at_level)
+# The least texture over noise (robust SDs of grey levels, a ratio: gaitlab.measure.symmetry.PelvisSymmetry.
+# interior_texture_snr) of the band's interior, median over a level's frames, for its mirror symmetry to carry the
+# level. The mirror match is made on the band contrast-normalised with the noise as its floor: texture at k times
+# the noise keeps k / sqrt(k^2 + 1) of the weight of a strong edge (the hip outlines, the gluteal cleft), 0.71 at
+# k = 1, 0.89 at k = 2, and at k = 2 four fifths of the interior's variance is texture, not noise. Below 2 the
+# interior is too faint against the noise for the match to be the body's texture rather than its outlines.
+# Chosen from that reasoning; on the 15 bench clips (all looked at: the near-black walk_post_treadmill_dark_i reads
+# ~1.0, every other clip 2.6 or more, the far anterior walk c the lowest of them) it has a factor 2 of margin below
+# and 1.3 above (docs/uncertainty.md).
+MIN_TEXTURE_TO_NOISE_RATIO = 2.0
 
 
 def rotation_at_level(
@@ -142,6 +153,27 @@ class LevelEstimate:
     # degrees (the symmetry's per-frame spread over its independent samples, or a fallback's stated uncertainty)
     method_by_reference: dict[int, str] = field(default_factory=dict)
     level_sd_deg: dict[int, float] = field(default_factory=dict)
+    # per rotation reference read from the symmetry: the median texture over noise of the band's interior over its
+    # frames (NaN: not measured), and whether it is below MIN_TEXTURE_TO_NOISE_RATIO (the level then has
+    # UNRELIABLE_LEVEL_SD_DEG more uncertainty, and counts as stated: texture_unreliable)
+    texture_snr: dict[int, float] = field(default_factory=dict)
+    texture_unreliable: dict[int, bool] = field(default_factory=dict)
+
+    def unreliable_texture_snr(self) -> float | None:
+        """The lowest texture over noise of a level read from a symmetry that could not carry it; None if none."""
+        low = [self.texture_snr[r] for r, bad in self.texture_unreliable.items() if bad]
+        return min(low) if low else None
+
+
+def texture_reliable(texture_snr: np.ndarray) -> tuple[float, bool]:
+    """(median texture over noise of the frames that measured it, whether it reaches MIN_TEXTURE_TO_NOISE_RATIO).
+    Frames without a value (tracks from before it was measured) count as reliable: (NaN, True)."""
+    v = np.asarray(texture_snr, float)
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return float("nan"), True
+    median = float(np.median(v))
+    return median, median >= MIN_TEXTURE_TO_NOISE_RATIO
 
 
 def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float) -> LevelEstimate:
@@ -162,7 +194,8 @@ def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float)
     t = track.time_s
     fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 30.0
     stride = stride_s(events.cadence_steps_per_min)
-    levels, methods, by_ref, sds = {}, set(), {}, {}
+    levels, methods, by_ref, sds, snrs, unreliable = {}, set(), {}, {}, {}, {}
+    texture = track.pelvis_symmetry_texture_snr
     for ref in np.unique(track.pelvis_pixel_reference[track.pelvis_pixel_reference >= 0]):
         sel = (track.pelvis_pixel_reference == ref) & np.isfinite(rotation)
         if not sel.any():  # every frame of this reference was rejected: nothing to put on a level
@@ -178,8 +211,14 @@ def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float)
         methods.add(how)
         levels[int(ref)], by_ref[int(ref)] = float(level), how
         sds[int(ref)] = median_sd_deg(spread, frames, fps, stride) if how == "symmetry" else FALLBACK_LEVEL_SD_DEG[how]
+        if how == "symmetry":
+            used = sel & np.isfinite(track.pelvis_symmetry_tilt_deg) & (track.pelvis_symmetry_quality > 0)
+            snrs[int(ref)], ok = texture_reliable(texture[used])
+            unreliable[int(ref)] = not ok
+            if not ok:
+                sds[int(ref)] = float(math.hypot(sds[int(ref)], UNRELIABLE_LEVEL_SD_DEG))
     words = {"symmetry": "the left-right symmetry of the pelvis region",
              "flight": "the pelvis angle in flight phases",
              "mean": "the mean pelvis angle over the clip (assumes both sides drop alike)"}
     method = "level from " + " and ".join(words[m] for m in sorted(methods)) if methods else "not measured"
-    return LevelEstimate(method, methods <= {"symmetry"}, levels, by_ref, sds)
+    return LevelEstimate(method, methods <= {"symmetry"}, levels, by_ref, sds, snrs, unreliable)

@@ -54,7 +54,9 @@ class StepDrop:
     # read in the image, so the roll cancels); 0 = not assessed
     level_sd_deg: float = 0.0
     camera_sd_deg: float = 0.0
-    level_fallback: bool = False  # the level came from flight phases or the clip's mean, not the symmetry
+    # the level's uncertainty is a stated one that a longer film does not shrink: it came from flight phases or the
+    # clip's mean, not the symmetry, or from a symmetry the clothing could not carry (PELVIS_UNRELIABLE)
+    level_fallback: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,8 @@ class DropInterval:
     level_deg: float  # the pelvis' level for this clip, shared by all the side's steps
     camera_deg: float  # the camera roll estimate, shared (0 where the level was not read in the image)
     method_deg: float  # the method's residual error as validated on the bench, shared
-    level_fallback: bool = False  # the level came from a fallback (flight phases, the clip's mean)
+    level_fallback: bool = False  # the level's part is stated, not steadied by more steps (a fallback level, or
+    # one from a symmetry the clothing could not carry: StepDrop.level_fallback)
 
     @property
     def half_width_deg(self) -> float:
@@ -116,6 +119,9 @@ class WarningCode(str, Enum):
     TURNED_DURING_CLIP = "turned_during_clip"  # facings: "away"/"toward" per stretch, frames: frames left out
     SIDES_SWAPPED = "sides_swapped"  # frames: frames whose left/right labels were swapped
     LEVEL_FALLBACK = "level_fallback"  # level_method: how the level pelvis was found instead
+    # texture_snr, limit: the pelvis band's interior texture over noise (gaitlab.core.level.texture_reliable) below
+    # the least with which its symmetry carries the level (dark, plain clothing): the level's uncertainty was widened
+    PELVIS_UNRELIABLE = "pelvis_unreliable"
     STEPS_UNMEASURED = "steps_unmeasured"  # steps: stances left out, pelvis measured too little
     STEPS_IMPLAUSIBLE = "steps_implausible"  # steps, limit_deg: stances left out, drop beyond ±limit_deg
     NO_STANCE = "no_stance"  # side, min_steps: a measurable view without one step of that stance side

@@ -79,6 +79,9 @@ class PoseTrack:
     # screen convention, noisy per frame; its quality 0..1.
     pelvis_symmetry_tilt_deg: np.ndarray = field(default=None)  # type: ignore[assignment]
     pelvis_symmetry_quality: np.ndarray = field(default=None)  # type: ignore[assignment]
+    # The band interior's texture over its noise as the symmetry measure saw it (PelvisSymmetry.texture_snr),
+    # dimensionless; NaN where not measured.
+    pelvis_symmetry_texture_snr: np.ndarray = field(default=None)  # type: ignore[assignment]
     # Other people seen beside the subject (looked for about once a second), kept only so that exports can
     # blur their faces as well: sighting k is a person in frame bystander_frame[k] (M,), at
     # bystander_image_xyz[k] (M, 33, 3) pixels; frames in increasing order.
@@ -97,6 +100,8 @@ class PoseTrack:
             self.pelvis_symmetry_tilt_deg = np.full(n, np.nan)
         if self.pelvis_symmetry_quality is None:
             self.pelvis_symmetry_quality = np.zeros(n)
+        if self.pelvis_symmetry_texture_snr is None:
+            self.pelvis_symmetry_texture_snr = np.full(n, np.nan)
         if self.bystander_frame is None:
             self.bystander_frame = np.zeros(0, int)
         if self.bystander_image_xyz is None:
@@ -106,7 +111,8 @@ class PoseTrack:
                             ("visibility", (n, NUM_LANDMARKS)), ("presence", (n, NUM_LANDMARKS)),
                             ("pelvis_pixel_rotation_deg", (n,)), ("pelvis_pixel_quality", (n,)),
                             ("pelvis_pixel_reference", (n,)), ("pelvis_symmetry_tilt_deg", (n,)),
-                            ("pelvis_symmetry_quality", (n,)), ("bystander_image_xyz", (m, NUM_LANDMARKS, 3))):
+                            ("pelvis_symmetry_quality", (n,)), ("pelvis_symmetry_texture_snr", (n,)),
+                            ("bystander_image_xyz", (m, NUM_LANDMARKS, 3))):
             if np.shape(getattr(self, name)) != shape:
                 raise ValueError(f"{name} must have shape {shape}, not {np.shape(getattr(self, name))}")
 
@@ -163,5 +169,6 @@ class PoseTrack:
         if checksum is None or str(checksum) != _checksum(arrays):
             raise DamagedTrackFile("its arrays do not match their checksum")
         names = set(cls.__dataclass_fields__)
-        track = cls(**{k: (int(arrays[k]) if k in ("width", "height") else arrays[k]) for k in names})
+        # a field added since (pelvis_symmetry_texture_snr) is missing from older files: its default then
+        track = cls(**{k: (int(arrays[k]) if k in ("width", "height") else arrays[k]) for k in names if k in arrays})
         return track, {k: v for k, v in arrays.items() if k not in names}

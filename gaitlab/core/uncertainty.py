@@ -46,6 +46,13 @@ DEFAULT_STRIDE_S = 1.1  # a walking stride, where the cadence is unknown
 # runs); 0.5° stands for the band's noise over the few, short flight phases - stated, not validated (no bench clip
 # falls back to it).
 FALLBACK_LEVEL_SD_DEG = {"flight": 0.5, "mean": 1.2}
+# The added uncertainty (one SD, degrees) of a level read from a symmetry the clothing cannot carry (the band's
+# interior texture below gaitlab.core.level.MIN_TEXTURE_TO_NOISE_RATIO): the mirror match is then carried by the
+# hip outlines, the gluteal cleft and shading, whose symmetry depends on pose, drape and light, so the level is
+# known no better than without the pixels - as well as the clip's mean angle, the fallback that assumes nothing
+# of them (FALLBACK_LEVEL_SD_DEG["mean"]). Added in quadrature to the symmetry's own; a bias, not noise: a longer
+# film does not shrink it (the level counts as stated, like a fallback's).
+UNRELIABLE_LEVEL_SD_DEG = FALLBACK_LEVEL_SD_DEG["mean"]
 MAX_STEPS_TO_SETTLE = 500  # more steps than this to settle a side: say it is too close to the threshold instead
 VERDICT_CLASSES = ("above", "not_above", "cannot_tell")
 # What would settle a side that cannot be told (gaitlab.outputs.wording words each)

@@ -31,6 +31,18 @@ Per-frame tilts also carry pose asymmetries (one thigh forward, stance hip adduc
 sign from one stance side to the other and mostly cancel in the clip-wide centre; what remains is the
 bias of real asymmetries (clothing, hands, lighting edges) and is not removable from one clip.
 
+Whether the band can carry the level at all: the mirror match is trustworthy when the body's own interior
+(between the hip joints, away from the hip outlines) has texture - cloth grain, a waistband, a hem, seams - well
+above the noise. On dark, plain clothing the interior is nearly flat and the match is carried by the strong edges
+(hip outlines, the gluteal cleft, shading over the buttocks), which are mirror-symmetric only as far as the pose,
+drape and light are: the level then depends on the outfit, the compression and the light, not only on the pelvis
+(rendered bench, near-black plain top and trousers: the level 2.2° off; suppressing the weak texture moved it
+further, re-encoding at CRF 33 by 4°). So each frame also gives texture_snr: the robust standard deviation of the
+interior's grey levels about their local mean (the contrast normalisation's numerator) over the noise, the noise
+estimated on the band itself (a robust Laplacian residual) and never taken below contrast_floor_grey, the noise
+the normalisation assumes (sensor noise and the detail compression removes, which a residual of the decoded
+frame cannot see). gaitlab.core.level turns a clip's texture_snr into the level's reliability.
+
 Screen convention: tilt positive = counter-clockwise on screen (image-right end rising), the same as
 PelvisBandTracker's rotation.
 """
@@ -47,6 +59,11 @@ _ECC_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 1e-5)
 # The coarse tilt search runs on the patch shrunk by this factor: its 2° steps need no finer detail, and
 # ECC refines from it at full resolution (per-frame tilts moved by < 0.03°, at a quarter of the cost).
 _COARSE_SHRINK = 2
+# Immerkaer's noise kernel: on white noise of SD sigma its output has SD 6 sigma (Immerkaer 1996, "Fast noise
+# variance estimation"); taken robustly (1.4826 x median |.|), so texture and edges, a minority of the pixels,
+# do not count as noise.
+_NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+_NOISE_KERNEL_GAIN = 6.0
 # Local means at the contrast scale (sigma ~12 patch px) are taken on the patch decimated by up to this
 # factor (area averaging, Gaussian of the remaining width, bilinear back up): they vary over
 # centimetres, so 1/16 of the pixels carry them (per-frame tilts moved by < 0.07°, a fifth of the cost).
@@ -76,6 +93,7 @@ class PelvisSymmetry:
         full_search_every: int = 10,
         min_valid_fraction: float = 0.5,
         outlier_sigmas: float = 2.5,
+        interior_half_width_torso: float = 0.18,
     ) -> None:
         """
         band_half_width_torso: half the band width, in T. Hip breadth across the soft tissue is
@@ -120,6 +138,9 @@ class PelvisSymmetry:
             object on one side only (phone, wallet, hand the landmarks missed) mismatches both at
             its place and at its mirror place. 2.5 is the usual cut of robust (Tukey/Huber-type)
             estimation, i.e. ~1 % of Gaussian residuals.
+        interior_half_width_torso: half the width of the band's interior whose texture texture_snr reads, in T:
+            the hip-joint centres lie ~0.08-0.10 m either side of the midline (~0.18 T), well inside the soft
+            tissue's outline (~0.17-0.19 m, ~0.36 T), so between them there is body only, no outline.
         min_valid_fraction: fraction of band pixels that must be unmasked in both the patch and its
             mirror (hands cover the band edges when the arms hang).
         """
@@ -142,6 +163,8 @@ class PelvisSymmetry:
         self.slack_px = max(int(round(search_shift_torso * self.shape.px_per_t)), 1)
         self.min_valid = min_valid_fraction
         self.outlier_sigmas = outlier_sigmas
+        self.interior_half_px = interior_half_width_torso * self.shape.px_per_t
+        self.texture_snr = float("nan")  # the last measured frame's interior texture over noise (texture_snr)
 
     def update(self, image: np.ndarray, image_xyz: np.ndarray, visibility: np.ndarray) -> tuple[float, float]:
         """image (H,W) uint8 grey or (H,W,3) uint8 RGB upright frame, image_xyz (33,3) pixels (NaN if no
@@ -151,8 +174,10 @@ class PelvisSymmetry:
         band = PelvisBand.locate(self.shape, image_xyz)
         if band is None:
             self._previous_tilt = None
+            self.texture_snr = float("nan")
             return float("nan"), 0.0
         rgb = band.sample(image, colour=True) if np.ndim(image) == 3 else None
+        self.texture_snr = self.interior_texture_snr(image, band)
         return self.measure(band.sample(image), band.mask(), rgb)
 
     def source_box(self, image_xyz: np.ndarray, width: int, height: int) -> tuple[int, int, int, int] | None:
@@ -169,6 +194,47 @@ class PelvisSymmetry:
         tilt, quality = self._measure(padded, mask, rgb)
         self._previous_tilt = tilt if np.isfinite(tilt) else None
         return tilt, quality
+
+    def interior_texture_snr(self, image: np.ndarray, band: PelvisBand) -> float:
+        """The band interior's texture over its noise (dimensionless; NaN when too little of the interior is
+        unmasked) in `image` ((H, W) uint8 grey or (H, W, 3) RGB), read on the frame's own pixels (resampling
+        would smooth the noise and hide it from its estimate).
+
+        Interior: within interior_half_width_torso of the hip midpoint across, the band's extent up and down
+        (BandShape's top and bottom), without the arm masks. Texture: 1.4826 x the median absolute deviation of
+        (grey - local mean at the contrast scale) over those pixels, grey levels: a robust SD, so the gluteal cleft
+        (a thin line) does not count, and the smooth shading is taken out by the local mean as in the mirror
+        match; the noise's own part is taken out in quadrature. Noise: the robust SD of Immerkaer's residual over
+        the same pixels, grey levels, and at least contrast_floor_grey."""
+        h, w = image.shape[:2]
+        x0, y0, x1, y1 = band.source_box(w, h)
+        roi = image[y0:y1, x0:x1]
+        if roi.ndim == 3:
+            roi = cv2.cvtColor(roi, cv2.COLOR_RGB2GRAY)
+        roi = roi.astype(np.float32)
+        if min(roi.shape) < 8:
+            return float("nan")
+        t = band.torso_px
+        margin = self._m / self.shape.px_per_t  # the contrast margin, in T
+        hx, hy = band.hip_mid[0] - x0, band.hip_mid[1] - y0
+        yy, xx = np.mgrid[0 : roi.shape[0], 0 : roi.shape[1]].astype(np.float32)
+        inside = ((np.abs(xx - hx) <= self.interior_half_px / self.shape.px_per_t * t)
+                  & (yy >= hy - (self.shape.top - margin) * t) & (yy <= hy + (self.shape.bottom - margin) * t))
+        # the arm masks, drawn in patch pixels: looked up at each source pixel's place in the patch
+        mask = band.mask()
+        cx, cy = band.shape.hip_px
+        px = np.clip(np.rint((xx - hx) * band.scale + cx), 0, mask.shape[1] - 1).astype(int)
+        py = np.clip(np.rint((yy - hy) * band.scale + cy), 0, mask.shape[0] - 1).astype(int)
+        interior = inside & (mask[py, px] > 0)
+        if interior.sum() < max(self.min_valid * inside.sum(), 16):
+            return float("nan")
+        sigma = self.sigma_px / band.scale
+        dev = (roi - cv2.GaussianBlur(roi, (0, 0), sigma, borderType=cv2.BORDER_REFLECT))[interior]
+        spread = 1.4826 * float(np.median(np.abs(dev - np.median(dev))))
+        residual = cv2.filter2D(roi, cv2.CV_32F, _NOISE_KERNEL, borderType=cv2.BORDER_REFLECT)[interior]
+        noise = 1.4826 * float(np.median(np.abs(residual))) / _NOISE_KERNEL_GAIN
+        texture = np.sqrt(max(spread**2 - noise**2, 0.0))  # the noise's own part taken out in quadrature
+        return float(texture / max(noise, self.floor))
 
     def _measure(self, padded: np.ndarray, mask: np.ndarray, rgb: np.ndarray | None) -> tuple[float, float]:
         prepared = self._prepare(padded, mask, rgb)

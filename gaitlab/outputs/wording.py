@@ -242,6 +242,16 @@ WARNING_TEMPLATES = {
     WarningCode.LEVEL_FALLBACK: "The pelvis' level could not be read from its symmetry in enough frames; gaitlab used "
                                 "{fallback}, which may shift both sides' drops by a degree or more in opposite "
                                 "directions.",
+    WarningCode.PELVIS_UNRELIABLE: "The pelvis could not be measured reliably: the clothing around the hips is dark "
+                                   "and plain (its texture is {texture_snr:.1f} times the noise, under the "
+                                   "{limit:g} a reliable level needs), so where the pelvis is level was read from "
+                                   "the hip outlines and shading only, and both sides' drops may be off by a "
+                                   "degree or two in opposite directions (the intervals are widened for it). "
+                                   "For a reliable measure, film again in clothing with a visible waistband "
+                                   "(fitted shorts or leggings with a contrasting waistband or pattern), or put "
+                                   "two light-coloured stickers on the pelvis where the camera sees it, one on each "
+                                   "side (filmed from behind: over the two dimples above the buttocks; from in "
+                                   "front: over the two front hip bones).",
     WarningCode.STEPS_UNMEASURED: "{steps} step{plural} left out: the pelvis was not measured through enough of the "
                                   "stance.",
     WarningCode.STEPS_IMPLAUSIBLE: "{steps} step{plural} left out: a pelvic drop beyond ±{limit_deg:g}° does not "

@@ -26,7 +26,7 @@ from gaitlab.tracking.model import ModelInfo, cache_dir, file_sha256
 from gaitlab.tracking.pose import FramePose, ImageLandmarker, PoseExtractor, PoseSettings, cache_key
 from gaitlab.tracking.video import iter_frames, probe
 
-PELVIS_METHOD = "band-ecc-5+symmetry-5"  # part of the cache key: bump when the pixel measures change
+PELVIS_METHOD = "band-ecc-5+symmetry-6"  # part of the cache key: bump when the pixel measures change
 PENDING_BAND_FRAMES = 8  # frames waiting for the pelvis band measurement
 TRACK_SPANS = 2  # spans of the clip tracked concurrently (see span_cuts)
 MIN_SPAN_S = 4.0  # a span starts with a fresh detection: keep a few strides in each
@@ -66,7 +66,7 @@ class _TrackBuffer:
         self._capacity = max(int(capacity), 16)
         self._shapes = {"time_s": (), "image_xyz": (NUM_LANDMARKS, 3), "world_xyz": (NUM_LANDMARKS, 3),
                         "visibility": (NUM_LANDMARKS,), "presence": (NUM_LANDMARKS,), "people": (),
-                        "pelvis": (5,)}
+                        "pelvis": (6,)}
         self.bystander_frame: list[int] = []
         self.bystander_xyz: list[np.ndarray] = []
         dtypes = {"time_s": float, "people": int, "pelvis": float}
@@ -96,7 +96,7 @@ class _TrackBuffer:
         self.n += 1
         return i
 
-    def set_pelvis(self, i: int, values: tuple[float, float, int, float, float]) -> None:
+    def set_pelvis(self, i: int, values: tuple[float, float, int, float, float, float]) -> None:
         self._arrays["pelvis"][i] = values
 
     def rows(self) -> dict[str, np.ndarray]:
@@ -166,10 +166,10 @@ def _track_span(path: Path, model: ModelInfo, settings: PoseSettings, image_land
     seen = 0  # frames handed to the pelvis measures
 
     def measure_band(region: tuple[np.ndarray, np.ndarray] | None, visibility: np.ndarray
-                     ) -> tuple[float, float, int, float, float]:
+                     ) -> tuple[float, float, int, float, float, float]:
         nonlocal receive, seen, adopted
         seen += 1
-        measured = (np.nan, 0.0, -1, np.nan, 0.0)
+        measured = (np.nan, 0.0, -1, np.nan, 0.0, np.nan)
         if region is not None:
             image, xyz = region
             if receive is not None:  # blocks until the previous span's first keyframe (or its giving up)
@@ -179,7 +179,8 @@ def _track_span(path: Path, model: ModelInfo, settings: PoseSettings, image_land
                     adopted = handed[1]
             rotation, quality = band.update(image, xyz, visibility)
             tilt, tilt_quality = symmetry.update(image, xyz, visibility)
-            measured = (rotation, quality, band.reference_id if np.isfinite(rotation) else -1, tilt, tilt_quality)
+            measured = (rotation, quality, band.reference_id if np.isfinite(rotation) else -1, tilt, tilt_quality,
+                        symmetry.texture_snr)
         if band.keyframe is not None:
             give.offer((band.keyframe, band.reference_id))
         elif seen >= KEYFRAME_OFFER_FRAMES:
@@ -384,6 +385,6 @@ def _join(spans: list[_Span]) -> tuple[PoseTrack, np.ndarray]:
                                      ).reshape(-1, NUM_LANDMARKS, 3),
         pelvis_pixel_rotation_deg=p[:, 0], pelvis_pixel_quality=p[:, 1],
         pelvis_pixel_reference=p[:, 2].astype(int),
-        pelvis_symmetry_tilt_deg=p[:, 3], pelvis_symmetry_quality=p[:, 4],
+        pelvis_symmetry_tilt_deg=p[:, 3], pelvis_symmetry_quality=p[:, 4], pelvis_symmetry_texture_snr=p[:, 5],
     )
     return track, people
