@@ -97,7 +97,7 @@ def test_joined_spans_keep_each_other_persons_sighting_on_its_own_frame():
             xyz = np.zeros((33, 3))
             others = np.full((2, 33, 3), t) if t == seen_at else None  # two people, landmarks = the time
             i = rows.append(FramePose(t, xyz, xyz, np.ones(33), np.ones(33), 1, bystanders=others))
-            rows.set_pelvis(i, (0.0, 1.0, 0, 0.0, 1.0))
+            rows.set_pelvis(i, (0.0, 1.0, 0, 0.0, 1.0, 5.0))
         return _Span(rows, 640, 480, None)
 
     track, _ = _join([span([0.0, 0.1, 0.2], seen_at=0.1), span([0.3, 0.4], seen_at=0.4)])
