@@ -81,6 +81,8 @@ def cmd_track(args) -> int:
 def _verdict_table(analysis) -> str:
     """Per stance side: steps, mean drop with its 95% interval, SD and largest drop (degrees) and the verdict
     class, as aligned text; a side that cannot be told gets what would settle it on the next line."""
+    import math
+
     from gaitlab.outputs.wording import fmt_interval, settle_text
 
     t = f"{analysis.threshold_deg:g}°"
@@ -93,8 +95,8 @@ def _verdict_table(analysis) -> str:
         sd = f"{v.sd_drop_deg:5.1f}°" if v.steps > 1 else "     –"  # no spread from a single step
         iv = v.interval
         ci = fmt_interval(iv.low_deg, iv.high_deg) if v.measurable and iv else "–"
-        lines.append(f"{side:12s} {v.steps:5d} {v.mean_drop_deg:9.1f}° {ci:>16s} {sd} {v.max_drop_deg:5.1f}°  "
-                     f"{verdict}")
+        mean, largest = (f"{x:.1f}°" if math.isfinite(x) else "–" for x in (v.mean_drop_deg, v.max_drop_deg))
+        lines.append(f"{side:12s} {v.steps:5d} {mean:>10s} {ci:>16s} {sd} {largest:>6s}  {verdict}")
         if v.measurable and (hint := settle_text(v)):
             lines.append(f"{'':12s} {hint}")
     return "\n".join(lines)

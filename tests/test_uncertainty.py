@@ -281,3 +281,12 @@ def test_calibration_counts_coverage_half_widths_and_clear_cannot_tell():
     assert k["median_half_width"] == pytest.approx(1.0)
     assert (k["clear_sides"], k["clear_cannot_tell"]) == (4, 1)
     assert k["good_sides"] == 4
+
+
+def test_cli_table_says_dash_not_nan_for_a_side_without_steps():
+    a = make_analysis()
+    steps = [s for s in a.steps if s.stance_side == "right"]
+    sides = side_verdicts(steps, THRESHOLD, measurable=True)
+    table = _verdict_table(replace(a, steps=steps, sides=sides))
+    left = next(line for line in table.splitlines() if line.startswith("left"))
+    assert "nan" not in table.lower() and left.split()[1:3] == ["0", "–"]
