@@ -1,9 +1,14 @@
-"""The band's keyframe chain split where rotation - tilt steps (gaitlab.core.level.split_chain_breaks), on constructed
-series with a known answer."""
+"""The pelvis' level on constructed series with a known answer: the band's keyframe chain split where rotation - tilt
+steps (split_chain_breaks), and in running the symmetry's level and the flight phases' (flight_level)."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
+from gaitlab.core.analysis import analyze_track
 from gaitlab.core.level import MIN_LEVEL_FRAMES, split_chain_breaks
+from gaitlab.core.result import WarningCode
+from gaitlab.outputs.wording import warning_texts
 
 FPS, STRIDE_S = 60.0, 0.7
 
@@ -87,3 +92,55 @@ def test_a_symmetry_level_on_plain_clothing_gets_the_stated_uncertainty():
     assert weak.texture_unreliable[ref] and weak.unreliable_texture_snr() == 1.0
     assert weak.rotation_at_level_deg == good.rotation_at_level_deg  # the same level, only less sure
     assert weak.level_sd_deg[ref] == pytest.approx(np.hypot(good.level_sd_deg[ref], UNRELIABLE_LEVEL_SD_DEG))
+
+
+# ---- running: the symmetry's level and the flight phases' -------------------------------------------------------
+
+def test_the_flight_level_is_the_median_rotation_in_flight_plus_the_roll():
+    from gaitlab.core.level import MIN_FLIGHT_PHASES, flight_level
+    from gaitlab.core.uncertainty import FALLBACK_LEVEL_SD_DEG
+
+    t = np.arange(600) / 60.0
+    flight = (t % 0.35) < 0.08  # a flight phase every step of a run at ~171 steps/min
+    rotation = np.where(flight, 12.0, 30.0) + np.random.default_rng(0).normal(0, 0.5, t.size)
+    level, sd = flight_level(rotation, flight, roll_deg=2.0)
+    assert level == pytest.approx(14.0, abs=0.1)
+    assert FALLBACK_LEVEL_SD_DEG["flight"] <= sd < FALLBACK_LEVEL_SD_DEG["flight"] + 0.05  # many phases: the stated
+    few = flight & (t < (MIN_FLIGHT_PHASES - 1) * 0.35 - 0.1)  # one phase too few
+    assert np.isnan(flight_level(rotation, few, 0.0)[0])
+
+
+def _run(offset_deg: float, view: str):
+    """A constructed run (left hip falls 3° in right stance, right hip 7° in left) whose pelvis is also tilted by
+    offset_deg all the time (right hip higher: a leg-length difference), seen by the band and its symmetry alike."""
+    from tests.synthetic import make_track
+    from tests.test_core import INFO, RUN
+
+    track, _ = make_track(view=view, drops={"left": 3.0, "right": 7.0}, noise=0.002, symmetry_noise_deg=1.0, **RUN)
+    s = 1.0 if view == "posterior" else -1.0
+    track = replace(track, pelvis_pixel_rotation_deg=track.pelvis_pixel_rotation_deg + s * offset_deg,
+                    pelvis_symmetry_tilt_deg=track.pelvis_symmetry_tilt_deg + s * offset_deg)
+    return analyze_track(track, INFO)
+
+
+@pytest.mark.parametrize("view", ["posterior", "anterior"])
+def test_a_run_without_a_constant_tilt_combines_the_two_levels(view):
+    a = _run(0.0, view)
+    assert "and its angle in flight phases, which agree" in a.pelvis_level_method
+    assert not [w for w in a.warnings if w.code == WarningCode.LEVEL_CUES_DISAGREE]
+    assert a.sides["right"].mean_drop_deg == pytest.approx(7.0, abs=0.5)
+    assert a.sides["left"].mean_drop_deg == pytest.approx(3.0, abs=0.5)
+
+
+@pytest.mark.parametrize("view", ["posterior", "anterior"])
+def test_a_constant_pelvic_tilt_is_kept_and_the_disagreement_reported(view):
+    """A leg-length difference tilts the pelvis in flight too: the flight phases' level would take it out as if it
+    were the camera's; the symmetry sees it, the cues disagree, and the symmetry is kept: the tilt stays in the
+    drops (right stance +3°, left stance -3°)."""
+    a = _run(3.0, view)
+    apart = [w for w in a.warnings if w.code == WarningCode.LEVEL_CUES_DISAGREE]
+    assert apart and apart[0].values["difference_deg"] == pytest.approx(3.0, abs=0.6)
+    assert "which agree" not in a.pelvis_level_method
+    assert a.sides["right"].mean_drop_deg == pytest.approx(7.0 + 3.0, abs=0.5)
+    assert a.sides["left"].mean_drop_deg == pytest.approx(3.0 - 3.0, abs=0.5)
+    assert "leg-length difference" in " ".join(warning_texts(a.warnings))

@@ -122,6 +122,7 @@ class _Stretch:
     level_method: str
     level_from_symmetry: bool
     unreliable_texture_snr: float | None  # the band's texture over noise where it could not carry the level
+    cue_disagreement_deg: float | None  # running: symmetry and flight phases' levels apart beyond their noise
     swapped: int
     steps: list[StepDrop]
     skipped: int  # too little of the stance measured
@@ -131,12 +132,14 @@ class _Stretch:
 
 def _shared_errors(level: LevelEstimate, reference: int, roll_sd_deg: float) -> dict:
     """The StepDrop fields of the errors a step shares with the others on its pelvis level (one SD, degrees):
-    that level's, and the camera roll estimate's where the level was read in the image (a level found in the
-    world - flight phases, the clip's mean - has the roll added and removed again: it cancels)."""
+    that level's, and the camera roll estimate's as far as the level was read in the image (LevelEstimate.
+    camera_weight: a level found in the world - flight phases, the clip's mean - has the roll added and removed
+    again: it cancels)."""
     how = level.method_by_reference.get(reference, "mean")
     return {"level_sd_deg": level.level_sd_deg.get(reference, FALLBACK_LEVEL_SD_DEG["mean"]),
-            "camera_sd_deg": roll_sd_deg if how == "symmetry" else 0.0,
-            "level_fallback": how != "symmetry" or level.texture_unreliable.get(reference, False)}
+            "camera_sd_deg": level.camera_weight.get(reference, 0.0) * roll_sd_deg,
+            "level_fallback": (how not in ("symmetry", "symmetry+flight")
+                               or level.texture_unreliable.get(reference, False))}
 
 
 def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, roll_spread: tuple[float, int],
@@ -150,16 +153,17 @@ def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, roll_spread:
     clean = replace(clean, pelvis_pixel_reference=split_chain_breaks(
         clean.time_s, clean.pelvis_pixel_rotation_deg, clean.pelvis_symmetry_tilt_deg, clean.pelvis_pixel_reference,
         stride_s(events.cadence_steps_per_min)))
-    obliquity, level, image_obliquity = refined_obliquity_deg(clean, roll, view, events, camera=camera)
+    t = clean.time_s
+    fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 30.0
+    roll_sd = np.nan_to_num(median_sd_deg(*roll_spread, fps, stride_s(events.cadence_steps_per_min)))
+    obliquity, level, image_obliquity = refined_obliquity_deg(clean, roll, view, events, camera=camera,
+                                                              roll_sd_deg=float(roll_sd))
     baseline = baseline_obliquity_deg(clean, roll, view, camera)
     lean_right = trunk_lean_right_deg(clean, roll, view)
     # knee flexion is a sagittal-plane angle: from the front or behind it cannot be measured (NaN)
     frontal = estimate.view in ("posterior", "anterior")
     knee = {side: np.full(len(clean), np.nan) if frontal else knee_bend_2d_deg(clean, side)
             for side in ("left", "right")}
-    t = clean.time_s
-    fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 30.0
-    roll_sd = np.nan_to_num(median_sd_deg(*roll_spread, fps, stride_s(events.cadence_steps_per_min)))
     if camera is not None:  # the perspective conversion's own uncertainty (focal length, pitch), shared alike
         mid = np.median(hip_midpoint_px(clean), axis=0)
         tilt = body_axis_tilt_deg(clean)
@@ -188,7 +192,8 @@ def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, roll_spread:
         ))
     phase = _stance_phase(events, steps)
     return _Stretch(track, obliquity, image_obliquity, baseline, lean_right, phase, events.activity, level.method,
-                    level.from_symmetry, level.unreliable_texture_snr(), swapped, steps, skipped, implausible, events)
+                    level.from_symmetry, level.unreliable_texture_snr(), level.cue_disagreement_deg(), swapped, steps,
+                    skipped, implausible, events)
 
 
 def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = DEFAULT_THRESHOLD_DEG,
@@ -256,7 +261,7 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
     anatomical = track
     steps: list[StepDrop] = []
     skipped = swapped = implausible = 0
-    activities, methods, fallbacks, weak = [], [], [], []
+    activities, methods, fallbacks, weak, apart = [], [], [], [], []
     stretch_events: list[GaitEvents] = []
     for a, b, facing in stretches:
         part = track.slice(a, b)
@@ -276,14 +281,13 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
             fallbacks.append(m.level_method)
         if m.unreliable_texture_snr is not None:
             weak.append(m.unreliable_texture_snr)
+        if m.cue_disagreement_deg is not None:
+            apart.append(m.cue_disagreement_deg)
     steps.sort(key=lambda s: s.start_s)
     if swapped:
         warnings.append(AnalysisWarning(WarningCode.SIDES_SWAPPED, {"frames": swapped}))
-    if fallbacks and measurable:
-        warnings.append(AnalysisWarning(WarningCode.LEVEL_FALLBACK, {"level_method": fallbacks[0]}))
-    if weak and measurable:
-        warnings.append(AnalysisWarning(WarningCode.PELVIS_UNRELIABLE, {"texture_snr": float(min(weak)),
-                                                                       "limit": MIN_TEXTURE_TO_NOISE_RATIO}))
+    if measurable:
+        warnings += _level_warnings(fallbacks, weak, apart)
     if skipped:
         warnings.append(AnalysisWarning(WarningCode.STEPS_UNMEASURED, {"steps": skipped}))
     if implausible:
@@ -302,6 +306,20 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
                     threshold_deg=threshold_deg, frames=frames, steps=steps, sides=verdicts,
                     warnings=warnings, track=anatomical, pelvis_level_method="; ".join(dict.fromkeys(methods)),
                     foot_events=_foot_events(stretch_events), camera=camera if measurable else None)
+
+
+def _level_warnings(fallbacks: list[str], weak: list[float], apart: list[float]) -> list[AnalysisWarning]:
+    """What limits the pelvis' level, over the clip's stretches: a fallback's method, the weakest texture over noise
+    of a symmetry that could not carry it, the largest disagreement of its two cues in running."""
+    out = []
+    if fallbacks:
+        out.append(AnalysisWarning(WarningCode.LEVEL_FALLBACK, {"level_method": fallbacks[0]}))
+    if weak:
+        out.append(AnalysisWarning(WarningCode.PELVIS_UNRELIABLE, {"texture_snr": float(min(weak)),
+                                                                  "limit": MIN_TEXTURE_TO_NOISE_RATIO}))
+    if apart:
+        out.append(AnalysisWarning(WarningCode.LEVEL_CUES_DISAGREE, {"difference_deg": float(max(apart))}))
+    return out
 
 
 def _foot_events(events: list[GaitEvents]) -> FootEvents:

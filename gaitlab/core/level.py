@@ -18,6 +18,7 @@ from gaitlab.core.uncertainty import (
     MEDIAN_SE_FACTOR,
     SAMPLES_PER_STRIDE,
     UNRELIABLE_LEVEL_SD_DEG,
+    Z95,
     median_sd_deg,
     stride_s,
 )
@@ -26,6 +27,9 @@ from gaitlab.core.uncertainty import (
 # band's keyframe chain (a keyframe registered to the last one at a wrong angle), not noise: a 4-sigma test.
 CHAIN_BREAK_SIGMAS = 4.0
 MIN_LEVEL_FRAMES = 20  # frames measuring both rotation and tilt that a level needs (rotation_at_level)
+# Flight phases a running level needs (flight_level): two strides' worth, the fewest whose median and spread
+# mean something.
+MIN_FLIGHT_PHASES = 4
 # The least texture over noise (robust SDs of grey levels, a ratio: gaitlab.measure.symmetry.PelvisSymmetry.
 # interior_texture_snr) of the band's interior, median over a level's frames, for its mirror symmetry to carry the
 # level. The mirror match is made on the band contrast-normalised with the noise as its floor: texture at k times
@@ -158,6 +162,18 @@ class LevelEstimate:
     # UNRELIABLE_LEVEL_SD_DEG more uncertainty, and counts as stated: texture_unreliable)
     texture_snr: dict[int, float] = field(default_factory=dict)
     texture_unreliable: dict[int, bool] = field(default_factory=dict)
+    # per rotation reference: the share of the camera roll estimate's error its level carries (1 read in the image
+    # from the symmetry alone, 0 found in the world by a fallback, between for the two cues combined), and, in
+    # running, the symmetry's level minus the flight phases' as an obliquity (degrees; NaN: not compared)
+    camera_weight: dict[int, float] = field(default_factory=dict)
+    flight_difference_deg: dict[int, float] = field(default_factory=dict)
+
+    def cue_disagreement_deg(self) -> float | None:
+        """The largest difference between the symmetry's and the flight phases' level where the two disagree (the
+        symmetry is then kept alone), degrees; None where they agree or were not compared."""
+        apart = [abs(d) for r, d in self.flight_difference_deg.items() if self.method_by_reference.get(r) == "symmetry"
+                 and math.isfinite(d)]
+        return max(apart) if apart else None
 
     def unreliable_texture_snr(self) -> float | None:
         """The lowest texture over noise of a level read from a symmetry that could not carry it; None if none."""
@@ -176,7 +192,43 @@ def texture_reliable(texture_snr: np.ndarray) -> tuple[float, bool]:
     return median, median >= MIN_TEXTURE_TO_NOISE_RATIO
 
 
-def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float) -> LevelEstimate:
+def flight_level(rotation_deg: np.ndarray, flight: np.ndarray, roll_deg: float) -> tuple[float, float]:
+    """The band rotation of a level pelvis from running's flight phases, where the pelvis passes through level (in
+    the world: the image's level is the rotation there plus the roll), and one SD of it: the robust spread of the
+    rotation over those frames over the square root of the flight phases (each phase one sample: the frames of a
+    phase are correlated), times the median's factor, and in quadrature the stated uncertainty of the assumption
+    itself (FALLBACK_LEVEL_SD_DEG["flight"]: how level a runner's pelvis is in flight is not measured here).
+    (NaN, NaN) with fewer than MIN_FLIGHT_PHASES phases."""
+    r = np.asarray(rotation_deg, float)
+    sel = np.asarray(flight, bool) & np.isfinite(r)
+    phases = int(np.count_nonzero(np.diff(np.concatenate([[0], sel.astype(int)])) == 1))
+    if phases < MIN_FLIGHT_PHASES:
+        return float("nan"), float("nan")
+    centre = float(np.median(r[sel]))
+    spread = 1.4826 * float(np.median(np.abs(r[sel] - centre)))
+    return centre + roll_deg, math.hypot(MEDIAN_SE_FACTOR * spread / math.sqrt(phases), FALLBACK_LEVEL_SD_DEG["flight"])
+
+
+def _with_flight(level: float, sd: float, flight: tuple[float, float], roll_sd_deg: float
+                 ) -> tuple[float, float, float, str]:
+    """A symmetry level (its SD sd) and a flight-phase level compared: (level, SD, camera weight, how). They agree
+    when they differ by at most Z95 SDs of their difference (the symmetry's level also carries the roll estimate's
+    error, roll_sd_deg: it is read in the image, the flight's in the world); then their inverse-variance mean, whose
+    error is w x the symmetry's and roll's plus (1 - w) x the flight's. A constant pelvic tilt (a leg-length
+    difference) moves the flight phases' level but not the symmetry's: beyond their noise the two disagree, and the
+    symmetry is kept alone, so the tilt stays in the obliquity."""
+    f_level, f_sd = flight
+    sym_var = sd**2 + roll_sd_deg**2
+    if not (math.isfinite(f_level) and math.isfinite(f_sd) and math.isfinite(sym_var)):
+        return level, sd, 1.0, "symmetry"
+    if abs(level - f_level) > Z95 * math.sqrt(sym_var + f_sd**2):
+        return level, sd, 1.0, "symmetry"
+    w = f_sd**2 / (sym_var + f_sd**2) if sym_var + f_sd**2 > 0 else 0.5
+    return (w * level + (1 - w) * f_level, math.hypot(w * sd, (1 - w) * f_sd), w, "symmetry+flight")
+
+
+def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float,
+                          roll_sd_deg: float = 0.0) -> LevelEstimate:
     """The band rotation at which the hip line is level in the image, per rotation reference.
 
     The pelvis region is left-right mirror-symmetric: the tilt of its symmetry axis is an absolute (if
@@ -188,13 +240,17 @@ def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float)
 
     Each level's uncertainty (one SD, degrees; gaitlab.core.uncertainty): from the symmetry, that of a median
     of its per-frame spread over two independent samples per stride the frames cover (per-frame errors are
-    correlated over the gait cycle); from a fallback, its stated FALLBACK_LEVEL_SD_DEG."""
+    correlated over the gait cycle); from a fallback, its stated FALLBACK_LEVEL_SD_DEG.
+
+    In running both are read where they can be: the symmetry's level and the flight phases' (flight_level) are
+    combined where they agree within their noise and roll_sd_deg, the camera roll estimate's SD (_with_flight);
+    where they do not, the symmetry is kept and the difference reported (cue_disagreement_deg)."""
     flight = ~events.left_contact & ~events.right_contact & events.valid
     rotation = track.pelvis_pixel_rotation_deg
     t = track.time_s
     fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 30.0
     stride = stride_s(events.cadence_steps_per_min)
-    levels, methods, by_ref, sds, snrs, unreliable = {}, set(), {}, {}, {}, {}
+    levels, methods, by_ref, sds, snrs, unreliable, weights, apart = {}, set(), {}, {}, {}, {}, {}, {}
     texture = track.pelvis_symmetry_texture_snr
     for ref in np.unique(track.pelvis_pixel_reference[track.pelvis_pixel_reference >= 0]):
         sel = (track.pelvis_pixel_reference == ref) & np.isfinite(rotation)
@@ -211,14 +267,24 @@ def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float)
         methods.add(how)
         levels[int(ref)], by_ref[int(ref)] = float(level), how
         sds[int(ref)] = median_sd_deg(spread, frames, fps, stride) if how == "symmetry" else FALLBACK_LEVEL_SD_DEG[how]
+        weights[int(ref)] = 1.0 if how == "symmetry" else 0.0
         if how == "symmetry":
             used = sel & np.isfinite(track.pelvis_symmetry_tilt_deg) & (track.pelvis_symmetry_quality > 0)
             snrs[int(ref)], ok = texture_reliable(texture[used])
             unreliable[int(ref)] = not ok
             if not ok:
                 sds[int(ref)] = float(math.hypot(sds[int(ref)], UNRELIABLE_LEVEL_SD_DEG))
+            if events.activity == "run":
+                flown = flight_level(rotation, sel & flight, roll_deg)
+                apart[int(ref)] = level - flown[0]  # a rotation difference is an obliquity difference
+                level, sds[int(ref)], weights[int(ref)], how = _with_flight(level, sds[int(ref)], flown, roll_sd_deg)
+                levels[int(ref)], by_ref[int(ref)] = float(level), how
+    methods = set(by_ref.values())
     words = {"symmetry": "the left-right symmetry of the pelvis region",
+             "symmetry+flight": "the left-right symmetry of the pelvis region and its angle in flight phases, which "
+                                "agree",
              "flight": "the pelvis angle in flight phases",
              "mean": "the mean pelvis angle over the clip (assumes both sides drop alike)"}
     method = "level from " + " and ".join(words[m] for m in sorted(methods)) if methods else "not measured"
-    return LevelEstimate(method, methods <= {"symmetry"}, levels, by_ref, sds, snrs, unreliable)
+    return LevelEstimate(method, methods <= {"symmetry", "symmetry+flight"}, levels, by_ref, sds, snrs, unreliable,
+                         weights, apart)

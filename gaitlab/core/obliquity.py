@@ -151,13 +151,14 @@ def reliable_rotation(track: PoseTrack, window_s: float = QUALITY_WINDOW_S,
 
 
 def refined_obliquity_deg(track: PoseTrack, roll_deg: float, view: str, events: GaitEvents,
-                          cutoff_hz: float = OBLIQUITY_CUTOFF_HZ, camera: CameraPose | None = None
-                          ) -> tuple[np.ndarray, LevelEstimate, np.ndarray]:
+                          cutoff_hz: float = OBLIQUITY_CUTOFF_HZ, camera: CameraPose | None = None,
+                          roll_sd_deg: float = 0.0) -> tuple[np.ndarray, LevelEstimate, np.ndarray]:
     """Pixel-measured obliquity, levelled and roll-corrected, low-passed at cutoff_hz; given the camera's pose, taken
     into the body's frontal plane instead (image_to_frontal). Returns it, the level, and the image obliquity (the
-    same line's angle in the image, + = right hip higher, roll not removed, low-passed alike)."""
+    same line's angle in the image, + = right hip higher, roll not removed, low-passed alike). roll_sd_deg: one SD
+    of the roll estimate, for weighing the level's cues (gaitlab.core.level.estimate_pelvis_level)."""
     track = replace(track, pelvis_pixel_rotation_deg=reliable_rotation(track))
-    level = estimate_pelvis_level(track, events, roll_deg)
+    level = estimate_pelvis_level(track, events, roll_deg, roll_sd_deg)
     image_obliquity = np.full(len(track), np.nan)
     for ref, at_level in level.rotation_at_level_deg.items():
         sel = track.pelvis_pixel_reference == ref

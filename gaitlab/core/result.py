@@ -122,6 +122,9 @@ class WarningCode(str, Enum):
     # texture_snr, limit: the pelvis band's interior texture over noise (gaitlab.core.level.texture_reliable) below
     # the least with which its symmetry carries the level (dark, plain clothing): the level's uncertainty was widened
     PELVIS_UNRELIABLE = "pelvis_unreliable"
+    # difference_deg: in running, the level read from the pelvis' symmetry and from its flight phases differ beyond
+    # their noise (gaitlab.core.level): a constant pelvic tilt or clothing; the symmetry is used
+    LEVEL_CUES_DISAGREE = "level_cues_disagree"
     STEPS_UNMEASURED = "steps_unmeasured"  # steps: stances left out, pelvis measured too little
     STEPS_IMPLAUSIBLE = "steps_implausible"  # steps, limit_deg: stances left out, drop beyond ±limit_deg
     NO_STANCE = "no_stance"  # side, min_steps: a measurable view without one step of that stance side

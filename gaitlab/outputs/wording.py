@@ -242,6 +242,12 @@ WARNING_TEMPLATES = {
     WarningCode.LEVEL_FALLBACK: "The pelvis' level could not be read from its symmetry in enough frames; gaitlab used "
                                 "{fallback}, which may shift both sides' drops by a degree or more in opposite "
                                 "directions.",
+    WarningCode.LEVEL_CUES_DISAGREE: "Where the pelvis is level was read two ways, from its left-right symmetry and "
+                                     "from the flight phases (where a runner's pelvis passes through level), and "
+                                     "the two differ by {difference_deg:.1f}°: either the pelvis is tilted all the "
+                                     "time (a leg-length difference, for instance: then it is part of every drop "
+                                     "shown) or the clothing misleads the symmetry. The symmetry was used; a "
+                                     "physiotherapist can check for a leg-length difference.",
     WarningCode.PELVIS_UNRELIABLE: "The pelvis could not be measured reliably: the clothing around the hips is dark "
                                    "and plain (its texture is {texture_snr:.1f} times the noise, under the "
                                    "{limit:g} a reliable level needs), so where the pelvis is level was read from "
