@@ -110,15 +110,7 @@ def image_ceiling_side_error(truth: dict) -> dict[str, float]:
     frames, roll = truth.get("frames_truth", {}), truth.get("camera", {}).get("roll_deg")
     if "image_obliquity_deg" not in frames or roll is None:
         return {side: float("nan") for side in SIDES}
-    t = np.asarray(frames["time_s"], float)
-    world = image_to_world(np.asarray(frames["image_obliquity_deg"], float), roll, truth["view"])
-    errors: dict[str, list[float]] = {side: [] for side in SIDES}
-    for step in truth["steps"]:
-        inside = (t >= step["start_s"] - 1e-9) & (t <= step["end_s"] + 1e-9)
-        if inside.any():
-            peak = contralateral_drop_deg(world[inside], step["stance_side"]).max()
-            errors[step["stance_side"]].append(float(peak) - step["peak_drop_deg"])
-    return {side: float(np.mean(e)) if e else float("nan") for side, e in errors.items()}
+    return _peak_errors(truth, image_to_world(np.asarray(frames["image_obliquity_deg"], float), roll, truth["view"]))
 
 
 def _peak_errors(truth: dict, obliquity: np.ndarray) -> dict[str, float]:
