@@ -81,8 +81,9 @@ def lowpass(x: np.ndarray, time_s: np.ndarray, cutoff_hz: float, order: int = 2)
 
 def clean_track(track: PoseTrack, min_visibility: float = MIN_VISIBILITY,
                 max_gap_s: float = MAX_GAP_S) -> PoseTrack:
-    """Landmarks below min_visibility, and heels and toes outside the picture, become NaN; gaps up to max_gap_s are interpolated; a heel or toe hidden for
-    up to MAX_FOOT_CARRY_S while its ankle is seen is carried by the ankle (carry_by_anchor)."""
+    """Landmarks below min_visibility, and heels and toes outside the picture, become NaN; gaps up to max_gap_s
+    are interpolated; a heel or toe hidden for up to MAX_FOOT_CARRY_S while its ankle is seen is carried by the
+    ankle (carry_by_anchor)."""
     image = track.image_xyz.copy()
     world = track.world_xyz.copy()
     hidden = track.visibility < min_visibility
