@@ -2,8 +2,8 @@
 
 One test uploads a clip, one records from the fake camera; both wait for the verdict and find the session in
 the person's history, with the same verdicts as `gaitlab analyze` on the same clip. Another, on a desktop and a
-phone-wide window, edits a session (its clip analysed again), opens the progress PDF and checks that no page is
-wider than the phone. A screenshot of every page goes to $GAITLAB_SCREENSHOTS (or a temporary folder) for a
+phone-wide window, edits a session (its clip analysed again), renames its person, opens the progress PDF and checks
+that no page is wider than the phone. A screenshot of every page goes to $GAITLAB_SCREENSHOTS (or a temporary folder) for a
 person to look at.
 """
 import base64
@@ -248,6 +248,20 @@ def test_edit_a_session_and_print_the_progress(browser, app_url, shots, clips, t
         assert box["width"] > 0 and box["x"] + box["width"] <= width and cell.inner_text().strip()
     assert "2025-04-08" in row.inner_text() and "after 6 weeks of strengthening" in row.inner_text()
     page.screenshot(path=shots / f"12_person_{width}.png", full_page=True)
+
+    # rename the person: the form fits, and the session (its clip kept) is analysed again under the new label
+    page.get_by_text("Edit label and note").click()
+    form = page.locator("form.edit-form")
+    form.get_by_label("Label").fill(f"P-{width}-renamed")
+    form.get_by_label("Note (optional)").fill("runner, right hip pain since March; new shoes")
+    assert "(1 of 1)" in form.inner_text()
+    assert_fits(page, width)
+    page.screenshot(path=shots / f"12_person_edit_{width}.png", full_page=True)
+    form.get_by_role("button", name="Save").click()
+    page.wait_for_url("**/people/*")
+    assert page.locator("h1").inner_text() == f"P-{width}-renamed"
+    assert "new shoes" in page.locator(".head .note").inner_text()
+    assert_fits(page, width)
     link = page.get_by_role("link", name="Progress (PDF)")
     pdf = page.request.get(app_url.rstrip("/") + link.get_attribute("href"))
     assert pdf.ok and pdf.headers["content-type"] == "application/pdf"

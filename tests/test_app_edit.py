@@ -1,5 +1,6 @@
 """`gaitlab app`: a session's kept clip, and editing a session, which analyses that clip again (for real, in a
-worker process) with the corrected date, view, threshold and note, and replaces the outputs only on success."""
+worker process) with the corrected date, view, threshold and note, and replaces the outputs only on success; renaming
+its person, which does the same with the session's own settings."""
 import sqlite3
 
 import pytest
@@ -84,6 +85,40 @@ def test_a_failed_re_analysis_leaves_the_session_as_it_was(lab):
     r = c.post(f"/jobs/{redo}/delete", data={"csrf": csrf_of(c)}, follow_redirects=False)  # dismissed
     assert r.headers["location"] == f"/sessions/{sid}"
     assert kept.is_file() and "failed:" not in c.get(f"/sessions/{sid}").text
+
+
+def test_renaming_a_person_remakes_the_reports_of_kept_clips_only(lab):
+    c, data, sid, pid = lab["client"], lab["data"], lab["sid"], lab["pid"]
+    c.post("/settings", data={"csrf": csrf_of(c)})  # keep clips: off
+    unkept = analysed(c, pid, lab["clip"], date="2025-02-01")
+    c.post("/settings", data={"csrf": csrf_of(c), "keep_clips": "on"})
+    unkept_summary = (data / "sessions" / unkept / "summary.json").read_bytes()
+    assert "report made under the label" not in c.get(f"/people/{pid}").text
+    r = c.post(f"/people/{pid}/edit", data={"csrf": csrf_of(c), "label": "P-011", "note": "left hip pain, runner"},
+               follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/people/{pid}"
+    with db.connect(data) as con:
+        assert [j["redo_of"] for j in db.unfinished_jobs_of(con, pid)] == [sid]  # one job: the kept clip's
+        redo = db.unfinished_jobs_of(con, pid)[0]["id"]
+    page = c.get(f"/people/{pid}").text
+    assert "<h1>P-011</h1>" in page and "1 session is being analysed again from its kept clip" in page
+    assert wait_job(c, redo)["state"] == "done"
+    # the session's own settings, date and note, under the new label and the person's new note
+    summary = c.get(f"/sessions/{sid}/files/summary.json").json()
+    assert (summary["subject"], summary["session_date"], summary["threshold_deg"], summary["note"]) == \
+           ("P-011", "2025-01-17", 3.5, "left hip pain, runner\nafter 6 weeks of strengthening")
+    assert '<dd class="subject">P-011</dd>' in c.get(f"/sessions/{sid}/files/report.html").text
+    # without its clip, a session keeps the report it was made with, and both pages say under which label
+    assert (data / "sessions" / unkept / "summary.json").read_bytes() == unkept_summary
+    assert c.get(f"/sessions/{unkept}/files/summary.json").json()["subject"] == "P-010"
+    page = c.get(f"/people/{pid}").text
+    assert page.count("report made under the label P-010") == 1 and "being analysed again" not in page
+    row = next(r for r in page.split("<tr>") if f'href="/sessions/{unkept}"' in r)
+    assert "report made under the label P-010" in row
+    assert "The report was made under the label P-010." in c.get(f"/sessions/{unkept}").text
+    assert "The report was made under the label" not in c.get(f"/sessions/{sid}").text
+    r = c.get(f"/people/{pid}/progress.pdf")
+    assert r.status_code == 200 and "gaitlab_progress_P-011.pdf" in r.headers["content-disposition"]
 
 
 def test_without_keeping_no_clip_stays_and_deleting_removes_kept_clips(lab):

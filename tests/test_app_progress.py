@@ -1,6 +1,7 @@
 """`gaitlab app` on stored sessions, without analysing anything: the comparison of two sessions by their 95%
 intervals, the trend plot's error bars, the one-page progress PDF, the kept-clip setting, editing a session whose
-clip was not kept, plurals, and a data folder from before sessions had notes (its schema is upgraded)."""
+clip was not kept, editing a person (what it queues, not the analyses), plurals, and a data folder from before
+sessions had notes (its schema is upgraded)."""
 import base64
 import json
 import re
@@ -38,7 +39,7 @@ def stored(data, pid: int, sid: str, day: str, left: dict, right: dict, note: st
         db.add_job(con, sid, pid, "walk.mp4", day, "upload", OPTIONS, note=note)
         db.add_session(con, db.job(con, sid), {
             "view": "posterior", "activity": "walk", "threshold_deg": 5.0, "sides": {"left": left, "right": right},
-            "side_difference": None, "warnings": [], "gaitlab_version": "test"})
+            "side_difference": None, "warnings": [], "gaitlab_version": "test", "subject": db.person(con, pid)["label"]})
         db.end_job(con, sid, "done")
 
 
@@ -208,6 +209,94 @@ def test_editing_a_session_whose_clip_was_not_kept_corrects_only_date_and_note(a
         assert con.execute("SELECT session_date FROM jobs WHERE id = 'old'").fetchone()[0] == "2025-01-12"
 
 
+# ---- editing a person ------------------------------------------------------------------------------------
+
+def edit_person(client, pid: int, **fields):
+    form = {"csrf": csrf_of(client), "label": "P-ren", "note": "right hip OA", **fields}
+    return client.post(f"/people/{pid}/edit", data=form, follow_redirects=False)
+
+
+def test_editing_a_person_refuses_bad_labels_and_notes_and_changes_nothing(app):
+    c, data = app
+    pid = add_person(c, "P-ren", "right hip OA")
+    add_person(c, "P-other")
+    stored(data, pid, "s1", "2025-01-10", side(3.0, 1.0), side(3.0, 1.0), note="n" * 1980)
+    refusals = [({"label": ""}, "a label of 1 to 80 printable characters"),
+                ({"label": "   "}, "a label of 1 to 80"), ({"label": "P\x00014"}, "a label of 1 to 80"),
+                ({"label": "P-0\t14"}, "a label of 1 to 80"), ({"label": "P-\u202e41"}, "a label of 1 to 80"),
+                ({"label": "P" * 81}, "a label of 1 to 80"), ({"label": "p-OTHER"}, "already a person labelled"),
+                ({"note": "a\x1bb"}, "control characters are not"), ({"note": "x" * 2001}, "at most 2000"),
+                ({"note": "x" * 20}, "with the note of one of their sessions")]  # 20 + 1 + 1980 > 2000
+    for bad, words in refusals:
+        r = edit_person(c, pid, **bad)
+        assert r.status_code == 400 and words in r.text, bad
+    # without the form's secret: the refusal every form gives
+    add_refusal = c.post("/people", data={"label": "P-x"})
+    for form in ({"label": "P-x"}, {"csrf": "forged", "label": "P-x"}):
+        r = c.post(f"/people/{pid}/edit", data=form)
+        assert (r.status_code, r.text) == (403, add_refusal.text) and add_refusal.status_code == 403
+    assert edit_person(c, 9999).status_code == 404
+    assert "<h1>P-ren</h1>" in c.get(f"/people/{pid}").text
+    with db.connect(data) as con:
+        assert (db.person(con, pid)["label"], db.person(con, pid)["note"]) == ("P-ren", "right hip OA")
+        assert con.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 1
+
+
+def test_renaming_a_person_without_kept_clips_changes_the_pages_not_the_reports(app, tmp_path):
+    c, data = app
+    pid = add_person(c, "P-ren", "right hip OA")
+    stored(data, pid, "s1", "2025-01-10", side(6.5, 1.0), side(3.0, 1.0), note="before physio")
+    page = c.get(f"/people/{pid}").text
+    assert 'action="/people/%d/edit"' % pid in page and "(0 of 1)" in page and "The others keep the label" in page
+    assert edit_person(c, pid, label="p-REN").status_code == 303  # its own label, in other letters: not taken
+    assert edit_person(c, pid, label="P-015", note="right hip OA, runner").headers["location"] == f"/people/{pid}"
+    page = c.get(f"/people/{pid}").text
+    assert "<h1>P-015</h1>" in page and "right hip OA, runner" in page and "being analysed again" not in page
+    assert "report made under the label P-ren</span>" in page  # what its summary.json says (stored())
+    assert "The report was made under the label P-ren." in c.get("/sessions/s1").text
+    count, text = pdf_pages_and_text(c.get(f"/people/{pid}/progress.pdf").content, tmp_path)
+    assert "Pelvic drop progress – P-015" in text and "right hip OA, runner" in text and "P-ren" not in text
+    with db.connect(data) as con:
+        assert con.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 1  # nothing to analyse again
+    assert "P-015" in c.get("/", params={"q": "P-015"}).text
+
+
+def test_renaming_a_person_queues_one_re_analysis_per_kept_clip_with_its_own_settings(tmp_path, pose_model):
+    """A re-analysis still queued reads the new label when it starts; one already running started with the old,
+    and another follows it with the settings it was given."""
+    c = TestClient(create_app(tmp_path, pose_model), base_url=BASE)  # no lifespan: the runner never starts jobs
+    pid = add_person(c, "P-ren")
+    for sid in ("plain", "queued", "running", "unkept"):
+        stored(tmp_path, pid, sid, "2025-01-10", side(3.0, 1.0), side(3.0, 1.0), note=f"{sid} note")
+        if sid != "unkept":
+            (tmp_path / "clips" / sid).mkdir()
+            (tmp_path / "clips" / sid / "walk.mp4").write_bytes(b"a kept clip")
+    with db.connect(tmp_path) as con:
+        for sid in ("queued", "running"):
+            db.add_job(con, f"redo-{sid}", pid, "walk.mp4", "2025-02-02", "upload",
+                       {**OPTIONS, "threshold_deg": 3.5}, note="corrected", redo_of=sid)
+        db.start_job(con, "redo-running", 999_999)
+    assert edit_person(c, pid, label="P-ren", note="").status_code == 303  # no change: every report is up to date
+    with db.connect(tmp_path) as con:
+        assert db.redo_jobs_of(con, "plain") == []
+    assert edit_person(c, pid, label="P-016").status_code == 303
+    with db.connect(tmp_path) as con:
+        jobs = {sid: [dict(j) for j in db.redo_jobs_of(con, sid)] for sid in ("plain", "queued", "running", "unkept")}
+    assert [len(v) for v in jobs.values()] == [1, 1, 2, 0]
+    plain, follow = jobs["plain"][0], jobs["running"][1]
+    assert (plain["state"], plain["session_date"], plain["note"], json.loads(plain["options"])) == \
+           ("queued", "2025-01-10", "plain note", OPTIONS)
+    assert (follow["state"], follow["session_date"], follow["note"], json.loads(follow["options"])["threshold_deg"]) \
+           == ("queued", "2025-02-02", "corrected", 3.5)
+    page = c.get(f"/people/{pid}").text
+    assert "3 sessions are being analysed again from their kept clips" in page
+    assert page.count("report made under the label P-ren") == 4  # until each report is made again
+    # renamed again before any has started: the queued ones will read the newest label, nothing more is queued
+    assert edit_person(c, pid, label="P-017").status_code == 303
+    with db.connect(tmp_path) as con:
+        assert con.execute("SELECT COUNT(*) FROM jobs WHERE redo_of IS NOT NULL").fetchone()[0] == 4
+
+
 def test_a_data_folder_from_before_kept_clips_is_upgraded(tmp_path, pose_model):
     """A database at schema 2 (no session notes, no kept clips) keeps working after the upgrade."""
     con = sqlite3.connect(tmp_path / db.DB_NAME)
@@ -225,8 +314,11 @@ def test_a_data_folder_from_before_kept_clips_is_upgraded(tmp_path, pose_model):
     con.close()
     with TestClient(create_app(tmp_path, pose_model), base_url=BASE) as c:
         assert "P-old · 2024-05-01" in c.get("/sessions/s1").text
-        assert "(1 session)" in c.get("/people/1").text
+        person = c.get("/people/1").text
+        assert "(1 session)" in person and "report made under the label" not in person
         assert c.get("/people/1/progress.pdf").status_code == 200
     with sqlite3.connect(tmp_path / db.DB_NAME) as con:
         assert con.execute("PRAGMA user_version").fetchone()[0] == len(db.MIGRATIONS)
         assert con.execute("SELECT note, keep_clip, redo_of FROM jobs").fetchone() == ("", 0, None)
+        # the label its report was made with: the person's, since nobody could be renamed
+        assert con.execute("SELECT report_label FROM sessions").fetchone()[0] == "P-old"

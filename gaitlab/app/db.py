@@ -70,6 +70,12 @@ MIGRATIONS = (
     ALTER TABLE jobs ADD COLUMN redo_of TEXT REFERENCES sessions(id) ON DELETE CASCADE;
     ALTER TABLE sessions ADD COLUMN note TEXT NOT NULL DEFAULT '';
     """,
+    # editable people: the label a session's outputs carry (summary.json's subject), which a session without a kept
+    # clip keeps after its person is renamed; until now nobody could be renamed, so it is the person's label
+    """
+    ALTER TABLE sessions ADD COLUMN report_label TEXT NOT NULL DEFAULT '';
+    UPDATE sessions SET report_label = (SELECT label FROM people WHERE people.id = sessions.person_id);
+    """,
 )
 
 
@@ -146,6 +152,12 @@ def add_person(con: sqlite3.Connection, label: str, note: str) -> int:
 def person(con: sqlite3.Connection, person_id: int) -> sqlite3.Row | None:
     """A person's row (id, label, note, created_at), or None if there is no such person."""
     return con.execute("SELECT * FROM people WHERE id = ?", (person_id,)).fetchone()
+
+
+def edit_person(con: sqlite3.Connection, person_id: int, label: str, note: str) -> None:
+    """Correct a person's label and note in the database (their sessions' outputs keep what they were made with);
+    sqlite3.IntegrityError when the label is another person's (ignoring case)."""
+    con.execute("UPDATE people SET label = ?, note = ? WHERE id = ?", (label, note, person_id))
 
 
 def delete_person(con: sqlite3.Connection, person_id: int) -> None:
@@ -264,25 +276,26 @@ def add_session(con: sqlite3.Connection, job_row: sqlite3.Row, summary: dict) ->
     """Record the session a job produced, from the job's row and the summary.json of its output folder."""
     con.execute(
         "INSERT INTO sessions (id, person_id, session_date, created_at, clip_name, source, view, "
-        "activity, threshold_deg, sides, side_difference, warnings, gaitlab_version, annotated_video, note) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "activity, threshold_deg, sides, side_difference, warnings, gaitlab_version, annotated_video, note, "
+        "report_label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (job_row["id"], job_row["person_id"], job_row["session_date"], now(), job_row["clip_name"],
          job_row["source"], summary["view"], summary["activity"], summary["threshold_deg"],
          json.dumps(summary["sides"]), summary["side_difference"], json.dumps(summary["warnings"]),
-         summary["gaitlab_version"], int(job_options(job_row)["annotated_video"]), job_row["note"]))
+         summary["gaitlab_version"], int(job_options(job_row)["annotated_video"]), job_row["note"],
+         summary["subject"] or ""))
 
 
 def replace_session(con: sqlite3.Connection, redo_row: sqlite3.Row, summary: dict) -> None:
-    """Record what a re-analysis (a job with redo_of) produced: its session's results, date and note, and the
-    settings of the session's own job (what the session page says was chosen), from the re-analysis' row and the
-    summary.json of its output folder."""
+    """Record what a re-analysis (a job with redo_of) produced: its session's results, date, note and the label its
+    outputs carry, and the settings of the session's own job (what the session page says was chosen), from the
+    re-analysis' row and the summary.json of its output folder."""
     sid = redo_row["redo_of"]
     con.execute(
         "UPDATE sessions SET session_date = ?, view = ?, activity = ?, threshold_deg = ?, sides = ?, "
-        "side_difference = ?, warnings = ?, gaitlab_version = ?, note = ? WHERE id = ?",
+        "side_difference = ?, warnings = ?, gaitlab_version = ?, note = ?, report_label = ? WHERE id = ?",
         (redo_row["session_date"], summary["view"], summary["activity"], summary["threshold_deg"],
          json.dumps(summary["sides"]), summary["side_difference"], json.dumps(summary["warnings"]),
-         summary["gaitlab_version"], redo_row["note"], sid))
+         summary["gaitlab_version"], redo_row["note"], summary["subject"] or "", sid))
     con.execute("UPDATE jobs SET session_date = ?, options = ?, note = ? WHERE id = ?",
                 (redo_row["session_date"], redo_row["options"], redo_row["note"], sid))
 

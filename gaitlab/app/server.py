@@ -219,6 +219,7 @@ def create_app(data_dir: Path, model: ModelInfo, *, workers: int = 1, token: str
         Route("/", people),
         Route("/people", add_person, methods=["POST"]),
         Route("/people/{pid:rowid}", person),
+        Route("/people/{pid:rowid}/edit", edit_person, methods=["POST"]),
         Route("/people/{pid:rowid}/delete", delete_person, methods=["POST"]),
         Route("/people/{pid:rowid}/export.zip", export_person),
         Route("/people/{pid:rowid}/compare", compare),
@@ -259,7 +260,7 @@ def _templates(csrf: str, max_upload_bytes: int) -> Jinja2Templates:
     env.globals.update(csrf=csrf, version=__version__, sides=SIDES, badge=pages.badge, sentence=pages.sentence,
                        sdd=SMALLEST_DETECTABLE_DIFFERENCE_DEG, min_steps=MIN_STEPS_PER_SIDE,
                        max_upload_bytes=max_upload_bytes, threshold_range=THRESHOLD_RANGE_DEG,
-                       max_note_chars=MAX_NOTE_CHARS)
+                       max_label_chars=MAX_LABEL_CHARS, max_note_chars=MAX_NOTE_CHARS)
     env.filters.update(size=disk_size, plural=plural)
     return Jinja2Templates(env=env)
 
@@ -339,21 +340,64 @@ async def people(request: Request) -> Response:
     return _page(request, "people.html", people=rows, q=q)
 
 
-async def add_person(request: Request) -> Response:
-    """Add a person from the form's label and note, then show them."""
-    form = await _checked_form(request)
+def _person_fields(form: FormData) -> tuple[str, str]:
+    """A person form's label and note, checked; a 400 page saying what is wrong otherwise."""
     label, note = _form_text(form, "label"), _form_text(form, "note")
     if not label or len(label) > MAX_LABEL_CHARS or _hidden_characters(label, multiline=False):
-        raise HTTPException(400, "Give the person a label of 1 to 80 printable characters (a code such as P-014 "
-                                 "rather than a name), without tabs, line breaks or control characters.")
+        raise HTTPException(400, f"Give the person a label of 1 to {MAX_LABEL_CHARS} printable characters (a code "
+                                 "such as P-014 rather than a name), without tabs, line breaks or control characters.")
     if len(note) > MAX_NOTE_CHARS or _hidden_characters(note, multiline=True):
         raise HTTPException(400, f"The note must be at most {MAX_NOTE_CHARS} printable characters: line breaks are "
                                  "fine, control characters are not.")
+    return label, note
+
+
+def _label_taken(label: str) -> HTTPException:
+    return HTTPException(400, f"There is already a person labelled “{label}”: choose another label.")
+
+
+async def add_person(request: Request) -> Response:
+    """Add a person from the form's label and note, then show them."""
+    label, note = _person_fields(await _checked_form(request))
     try:
         with _ctx(request).connect() as con:
             pid = db.add_person(con, label, note)
     except sqlite3.IntegrityError:
-        raise HTTPException(400, f"There is already a person labelled “{label}”: choose another label.") from None
+        raise _label_taken(label) from None
+    return RedirectResponse(f"/people/{pid}", 303)
+
+
+async def edit_person(request: Request) -> Response:
+    """Correct a person's label and note. Every report of theirs carries both, so each session whose clip is kept
+    and whose outputs say otherwise is analysed again with its own settings (a re-analysis, as when a session is
+    edited), taking the new outputs only if that succeeds; a session without a kept clip keeps the label its report
+    was made with, and the person page says so."""
+    form = await _checked_form(request)
+    ctx, pid = _ctx(request), request.path_params["pid"]
+    label, note = _person_fields(form)
+    with ctx.connect() as con:
+        who = _found(db.person(con, pid))
+        sessions = db.person_sessions(con, pid)
+        # a re-analysis, queued now or later, prints the person's note above its session's note
+        session_notes = [s["note"] for s in sessions] + [j["note"] for j in db.unfinished_jobs_of(con, pid)]
+        if any(len(report_note(note, n)) > MAX_NOTE_CHARS for n in session_notes):
+            raise HTTPException(400, f"The person's note, with the note of one of their sessions, must be at most "
+                                     f"{MAX_NOTE_CHARS} characters: shorten one of them.")
+        try:
+            db.edit_person(con, pid, label, note)
+        except sqlite3.IntegrityError:
+            raise _label_taken(label) from None
+        for s in sessions:
+            if kept_clip(ctx.data_dir, s["id"]) is None or (s["report_label"] == label and note == who["note"]):
+                continue
+            pending = [r for r in db.redo_jobs_of(con, s["id"]) if r["state"] in ("queued", "running")]
+            if any(r["state"] == "queued" for r in pending):
+                continue  # it reads the label and note when it starts
+            # a running one started with the old label: another follows it, with the settings it was given (one
+            # with the session's would undo them)
+            settings = pending[-1] if pending else db.job(con, s["id"])
+            _queue_redo(con, s, settings["session_date"], db.job_options(settings), settings["note"])
+    ctx.runner.poke()
     return RedirectResponse(f"/people/{pid}", 303)
 
 
@@ -366,8 +410,9 @@ async def person(request: Request) -> Response:
         jobs = db.unfinished_jobs_of(con, pid)
     trend = await run_in_threadpool(pages.trend_plot, sessions) if sessions else None
     clips = {s["id"]: _clip_bytes(_ctx(request).data_dir, s["id"]) for s in sessions}
+    remade = {j["redo_of"] for j in jobs if j["redo_of"] and j["state"] != "failed"}
     return _page(request, "person.html", person=who, sessions=sessions, jobs=jobs, trend=trend, clips=clips,
-                 clips_total=sum(n for n in clips.values() if n))
+                 clips_total=sum(n for n in clips.values() if n), remade=len(remade))
 
 
 async def delete_person(request: Request) -> Response:
@@ -677,11 +722,17 @@ async def edit_session(request: Request) -> Response:
             return RedirectResponse(f"/sessions/{sid}", 303)
         if not analysis_changed and (day, note) == (s["session_date"], s["note"]):
             return RedirectResponse(f"/sessions/{sid}", 303)
-        job_id = secrets.token_hex(8)
-        db.add_job(con, job_id, s["person_id"], s["clip_name"], day, s["source"],
-                   {**options, "view": view, "threshold_deg": threshold}, note=note, redo_of=sid)
+        job_id = _queue_redo(con, s, day, {**options, "view": view, "threshold_deg": threshold}, note)
     ctx.runner.poke()
     return RedirectResponse(f"/jobs/{job_id}", 303)
+
+
+def _queue_redo(con: sqlite3.Connection, s: sqlite3.Row | dict, day: str, options: dict, note: str) -> str:
+    """Queue a re-analysis of session `s`'s kept clip with this date, these analysis settings and this note; its job
+    id. The job reads the person's label and note when it starts (jobs._record)."""
+    job_id = secrets.token_hex(8)
+    db.add_job(con, job_id, s["person_id"], s["clip_name"], day, s["source"], options, note=note, redo_of=s["id"])
+    return job_id
 
 
 async def delete_clip(request: Request) -> Response:
