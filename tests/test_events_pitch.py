@@ -104,3 +104,20 @@ def test_walking_toe_off_is_the_swing_onset_not_a_heel_off_hump():
         if hump:  # the highest point is the heel-off, well before the toe-off
             err_peak = np.array([t[j] - true_to[np.argmin(np.abs(true_to - t[j]))] for j in peaks])
             assert np.all(err_peak < -0.15), err_peak
+
+
+def test_one_spurious_toe_maximum_does_not_change_the_stride():
+    """The stride both feet walk, from both toes' backward maxima: one foot's extra maximum (a far walker's toe,
+    mirrored: 28 frames against 33) would move that foot's own median and with it the lag at which its pitch is
+    checked to repeat; pooled with the other foot's, it does not."""
+    from gaitlab.core.events import _repeats_with_stride, _stride_samples
+
+    left = np.array([10, 43, 60, 76, 109])  # an extra maximum at 60: own intervals 33, 17, 16, 33 (median 25)
+    right = np.array([26, 59, 92, 125, 158])
+    assert float(np.median(np.diff(left))) == 25
+    assert _stride_samples({"left": left, "right": right}) == 33
+    assert _stride_samples({"left": left[:1], "right": right}) is None  # a foot without two maxima
+    t = np.arange(200)
+    pitch = np.sin(2 * np.pi * t / 33.0) + 0.05 * np.random.default_rng(0).standard_normal(t.size)
+    assert _repeats_with_stride(pitch, 33, 0.5)
+    assert not _repeats_with_stride(pitch, 25, 0.5)  # checked a quarter stride off, a walking pitch looks random

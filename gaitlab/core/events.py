@@ -242,13 +242,9 @@ def _landing(p_heel, v, pitch, lo, hi, to, running, prev_to, other_to=None):
     return ic
 
 
-def _repeats_with_stride(x, p_toe, fs, min_stride_s, prom, min_corr):
-    """True if x correlates with itself one stride later (stride = median TO interval)."""
-    pk, _ = find_peaks(p_toe, distance=max(1, int(round(min_stride_s * fs))), prominence=prom)
-    if pk.size < 2:
-        return False
-    lag = int(round(np.median(np.diff(pk))))
-    if lag < 2 or len(x) - lag < lag:
+def _repeats_with_stride(x, lag, min_corr):
+    """True if x correlates with itself one stride (lag samples) later."""
+    if lag is None or lag < 2 or len(x) - lag < lag:
         return False
     a, b = x[:-lag], x[lag:]
     if np.std(a) == 0 or np.std(b) == 0:
@@ -444,13 +440,15 @@ def _anterior_running_events(p_heel, toe_h, t, fs, min_stride_s, min_contact_s, 
     return np.array(ic, int), np.array(tos, int), pairs
 
 
-def _stride_samples(p_toe, fs, min_stride_s, prom):
-    """The foot's median stride (samples) from its toe's backward maxima, or None (< 2 maxima).
+def _stride_samples(toe_peaks: dict) -> int | None:
+    """The median stride (samples) from both toes' backward maxima (the intervals of each foot's pooled), or None
+    (fewer than 2 maxima of a foot). Both feet walk the same stride, so one spurious maximum of one foot does not
+    move it, where it would move that foot's own median (a far walker's toe, mirrored: 28 frames against 33).
 
     Used only as a period: from the front and far away the toe's image maximum sits at the
     heel strike (toes up) instead of the toe-off, but it still comes once per stride."""
-    pk, _ = find_peaks(p_toe, distance=max(1, int(round(min_stride_s * fs))), prominence=prom)
-    return float(np.median(np.diff(pk))) if pk.size >= 2 else None
+    gaps = [np.diff(pk) for pk in toe_peaks.values() if pk.size >= 2]
+    return int(round(float(np.median(np.concatenate(gaps))))) if len(gaps) == len(toe_peaks) else None
 
 
 def _pitch_events(pitch, stride_n, other_to, fs, min_contact_s, max_contact_frac):
@@ -712,23 +710,26 @@ def _gait_events(track: PoseTrack, sig: _SegmentSignals, p_slow: dict, running: 
     # slow reference)
     p = (_backward_positions(seg, ts, sig.trunk, lowpass(sig.hip_y, ts, params.cutoff_hz), sign, params)
          if running else p_slow)
-    signals, pitches, proms, tos, strides = {}, {}, {}, {}, {}
+    signals, pitches, proms, tos, toe_peaks = {}, {}, {}, {}, {}
     for sd in SIDES:
         pitch = lowpass((_fill(seg[:, _TOE[sd], 1]) - _fill(seg[:, _HEEL[sd], 1])) / sig.trunk, ts,
                         params.cutoff_hz)
         signals.update({f"{sd}_heel": p[(sd, "heel")], f"{sd}_toe": p[(sd, "toe")], f"{sd}_pitch": pitch})
-        proms[sd] = prom = params.min_prominence_frac * _robust_spread(p[(sd, "toe")])
-        pitch_ok = use_pitch and not running and _repeats_with_stride(
-            pitch, p[(sd, "toe")], fs, params.min_stride_s, prom, params.min_pitch_stride_corr)
+        proms[sd] = params.min_prominence_frac * _robust_spread(p[(sd, "toe")])
+        toe_peaks[sd], _ = find_peaks(p[(sd, "toe")], distance=max(1, int(round(params.min_stride_s * fs))),
+                                      prominence=proms[sd])
+    stride = _stride_samples(toe_peaks)
+    for sd in SIDES:
+        pitch = signals[f"{sd}_pitch"]
+        pitch_ok = use_pitch and not running and _repeats_with_stride(pitch, stride, params.min_pitch_stride_corr)
         pitches[sd] = pitch if pitch_ok else None
-        tos[sd] = _toe_offs(p[(sd, "toe")], pitches[sd], ts, fs, params.min_stride_s, prom, running)
-        strides[sd] = _stride_samples(p[(sd, "toe")], fs, params.min_stride_s, prom)
+        tos[sd] = _toe_offs(p[(sd, "toe")], pitches[sd], ts, fs, params.min_stride_s, proms[sd], running)
     # walking filmed from the front with a pitch that repeats with the stride: the foot's events from its
     # pitch alone (_pitch_events), at any distance from the camera
-    pitch_walk = sign < 0 and not running and all(pitches[sd] is not None and strides[sd] for sd in SIDES)
+    pitch_walk = sign < 0 and not running and stride is not None and all(pitches[sd] is not None for sd in SIDES)
     if pitch_walk:
         for sd in SIDES:
-            tos[sd] = _pitch_events(pitches[sd], strides[sd], None, fs, params.min_contact_s,
+            tos[sd] = _pitch_events(pitches[sd], stride, None, fs, params.min_contact_s,
                                     params.max_contact_frac)[1]
     # running filmed from the front: the toe's lift-off is read from its world height (the image cannot
     # tell a lift from a step back there), where the world landmarks are tracked
@@ -741,7 +742,7 @@ def _gait_events(track: PoseTrack, sig: _SegmentSignals, p_slow: dict, running: 
                 p[(sd, "heel")], toe_heights[sd], ts, fs, params.min_stride_s, params.min_contact_s,
                 params.max_contact_frac, params.min_prominence_frac * _robust_spread(p[(sd, "heel")]))
         elif pitch_walk:
-            ic, to, pairs = _pitch_events(pitches[sd], strides[sd], tos[other], fs, params.min_contact_s,
+            ic, to, pairs = _pitch_events(pitches[sd], stride, tos[other], fs, params.min_contact_s,
                                           params.max_contact_frac)
         else:
             ic, to, pairs = _foot_events(p[(sd, "heel")], p[(sd, "toe")], pitches[sd], ts, fs,
