@@ -1,4 +1,6 @@
 """Thresholding has one rule, and every warning code the core emits has a sentence (issue 22)."""
+import pytest
+
 from gaitlab.core.result import AnalysisWarning, WarningCode
 from gaitlab.core.verdict import above_threshold
 from gaitlab.outputs.wording import WARNING_TEMPLATES, warning_text
@@ -49,3 +51,23 @@ def test_plain_clothing_gets_the_pelvis_unreliable_warning_and_honest_intervals(
         assert k.mean_drop_deg == g.mean_drop_deg
         assert k.interval.level_fallback and not g.interval.level_fallback
         assert k.interval.half_width_deg > g.interval.half_width_deg + 1.0
+
+
+@pytest.mark.parametrize("shift_px", [-420.0, 420.0])
+def test_a_camera_turned_beyond_the_validated_yaw_is_said_without_a_sign(shift_px):
+    """The person far to one side of the picture: the camera is turned beyond the 11° the bench covers, either way;
+    the warning names how far, unsigned, with its advice."""
+    from dataclasses import replace
+
+    from gaitlab.core.analysis import VALIDATED_CAMERA_YAW_DEG, analyze_track
+    from gaitlab.core.clip import VideoInfo
+    from tests.synthetic import make_track
+
+    track, _ = make_track(drops={"left": 7.0, "right": 3.0}, symmetry_noise_deg=1.0)
+    image = track.image_xyz.copy()
+    image[..., 0] += shift_px
+    a = analyze_track(replace(track, image_xyz=image), VideoInfo("clip.mp4", 30.0, 300, 10.0, 1280, 720, 0, "h264"))
+    (w,) = [w for w in a.warnings if w.code == WarningCode.CAMERA_YAWED]
+    assert w.values["yaw_deg"] > VALIDATED_CAMERA_YAW_DEG
+    text = warning_text(w)
+    assert text.startswith(f"The camera is turned {w.values['yaw_deg']:.0f}° from") and "-" not in text.split("°")[0]

@@ -242,7 +242,7 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
     elif abs(roll) > MAX_ROLL_DEG:
         warnings.append(AnalysisWarning(WarningCode.CAMERA_TILTED, {"roll_deg": float(roll)}))
     if measurable and abs(camera.yaw_deg) > VALIDATED_CAMERA_YAW_DEG:
-        warnings.append(AnalysisWarning(WarningCode.CAMERA_YAWED, {"yaw_deg": float(camera.yaw_deg),
+        warnings.append(AnalysisWarning(WarningCode.CAMERA_YAWED, {"yaw_deg": float(abs(camera.yaw_deg)),
                                                                   "limit_deg": VALIDATED_CAMERA_YAW_DEG}))
 
     # A person who walks toward the camera and then away is measured in each stretch with that

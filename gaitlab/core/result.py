@@ -114,7 +114,7 @@ class WarningCode(str, Enum):
     SEVERAL_PEOPLE = "several_people"
     VIDEO_SIDEWAYS = "video_sideways"  # turn_deg: how far the person appears turned (|camera roll|)
     CAMERA_TILTED = "camera_tilted"  # roll_deg: camera roll, signed as in the module docstring
-    CAMERA_YAWED = "camera_yawed"  # yaw_deg, limit_deg: camera turned from the line of travel beyond the
+    CAMERA_YAWED = "camera_yawed"  # yaw_deg (unsigned), limit_deg: camera turned from the line of travel beyond the
     # yaw the frontal-plane conversion was validated on (gaitlab.core.analysis.VALIDATED_CAMERA_YAW_DEG)
     TURNED_DURING_CLIP = "turned_during_clip"  # facings: "away"/"toward" per stretch, frames: frames left out
     SIDES_SWAPPED = "sides_swapped"  # frames: frames whose left/right labels were swapped
