@@ -33,7 +33,7 @@ from gaitlab.core.result import (
     WarningCode,
 )
 from gaitlab.core.track import LEFT_FOOT_INDEX, LEFT_HEEL, LEFT_HIP, RIGHT_FOOT_INDEX, RIGHT_HEEL, RIGHT_HIP, PoseTrack
-from gaitlab.core.uncertainty import FALLBACK_LEVEL_SD_DEG, median_sd_deg, stride_s
+from gaitlab.core.uncertainty import FALLBACK_LEVEL_SD_DEG, Z95, median_sd_deg, stride_s
 from gaitlab.core.verdict import judge_steps, side_verdicts, step_count_warnings
 from gaitlab.core.view import ViewEstimate, estimate_view, facing_stretches, to_anatomical
 
@@ -241,7 +241,8 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
         warnings.append(AnalysisWarning(WarningCode.VIDEO_SIDEWAYS, {"turn_deg": float(abs(roll))}))
     elif abs(roll) > MAX_ROLL_DEG:
         warnings.append(AnalysisWarning(WarningCode.CAMERA_TILTED, {"roll_deg": float(roll)}))
-    if measurable and abs(camera.yaw_deg) > VALIDATED_CAMERA_YAW_DEG:
+    # beyond the validated yaw by more than the estimate's own 95% uncertainty: the bench's 11° clip is not beyond it
+    if measurable and abs(camera.yaw_deg) - Z95 * np.nan_to_num(camera.yaw_sd_deg) > VALIDATED_CAMERA_YAW_DEG:
         warnings.append(AnalysisWarning(WarningCode.CAMERA_YAWED, {"yaw_deg": float(abs(camera.yaw_deg)),
                                                                   "limit_deg": VALIDATED_CAMERA_YAW_DEG}))
 
