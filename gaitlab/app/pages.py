@@ -1,8 +1,6 @@
 """What the pages show, computed from stored sessions: verdict words, the trend plot, a comparison."""
 from __future__ import annotations
 
-import base64
-import io
 import math
 
 from matplotlib.figure import Figure
@@ -10,6 +8,7 @@ from matplotlib.figure import Figure
 from gaitlab.core.result import MIN_STEPS_PER_SIDE, SIDES
 from gaitlab.core.result import SMALLEST_DETECTABLE_DIFFERENCE_DEG as SDD
 from gaitlab.outputs.palette import hex_color
+from gaitlab.outputs.templating import svg_data_uri
 from gaitlab.outputs.wording import fmt_deg
 
 MAX_DATE_LABELS = 12  # dates under a plot's axis: more would overlap, so only every n-th session is labelled
@@ -128,13 +127,6 @@ def drop_figure(sessions: list[dict], size_in: tuple[float, float]) -> Figure:
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=5, fontsize=8.5, frameon=False)
     return fig
-
-
-def svg_data_uri(fig: Figure) -> str:
-    """A figure as an SVG data URI, for an <img> in a page or in a PDF's HTML."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
-    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
 def trend_plot(sessions: list[dict]) -> str:

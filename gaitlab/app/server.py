@@ -63,6 +63,7 @@ from gaitlab.core.result import (
 )
 from gaitlab.errors import GaitlabError, VideoError
 from gaitlab.outputs.pdf import write_pdf
+from gaitlab.outputs.templating import svg_data_uri
 from gaitlab.tracking.model import ModelInfo
 from gaitlab.tracking.video import probe
 
@@ -475,7 +476,7 @@ def _progress_pdf(ctx: AppContext, who: dict, sessions: list[dict]) -> Path:
         r["note"] = _cut(r["note"], PROGRESS_NOTE_CHARS)
     html = ctx.templates.get_template("progress.html").render(
         person={**who, "note": _cut(who["note"], PROGRESS_NOTE_CHARS)}, sessions=sessions, rows=rows[:PROGRESS_TABLE_ROWS], left_out=max(len(rows) - PROGRESS_TABLE_ROWS, 0),
-        plot=pages.svg_data_uri(pages.drop_figure(sessions, (8.0, 3.4))), made=date.today().isoformat())
+        plot=svg_data_uri(pages.drop_figure(sessions, (8.0, 3.4))), made=date.today().isoformat())
     fd, name = tempfile.mkstemp(prefix="progress-", suffix=".pdf", dir=ctx.data_dir / "tmp")
     os.close(fd)
     write_pdf(html, name)

@@ -13,8 +13,6 @@ sides): one clip is no distribution, and its report plots it better.
 """
 from __future__ import annotations
 
-import base64
-import io
 import math
 
 import numpy as np
@@ -22,6 +20,7 @@ from matplotlib.figure import Figure
 
 from gaitlab.core.result import SIDES, SMALLEST_DETECTABLE_DIFFERENCE_DEG
 from gaitlab.outputs.palette import hex_color
+from gaitlab.outputs.templating import svg_data_uri
 
 MIN_CLIPS = 2
 
@@ -116,13 +115,6 @@ def left_right_figure(means: list[dict], threshold_deg: float) -> Figure:
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), fontsize=8.5, frameon=False)
     return fig
-
-
-def svg_data_uri(fig: Figure) -> str:
-    """The figure as an SVG data: URI (no date in it: the same plot gives the same bytes)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
 def index_plots(summaries: list[dict | None], threshold_deg: float) -> list[dict[str, str]]:

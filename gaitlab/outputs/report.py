@@ -7,7 +7,6 @@ every value: the file name, warnings and labels come from the user or the clip.
 from __future__ import annotations
 
 import base64
-import io
 import math
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +28,7 @@ from gaitlab.core.verdict import above_threshold
 from gaitlab.outputs.exports import NO_RECORD, SessionRecord, side_or_empty
 from gaitlab.outputs.palette import hex_color
 from gaitlab.outputs.pdf import write_pdf
-from gaitlab.outputs.templating import TEMPLATES, render
+from gaitlab.outputs.templating import TEMPLATES, render, svg_data_uri
 from gaitlab.outputs.wording import (
     DEFINITIONS,
     VERDICT_CLASS_WORDS,
@@ -188,12 +187,6 @@ def _time_axes(fig: Figure, ax, ylabel: str, legend_columns: int = WIDE_LEGEND_C
     return fig
 
 
-def _svg_data_uri(fig: Figure) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
-    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode()
-
-
 def _jpeg_data_uri(rgb: np.ndarray) -> str:
     ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
     if not ok:
@@ -327,7 +320,7 @@ def report_html(analysis: Analysis, stills: dict[str, np.ndarray], generated: da
     shown = "" if window is None else (
         f"Seconds {window[0]:.0f}–{window[1]:.0f} of the clip's {analysis.video.duration_s:.0f}, around the largest "
         "drop (the whole trace is in frames.csv). ")
-    trend = None if window is None else {"uri": _svg_data_uri(drop_trend_figure(analysis)),
+    trend = None if window is None else {"uri": svg_data_uri(drop_trend_figure(analysis)),
                                          "half_window": f"{TREND_WINDOW_S / 2:g} s"}
     cadence = cadence_spm(analysis) if analysis.activity == "run" else None
     step_columns, steps = _step_table(analysis, threshold)
@@ -343,9 +336,9 @@ def report_html(analysis: Analysis, stills: dict[str, np.ndarray], generated: da
         warnings=warning_texts(analysis.warnings), flagged_sides=[s for s in SIDES if side_or_empty(analysis, s).flagged],
         min_steps=MIN_STEPS_PER_SIDE, sdd=f"{SMALLEST_DETECTABLE_DIFFERENCE_DEG:g}°",
         cadence=None if cadence is None else {"spm": f"{cadence[0]:.0f}", "intervals": cadence[1]},
-        obliquity_uri=_svg_data_uri(obliquity_figure(analysis)),
-        obliquity_phone_uri=_svg_data_uri(obliquity_figure(analysis, phone=True)), shown=shown,
-        drops_uri=_svg_data_uri(drops_figure(analysis)), trend=trend, stills=_stills(analysis, stills),
+        obliquity_uri=svg_data_uri(obliquity_figure(analysis)),
+        obliquity_phone_uri=svg_data_uri(obliquity_figure(analysis, phone=True)), shown=shown,
+        drops_uri=svg_data_uri(drops_figure(analysis)), trend=trend, stills=_stills(analysis, stills),
         video=video, step_columns=step_columns, steps=steps, knee_shown=_knee_shown(analysis),
         definitions=DEFINITIONS.values(), version=__version__, generated=generated.strftime("%Y-%m-%d %H:%M %Z"))
 

@@ -6,7 +6,9 @@ entities these pages have always carried, rather than markupsafe's equivalent `&
 """
 from __future__ import annotations
 
+import base64
 import html
+import io
 from pathlib import Path
 
 import jinja2
@@ -24,6 +26,14 @@ def _escaped(value: object) -> Markup:
 _ENVIRONMENT = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                                   undefined=jinja2.StrictUndefined, finalize=_escaped, trim_blocks=True,
                                   lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def svg_data_uri(fig) -> str:
+    """A matplotlib figure as an SVG data: URI, for an <img> in a page or in a PDF's HTML (no date in it: the same
+    plot gives the same bytes)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
 def render(template: str, /, **context: object) -> str:
