@@ -555,7 +555,7 @@ class EventParams:
         peak: "anterior" | "both" | "none".  From behind, the forefoot is hidden by the heel and
         shank and MediaPipe's toe is a guess (measured: window F1 0.96 -> 0.85 with "both").
     min_pitch_stride_corr: the pitch cue is used only if it repeats with the stride
-        (autocorrelation at the foot's median stride >= this); landmark noise does not.
+        (autocorrelation at the median stride of both feet >= this); landmark noise does not.
     """
 
     cutoff_hz: float = 8.0

@@ -250,7 +250,7 @@ def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float,
     t = track.time_s
     fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 30.0
     stride = stride_s(events.cadence_steps_per_min)
-    levels, methods, by_ref, sds, snrs, unreliable, weights, apart = {}, set(), {}, {}, {}, {}, {}, {}
+    levels, by_ref, sds, snrs, unreliable, weights, apart = {}, {}, {}, {}, {}, {}, {}
     texture = track.pelvis_symmetry_texture_snr
     for ref in np.unique(track.pelvis_pixel_reference[track.pelvis_pixel_reference >= 0]):
         sel = (track.pelvis_pixel_reference == ref) & np.isfinite(rotation)
@@ -264,7 +264,6 @@ def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float,
             level, how = float(np.median(rotation[sel & flight])) + roll_deg, "flight"
         else:
             level, how = float(np.mean(rotation[sel])) + roll_deg, "mean"
-        methods.add(how)
         levels[int(ref)], by_ref[int(ref)] = float(level), how
         sds[int(ref)] = median_sd_deg(spread, frames, fps, stride) if how == "symmetry" else FALLBACK_LEVEL_SD_DEG[how]
         weights[int(ref)] = 1.0 if how == "symmetry" else 0.0

@@ -103,6 +103,15 @@ def image_to_frontal(image_obliquity_deg: np.ndarray, track: PoseTrack, camera: 
                                     camera.rotation, k)
 
 
+def _image_to_body(image_obliquity_deg: np.ndarray, track: PoseTrack, roll_deg: float, view: str,
+                   camera: CameraPose | None) -> np.ndarray:
+    """A hip line's image obliquity as the body's: into the frontal plane with the camera's pose, or, without one,
+    with the roll removed."""
+    if camera is None:
+        return image_to_world(image_obliquity_deg, roll_deg, view)
+    return image_to_frontal(image_obliquity_deg, track, camera, view)
+
+
 def baseline_obliquity_deg(track: PoseTrack, roll_deg: float, view: str, camera: CameraPose | None = None
                            ) -> np.ndarray:
     """Per frame: the baseline pelvic obliquity, degrees (+ = right hip higher, gaitlab.core.result), from the line
@@ -110,7 +119,7 @@ def baseline_obliquity_deg(track: PoseTrack, roll_deg: float, view: str, camera:
     seen from `view` ("anterior", else posterior: the roll's sign in the image depends on it), or, given the
     camera's pose, taken into the frontal plane (image_to_frontal)."""
     io = image_line_angle_deg(track.image_xyz[:, LEFT_HIP, :2], track.image_xyz[:, RIGHT_HIP, :2])
-    return image_to_world(io, roll_deg, view) if camera is None else image_to_frontal(io, track, camera, view)
+    return _image_to_body(io, track, roll_deg, view, camera)
 
 
 def trunk_lean_right_deg(track: PoseTrack, roll_deg: float, view: str) -> np.ndarray:
@@ -163,8 +172,7 @@ def refined_obliquity_deg(track: PoseTrack, roll_deg: float, view: str, events: 
     for ref, at_level in level.rotation_at_level_deg.items():
         sel = track.pelvis_pixel_reference == ref
         image_obliquity[sel] = view_sign(view) * (track.pelvis_pixel_rotation_deg[sel] - at_level)
-    world = (image_to_world(image_obliquity, roll_deg, view) if camera is None
-             else image_to_frontal(image_obliquity, track, camera, view))
+    world = _image_to_body(image_obliquity, track, roll_deg, view, camera)
     return (lowpass(world, track.time_s, cutoff_hz), level, lowpass(image_obliquity, track.time_s, cutoff_hz))
 
 

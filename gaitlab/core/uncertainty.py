@@ -119,8 +119,6 @@ def steps_needed(v: SideVerdict, threshold_deg: float) -> int | None:
     gap = abs(v.mean_drop_deg - threshold_deg)
     if iv is None or v.steps < 2 or not (math.isfinite(v.sd_drop_deg) and math.isfinite(gap)):
         return None
-    if gap <= iv.method_deg:
-        return None
     # a fallback level's part is a stated constant (FALLBACK_LEVEL_SD_DEG): it stays like the method's
     steadied = iv.camera_deg**2 + (0.0 if iv.level_fallback else iv.level_deg**2)
     fixed = iv.method_deg**2 + (iv.level_deg**2 if iv.level_fallback else 0.0)

@@ -26,5 +26,5 @@ def write_pdf(html: str, pdf_path: str | Path) -> None:
         import weasyprint  # ~0.8 s to import: only when a PDF is written
     except OSError as exc:  # Pango (libpango-1.0) not found
         raise GaitlabError(f"cannot write PDF: WeasyPrint needs the Pango library ({exc}); "
-                        "on Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0") from exc
+                           "on Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0") from exc
     weasyprint.HTML(string=html, base_url=str(Path(pdf_path).parent)).write_pdf(pdf_path)

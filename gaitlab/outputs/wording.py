@@ -69,8 +69,9 @@ DEFINITIONS = {
 
 
 def camera_pose_text(analysis: Analysis) -> str:
-    """The camera's pose in words, e.g. 'camera 11° to the person's right (± 1°), pitch taken as level, roll
-    +0.2°'; '' without a pose. Yaw positive = the camera turned toward the person's right (as they face)."""
+    """The camera's pose in words, e.g. 'camera turned 11° toward the person's right (± 1°), pitch not measured
+    (taken as level), roll +0.2°'; '' without a pose. Yaw positive = the camera turned toward the person's right (as
+    they face)."""
     cam = analysis.camera
     if cam is None or not math.isfinite(cam.yaw_deg):
         return ""
