@@ -20,6 +20,7 @@ from gaitlab.core.uncertainty import (
     UNRELIABLE_LEVEL_SD_DEG,
     Z95,
     median_sd_deg,
+    robust_sd,
     stride_s,
 )
 
@@ -204,9 +205,8 @@ def flight_level(rotation_deg: np.ndarray, flight: np.ndarray, roll_deg: float) 
     phases = int(np.count_nonzero(np.diff(np.concatenate([[0], sel.astype(int)])) == 1))
     if phases < MIN_FLIGHT_PHASES:
         return float("nan"), float("nan")
-    centre = float(np.median(r[sel]))
-    spread = 1.4826 * float(np.median(np.abs(r[sel] - centre)))
-    return centre + roll_deg, math.hypot(MEDIAN_SE_FACTOR * spread / math.sqrt(phases), FALLBACK_LEVEL_SD_DEG["flight"])
+    sd = MEDIAN_SE_FACTOR * robust_sd(r[sel]) / math.sqrt(phases)
+    return float(np.median(r[sel])) + roll_deg, math.hypot(sd, FALLBACK_LEVEL_SD_DEG["flight"])
 
 
 def _with_flight(level: float, sd: float, flight: tuple[float, float], roll_sd_deg: float

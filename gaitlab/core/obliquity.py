@@ -29,6 +29,7 @@ from gaitlab.core.track import (
     RIGHT_SHOULDER,
     PoseTrack,
 )
+from gaitlab.core.uncertainty import robust_sd
 
 # A running drop can last as little as a fast contact (~0.12 s): a 12 Hz zero-phase low-pass keeps
 # such a peak within 2% (tested) while removing frame-to-frame jitter at 30-60 fps.
@@ -70,7 +71,7 @@ def camera_roll_spread_deg(track: PoseTrack) -> tuple[float, int]:
     tilt = tilt[np.isfinite(tilt)]
     if not tilt.size:
         return float("nan"), 0
-    return float(1.4826 * np.median(np.abs(tilt - np.median(tilt)))), int(tilt.size)
+    return robust_sd(tilt), int(tilt.size)
 
 
 def view_sign(view: str) -> float:

@@ -75,6 +75,13 @@ def stride_s(cadence_steps_per_min: float) -> float:
     return 120.0 / cadence_steps_per_min
 
 
+def robust_sd(x: np.ndarray) -> float:
+    """1.4826 x the median absolute deviation of x from its median: the SD of normal errors, unmoved by a minority
+    of outliers."""
+    x = np.asarray(x, float)
+    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+
+
 def median_sd_deg(spread_deg: float, frames: int, fps: float, stride: float) -> float:
     """One SD (degrees) of a median over `frames` frames at `fps` whose per-frame robust spread is spread_deg:
     sqrt(pi/2) * spread / sqrt(n), n = SAMPLES_PER_STRIDE independent samples per stride of `stride` seconds the

@@ -51,6 +51,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from gaitlab.core.uncertainty import robust_sd
 from gaitlab.measure.geometry import BandShape, PelvisBand
 
 # ECC stopping rule, as PelvisBandTracker's: 30 iterations or a correlation gain below 1e-5 (tighter, 100 and
@@ -230,7 +231,7 @@ class PelvisSymmetry:
             return float("nan")
         sigma = self.sigma_px / band.scale
         dev = (roi - cv2.GaussianBlur(roi, (0, 0), sigma, borderType=cv2.BORDER_REFLECT))[interior]
-        spread = 1.4826 * float(np.median(np.abs(dev - np.median(dev))))
+        spread = robust_sd(dev)
         residual = cv2.filter2D(roi, cv2.CV_32F, _NOISE_KERNEL, borderType=cv2.BORDER_REFLECT)[interior]
         noise = 1.4826 * float(np.median(np.abs(residual))) / _NOISE_KERNEL_GAIN
         texture = np.sqrt(max(spread**2 - noise**2, 0.0))  # the noise's own part taken out in quadrature
