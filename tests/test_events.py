@@ -277,6 +277,17 @@ def test_walking_or_running_is_decided_by_the_duty_factor(stride_s, duty, activi
     assert f1 >= 0.85
 
 
+@pytest.mark.parametrize("stride_s, dur_s", [(1.0, 1.6), (0.9, 1.6)])
+def test_too_few_steps_to_tell_the_gait_say_the_activity_is_unknown(stride_s, dur_s):
+    """A slow jog (flight phases) tracked for under two strides, as a far runner only partly found: fewer than 3
+    toe-offs give no step frequency, and 3 give one that walking and jogging share (120-160 steps/min) with too
+    few contacts for a duty factor. Neither is walking; tracked for longer, the same jog is running."""
+    track, _ = make_track(fps=60.0, stride_s=stride_s, duty=0.36, amp=0.3, noise=0.003, dur_s=dur_s)
+    assert detect_gait_events(track).activity == "unknown"
+    longer, _ = make_track(fps=60.0, stride_s=stride_s, duty=0.36, amp=0.3, noise=0.003, dur_s=4.0)
+    assert detect_gait_events(longer).activity == "run"
+
+
 @pytest.mark.parametrize("view", ["posterior", "anterior"])
 def test_steps_do_not_depend_on_how_far_the_person_is(view):
     """The person filmed from twice as far (the image landmarks shrunk by half about the frame's centre) gives

@@ -33,6 +33,11 @@ def test_real_clip_gives_a_plausible_result_or_an_honest_warning(entry, pose_mod
             assert -5.0 < v.mean_drop_deg < 20.0  # a pelvis does not drop 20° in gait
             if v.steps < 7:
                 assert any(f"{v.side}-leg stance" in w and "at least 7" in w for w in warning_texts(a.warnings))
+    # the gait is read from the feet only where they are seen from the front or behind; never the other gait
+    if a.view == "sagittal":
+        assert a.activity == "unknown"
+    opposite = {"walk": "run", "run": "walk"}.get(str(entry["activity"]).split()[0])
+    assert a.activity != opposite
     one_person = entry["people"] in (1, "1 subject")  # with several, gaitlab may follow another one
     if one_person and a.view in ("posterior", "anterior"):
         assert a.view.startswith(entry["view"].split()[0].split("-")[0]) or "oblique" in entry["view"]

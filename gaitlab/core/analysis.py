@@ -302,7 +302,8 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
         trunk_lean_deg=lean_right, stance_phase=phase.astype(str),
         hip_visibility=track.visibility[:, [LEFT_HIP, RIGHT_HIP]].mean(axis=1), image_obliquity_deg=image_obliquity,
     )
-    activity = max(set(activities), key=activities.count)
+    # from the side the feet's motion in depth is across the image: the frontal event reading does not apply there
+    activity = max(set(activities), key=activities.count) if estimate.view != "sagittal" else "unknown"
     return Analysis(video=video, view=estimate.view, activity=activity, camera_roll_deg=roll,
                     threshold_deg=threshold_deg, frames=frames, steps=steps, sides=verdicts,
                     warnings=warnings, track=anatomical, pelvis_level_method="; ".join(dict.fromkeys(methods)),

@@ -63,7 +63,9 @@ TO to its next IC (S must be on the ground then: no flight when walking); runnin
 contact (the other foot is in the air: no double support).  So a window needs only the events of
 one foot, observed in one tracked segment with no event of that foot missed in between; the other
 foot's contact state, where decided, must agree, and where it is not (the clip's start or end) the
-gait's definition supplies it.  Activity is "walk" or "run" as decided above.
+gait's definition supplies it.  Activity is "walk" or "run" as decided above, or "unknown" where no
+segment shows enough steps to tell (fewer than 3 toe-offs, or a cadence either gait has and too few
+contacts for a duty factor).
 
 Conventions: see gaitlab.core.track.  Sides are the track's labels, taken as anatomical.
 All times in seconds; StanceWindow.start_s / end_s are the times of the first and last frame of
@@ -583,6 +585,7 @@ class _Segment:
     events: dict[str, tuple[np.ndarray, np.ndarray]]  # per side: (ICs, TOs)
     signals: dict[str, np.ndarray]  # "{side}_{heel|toe|pitch}": the signals the events came from
     windows: list[tuple[str, int, int]]  # (stance side, first sample, end sample exclusive)
+    gait_known: bool = True  # False: too few steps to tell walking from running (module docstring)
 
 
 def _backward_positions(seg: np.ndarray, ts: np.ndarray, trunk: np.ndarray, hip_ref: np.ndarray, sign: float,
@@ -685,10 +688,18 @@ def _segment_events(track: PoseTrack, i0: int, i1: int, sign: float, use_pitch: 
     p_slow = _backward_positions(sig.image, sig.ts, sig.trunk, lowpass(sig.hip_y, sig.ts, params.trend_cutoff_hz),
                                  sign, params)
     cadence = _toe_off_cadence_spm(p_slow, sig.ts, sig.fs, params)
+    if not np.isfinite(cadence):
+        # fewer than 3 toe-offs: too few steps to tell the gait (read as walking, said to be unknown); with so few,
+        # no foot has the 3 contacts a duty factor needs either
+        out = _gait_events(track, sig, p_slow, False, sign, use_pitch, params)
+        out.gait_known = False
+        return out
     proposed = bool(cadence > params.run_cadence_spm)
     out = _gait_events(track, sig, p_slow, proposed, sign, use_pitch, params)
     either = params.min_run_cadence_spm <= cadence <= params.max_walk_cadence_spm
-    if either and not _fits(proposed, _duty_factor(out)):
+    if either and not np.isfinite(_duty_factor(out)):
+        out.gait_known = False  # a cadence either gait has, and too few contacts to show double support or flight
+    elif either and not _fits(proposed, _duty_factor(out)):
         other = _gait_events(track, sig, p_slow, not proposed, sign, use_pitch, params)
         if _fits(not proposed, _duty_factor(other)):
             out = other
@@ -774,7 +785,7 @@ def detect_gait_events(track: PoseTrack, view: str | None = None, params: EventP
     """Foot contact per frame, initial contacts and toe-offs per foot, and the complete single-leg stances.
 
     Walking or running is decided per tracked segment (the module docstring gives the method); the clip's
-    activity is that of most of its tracked frames ("unknown" when no segment is long enough to track).
+    activity is that of most of its tracked frames whose gait could be told ("unknown" when none could).
 
     Parameters
     ----------
@@ -819,6 +830,8 @@ def detect_gait_events(track: PoseTrack, view: str | None = None, params: EventP
             tos[sd].extend(t[i0 + seg.events[sd][1]])
         valid[i0:i1] = seg.decided["left"] & seg.decided["right"]
         windows += [StanceWindow(sd, float(t[i0 + a]), float(t[i0 + b - 1])) for sd, a, b in seg.windows]
+        if not seg.gait_known:
+            continue
         if seg.running:
             running_frames += i1 - i0
         else:
