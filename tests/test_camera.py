@@ -102,3 +102,31 @@ def test_the_camera_pose_in_words(yaw, sd, view, says):
     text = camera_pose_text(replace(make_analysis(), view=view, camera=pose))
     assert text.startswith(says), text
     assert text.endswith("roll +0.3°") and "± 0°" not in text
+
+
+@pytest.mark.parametrize("obliquity", [-6.0, 3.0, 8.0])
+def test_the_pelvis_vertical_axis_is_taken_back_as_a_vertical(obliquity):
+    """The band reads the tilt of the pelvis' vertical axis (its mirror-symmetry axis sets the level): seen by a
+    camera turned 11° and pitched 7.5° down, that tilt is taken back to the frontal-plane obliquity within 0.05°,
+    where reading it as the hip line's angle would be off by more."""
+    from gaitlab.core.camera import CameraPose
+    from gaitlab.core.obliquity import image_to_frontal
+    from gaitlab.core.track import LEFT_HIP, RIGHT_HIP, PoseTrack
+
+    yaw, pitch = -11.0, 7.5
+    k = intrinsics(W, H, focal_px(W, H))
+    r = camera_rotation(yaw, pitch, 0.0)
+    centre = np.array([0.0, 2.7, -0.3])
+    o = np.radians(obliquity)
+    axis = 0.1 * np.array([-np.sin(o), 0.0, np.cos(o)])  # the frontal plane's vertical turned with the pelvis
+    top, bottom = project(centre + axis, np.zeros(3), r, k), project(centre - axis, np.zeros(3), r, k)
+    tilt = float(np.degrees(np.arctan2(bottom[0] - top[0], bottom[1] - top[1])))  # + = top toward image left: CCW
+    left, right = _pelvis(obliquity, 0.0, centre)
+    image = np.full((1, 33, 3), np.nan)
+    image[0, LEFT_HIP, :2], image[0, RIGHT_HIP, :2] = (project(p, np.zeros(3), r, k) for p in (left, right))
+    track = PoseTrack(np.zeros(1), image, np.zeros((1, 33, 3)), np.ones((1, 33)), np.ones((1, 33)), W, H)
+    pose = CameraPose(yaw, 0.0, pitch, 0.0, 0.0, 0.0, float("nan"), float("nan"), k[0, 0], 26.0, -yaw, 1)
+    as_vertical = float(image_to_frontal(np.array([tilt]), track, pose, "posterior", vertical=True)[0])
+    as_hip_line = float(image_to_frontal(np.array([tilt]), track, pose, "posterior")[0])
+    assert as_vertical == pytest.approx(obliquity, abs=0.05)
+    assert abs(as_hip_line - obliquity) > 0.1

@@ -93,24 +93,32 @@ def hip_midpoint_px(track: PoseTrack) -> np.ndarray:
     return mid
 
 
-def image_to_frontal(image_obliquity_deg: np.ndarray, track: PoseTrack, camera: CameraPose, view: str) -> np.ndarray:
+def image_to_frontal(image_obliquity_deg: np.ndarray, track: PoseTrack, camera: CameraPose, view: str,
+                     vertical: bool = False) -> np.ndarray:
     """Pelvic obliquity in the body's frontal plane (degrees, gaitlab.core.result) from the hip line's image
     obliquity (+ = the right hip higher in the image, camera roll not removed), back-projected through the hips'
     pixel in each frame with the camera's pose (gaitlab.core.camera.frontal_angle_deg): undoes the roll and the
-    perspective of a camera turned or tilted toward the person. NaN where the input is."""
+    perspective of a camera turned or tilted toward the person. vertical: the obliquity was read as the tilt of the
+    pelvis' vertical axis (the band's and its mirror symmetry's, gaitlab.core.level) instead of its transverse
+    line: a camera turned or tilted toward the person foreshortens the frontal plane's two directions unequally,
+    so the two tilts differ (by cos^2 yaw / cos^2 pitch, off-centre more) and each is taken back as what it is.
+    NaN where the input is."""
     k = intrinsics(track.width, track.height, camera.focal_px)
     sign = view_sign(view)
-    return sign * frontal_angle_deg(sign * np.asarray(image_obliquity_deg, float), hip_midpoint_px(track),
-                                    camera.rotation, k)
+    screen = sign * np.asarray(image_obliquity_deg, float) + (90.0 if vertical else 0.0)
+    frontal = frontal_angle_deg(screen, hip_midpoint_px(track), camera.rotation, k)
+    if vertical:  # the axis' angle from +X is 90° + its tilt (or -90° + it: a line has two directions)
+        frontal = frontal % 180.0 - 90.0
+    return sign * frontal
 
 
 def _image_to_body(image_obliquity_deg: np.ndarray, track: PoseTrack, roll_deg: float, view: str,
-                   camera: CameraPose | None) -> np.ndarray:
-    """A hip line's image obliquity as the body's: into the frontal plane with the camera's pose, or, without one,
-    with the roll removed."""
+                   camera: CameraPose | None, vertical: bool = False) -> np.ndarray:
+    """A hip line's (vertical: the pelvis' vertical axis') image obliquity as the body's: into the frontal plane
+    with the camera's pose (image_to_frontal), or, without one, with the roll removed."""
     if camera is None:
         return image_to_world(image_obliquity_deg, roll_deg, view)
-    return image_to_frontal(image_obliquity_deg, track, camera, view)
+    return image_to_frontal(image_obliquity_deg, track, camera, view, vertical)
 
 
 def baseline_obliquity_deg(track: PoseTrack, roll_deg: float, view: str, camera: CameraPose | None = None
@@ -173,7 +181,7 @@ def refined_obliquity_deg(track: PoseTrack, roll_deg: float, view: str, events: 
     for ref, at_level in level.rotation_at_level_deg.items():
         sel = track.pelvis_pixel_reference == ref
         image_obliquity[sel] = view_sign(view) * (track.pelvis_pixel_rotation_deg[sel] - at_level)
-    world = _image_to_body(image_obliquity, track, roll_deg, view, camera)
+    world = _image_to_body(image_obliquity, track, roll_deg, view, camera, vertical=True)
     return (lowpass(world, track.time_s, cutoff_hz), level, lowpass(image_obliquity, track.time_s, cutoff_hz))
 
 
