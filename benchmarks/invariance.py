@@ -1,14 +1,16 @@
 """Same walk, same answer: how much each side's mean drop moves when the clip is mirrored, rolled 3°, halved in
 size or recompressed (issue 28).
 
-    python benchmarks/invariance.py [--only SUBSTRING ...] [--transforms mirror roll3 half crf33]
+    python benchmarks/invariance.py [--only SUBSTRING ...] [--transforms mirror roll3 half crf33] [--tracks DIR]
 
 For every clip of ../shared/bench, ../shared/real_videos and ../shared/real_videos2 that gaitlab measures from the
 front or behind, each transform is written as a new clip (x264; CRF 18 but for crf33) and analysed. Printed per
 clip and side: the original mean drop and, per transform, the change (transformed minus original, sides swapped
 back for the mirror), with "v" where the verdict differs and "m" where the side's measurability differs; then the
 median and max |change|, the verdict flips of sides >= 1° from the threshold, and measurability changes under the
-mirror. Tracks are cached in a temporary folder, never in the user's cache.
+mirror. Tracks are cached in a temporary folder (or in --tracks DIR, kept for the next run: the transformed clips
+are written the same each time, so a change to the analysis alone is measured again in minutes), never in the user's
+cache.
 """
 from __future__ import annotations
 
@@ -91,6 +93,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="*", default=[], help="clips whose name holds one of these")
     parser.add_argument("--transforms", nargs="*", default=list(TRANSFORMS), choices=TRANSFORMS)
+    parser.add_argument("--tracks", type=Path, help="keep the tracks in this folder (default: a temporary one)")
     args = parser.parse_args()
     clips = sorted(p for d in FOLDERS if d.is_dir() for p in d.glob("*.mp4")
                    if not args.only or any(s in p.name for s in args.only))
@@ -98,15 +101,16 @@ def main() -> int:
     changes, flips, mirror_measurability = [], 0, 0
     with tempfile.TemporaryDirectory(prefix="gaitlab-invariance-") as tmp:
         tmp = Path(tmp)
+        tracks = args.tracks or tmp / "tracks"
         print(f"{'clip':34s} side   orig° " + " ".join(f"{t:>8s}" for t in args.transforms), flush=True)
         for clip in clips:
-            orig, threshold, view = side_means(clip, model, tmp / "tracks")
+            orig, threshold, view = side_means(clip, model, tracks)
             if view not in ("posterior", "anterior"):
                 continue
             moved = {}
             for t in args.transforms:
                 out = write_transformed(clip, tmp / f"{clip.stem}.{t}.mp4", t)
-                sides, _, _ = side_means(out, model, tmp / "tracks")
+                sides, _, _ = side_means(out, model, tracks)
                 moved[t] = {"left": sides["right"], "right": sides["left"]} if t == "mirror" else sides
                 out.unlink()
             for s in SIDES:

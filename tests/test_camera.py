@@ -101,7 +101,10 @@ def test_the_camera_pose_in_words(yaw, sd, view, says):
     pose = CameraPose(yaw, sd, 0.0, 10.0, 0.3, 0.5, float("nan"), float("nan"), 1500.0, 26.0, yaw, 300)
     text = camera_pose_text(replace(make_analysis(), view=view, camera=pose))
     assert text.startswith(says), text
-    assert text.endswith("roll +0.3°") and "± 0°" not in text
+    assert text.endswith("roll +0.3° (from the body's axis)") and "± 0°" not in text
+    room = camera_pose_text(replace(make_analysis(), view=view, camera=replace(pose, pitch_deg=5.6, pitch_sd_deg=0.4,
+                                                                               room_lines=7)))
+    assert "pitched 6° down" in room and room.endswith("(from 7 vertical lines of the room and the body's axis)")
 
 
 @pytest.mark.parametrize("obliquity", [-6.0, 3.0, 8.0])

@@ -155,10 +155,11 @@ def test_what_settles_a_side_depends_on_which_part_spans_the_threshold():
 
 
 def test_no_number_of_steps_settles_a_mean_within_the_methods_error_or_a_single_step():
-    near = _verdicts([5.2, 5.5, 4.9, 5.3, 5.6], [2.0] * 5)["left"]  # 0.3° from 5°, method part 0.71°
+    near = _verdicts([5.2, 5.5, 4.9, 5.3, 5.6], [2.0] * 5)["left"]  # 0.3° from 5°, within the method's 95% part
     assert near.verdict_class == "cannot_tell" and steps_needed(near, THRESHOLD) is None
     assert steps_needed(_verdicts([7.0], [2.0] * 5)["left"], THRESHOLD) is None
-    spread = _verdicts([4.2, 6.3, 5.9, 3.9, 7.4, 6.8], [2.0] * 5)["left"]  # mean 5.75
+    spread = _verdicts([4.5, 6.6, 6.2, 4.2, 7.7, 7.1], [2.0] * 5)["left"]  # mean 6.05: beyond it, but widely spread
+    assert spread.verdict_class == "cannot_tell" and spread.mean_drop_deg - THRESHOLD > Z95 * METHOD_RESIDUAL_DEG
     n = steps_needed(spread, THRESHOLD)
     assert n is not None and n > spread.steps
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from gaitlab.core.camera import CameraPose, conversion_sd_deg, estimate_camera_pose
+from gaitlab.core.camera import BODY_AXIS_LEAN_SD_DEG, CameraPose, conversion_sd_deg, estimate_camera_pose, intrinsics
 from gaitlab.core.clean import clean_track
 from gaitlab.core.clip import VideoInfo
 from gaitlab.core.events import GaitEvents, detect_gait_events, window_frames
@@ -32,8 +32,9 @@ from gaitlab.core.result import (
     StepDrop,
     WarningCode,
 )
+from gaitlab.core.scene import roll_changes_deg, room_lines
 from gaitlab.core.track import LEFT_FOOT_INDEX, LEFT_HEEL, LEFT_HIP, RIGHT_FOOT_INDEX, RIGHT_HEEL, RIGHT_HIP, PoseTrack
-from gaitlab.core.uncertainty import FALLBACK_LEVEL_SD_DEG, Z95, median_sd_deg, stride_s
+from gaitlab.core.uncertainty import FALLBACK_LEVEL_SD_DEG, METHOD_RESIDUAL_DEG, Z95, median_sd_deg, stride_s
 from gaitlab.core.verdict import judge_steps, side_verdicts, step_count_warnings
 from gaitlab.core.view import ViewEstimate, estimate_view, facing_stretches, to_anatomical
 
@@ -155,7 +156,8 @@ def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, roll_spread:
         stride_s(events.cadence_steps_per_min)))
     t = clean.time_s
     fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 30.0
-    roll_sd = np.nan_to_num(median_sd_deg(*roll_spread, fps, stride_s(events.cadence_steps_per_min)))
+    roll_sd = (camera.roll_sd_deg if camera is not None and camera.room_lines else
+               np.nan_to_num(median_sd_deg(*roll_spread, fps, stride_s(events.cadence_steps_per_min))))
     obliquity, level, image_obliquity = refined_obliquity_deg(clean, roll, view, events, camera=camera,
                                                               roll_sd_deg=float(roll_sd))
     baseline = baseline_obliquity_deg(clean, roll, view, camera)
@@ -234,17 +236,15 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
     cleaned = clean_track(track)
     roll = estimate_camera_roll_deg(cleaned)  # from midpoints: left/right labels do not matter
     roll_spread = camera_roll_spread_deg(cleaned)
-    camera = estimate_camera_pose(hip_midpoint_px(cleaned), body_axis_tilt_deg(cleaned), track.width, track.height)
-    measurable = estimate.measurable
-    if abs(roll) > SIDEWAYS_ROLL_DEG:
-        measurable = False
-        warnings.append(AnalysisWarning(WarningCode.VIDEO_SIDEWAYS, {"turn_deg": float(abs(roll))}))
-    elif abs(roll) > MAX_ROLL_DEG:
-        warnings.append(AnalysisWarning(WarningCode.CAMERA_TILTED, {"roll_deg": float(roll)}))
-    # beyond the validated yaw by more than the estimate's own 95% uncertainty: the bench's 11° clip is not beyond it
-    if measurable and abs(camera.yaw_deg) - Z95 * np.nan_to_num(camera.yaw_sd_deg) > VALIDATED_CAMERA_YAW_DEG:
-        warnings.append(AnalysisWarning(WarningCode.CAMERA_YAWED, {"yaw_deg": float(abs(camera.yaw_deg)),
-                                                                  "limit_deg": VALIDATED_CAMERA_YAW_DEG}))
+    hips = hip_midpoint_px(cleaned)
+    camera = estimate_camera_pose(hips, body_axis_tilt_deg(cleaned), track.width, track.height,
+                                  room_lines=room_lines(cleaned))
+    if camera.room_lines:  # the vertical at the hips as the room's lines and the body's axis see it together
+        roll = camera.vertical_tilt_deg(np.median(hips, axis=0), track.width, track.height)
+    turning = roll_changes_deg(cleaned, intrinsics(track.width, track.height, camera.focal_px),
+                               (camera.pitch_deg, camera.pitch_sd_deg))
+    measurable, camera_warnings = _camera_warnings(roll, camera, estimate, turning)
+    warnings += camera_warnings
 
     # A person who walks toward the camera and then away is measured in each stretch with that
     # stretch's view; frames while turning are left out.
@@ -304,10 +304,38 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
     )
     # from the side the feet's motion in depth is across the image: the frontal event reading does not apply there
     activity = max(set(activities), key=activities.count) if estimate.view != "sagittal" else "unknown"
+    # the body's mean axis leaning from the room's vertical beyond what upright walking explains (in gait only: a
+    # person balancing or swinging a leg has no upright mean axis)
+    if measurable and activity != "unknown" and abs(camera.body_lean_deg) > Z95 * BODY_AXIS_LEAN_SD_DEG:
+        toward_right = camera.body_lean_deg * (1 if estimate.facing == "away" else -1)  # image right = their right
+        warnings.append(AnalysisWarning(WarningCode.BODY_LEANS, {"lean_deg": float(abs(camera.body_lean_deg)),
+                                                                 "side": "right" if toward_right > 0 else "left"}))
     return Analysis(video=video, view=estimate.view, activity=activity, camera_roll_deg=roll,
                     threshold_deg=threshold_deg, frames=frames, steps=steps, sides=verdicts,
                     warnings=warnings, track=anatomical, pelvis_level_method="; ".join(dict.fromkeys(methods)),
                     foot_events=_foot_events(stretch_events), camera=camera if measurable else None)
+
+
+def _camera_warnings(roll: float, camera: CameraPose, estimate: ViewEstimate, turning: float | None
+                     ) -> tuple[bool, list[AnalysisWarning]]:
+    """Whether the clip stays measurable with this camera, and what to say of the camera: on its side, tilted,
+    turning during the clip, or turned beyond the validated yaw. roll: the vertical's tilt at the hips; turning: how
+    much the camera's roll changes (gaitlab.core.scene.roll_changes_deg)."""
+    measurable, warnings = estimate.measurable, []
+    # a camera whose roll changes by more than the method's own error puts its turns into every drop: no verdict
+    if turning is not None and turning > METHOD_RESIDUAL_DEG:
+        measurable = False
+        warnings.append(AnalysisWarning(WarningCode.CAMERA_MOVED, {"roll_change_deg": float(turning)}))
+    if abs(roll) > SIDEWAYS_ROLL_DEG:
+        measurable = False
+        warnings.append(AnalysisWarning(WarningCode.VIDEO_SIDEWAYS, {"turn_deg": float(abs(roll))}))
+    elif abs(roll) > MAX_ROLL_DEG:
+        warnings.append(AnalysisWarning(WarningCode.CAMERA_TILTED, {"roll_deg": float(roll)}))
+    # beyond the validated yaw by more than the estimate's own 95% uncertainty: the bench's 11° clip is not beyond it
+    if measurable and abs(camera.yaw_deg) - Z95 * np.nan_to_num(camera.yaw_sd_deg) > VALIDATED_CAMERA_YAW_DEG:
+        warnings.append(AnalysisWarning(WarningCode.CAMERA_YAWED, {"yaw_deg": float(abs(camera.yaw_deg)),
+                                                                  "limit_deg": VALIDATED_CAMERA_YAW_DEG}))
+    return measurable, warnings
 
 
 def _level_warnings(fallbacks: list[str], weak: list[float], apart: list[float]) -> list[AnalysisWarning]:

@@ -151,40 +151,125 @@ class CameraPose:
     focal_35mm: float
     bearing_deg: float  # where the hips are, horizontally, from the optical axis (positive = image right)
     frames: int  # frames the pose was estimated on
+    room_lines: int = 0  # the room's vertical lines the roll and pitch were read from with the body's axis (0: none)
+    # the body's mean axis' tilt from the room's vertical, degrees, positive = its top toward image right (as the
+    # roll); NaN without the room's lines
+    body_lean_deg: float = float("nan")
 
     @property
     def rotation(self) -> np.ndarray:
         """camera_rotation of this pose."""
         return camera_rotation(self.yaw_deg, self.pitch_deg, self.roll_deg)
 
+    def vertical_tilt_deg(self, at_xy: np.ndarray, width: int, height: int) -> float:
+        """The scene vertical's tilt in the image at the pixel at_xy (screen_tilt_of_vertical_deg) under this pose:
+        the camera roll as a line through that pixel sees it."""
+        return float(screen_tilt_of_vertical_deg(np.asarray(at_xy, float), self.rotation,
+                                                 intrinsics(width, height, self.focal_px)))
+
 
 PITCH_PRIOR_SD_DEG = 10.0  # a phone propped or on a tripod "about level": where the clip cannot measure the pitch
+# Distinct vertical lines of the room needed to read the camera's roll and pitch from them: two unknowns and a spare
+# to find an outlier with.
+MIN_SCENE_LINES = 4
+# A line whose tilt is off the fitted vertical by more than this many robust SDs is not the world's vertical (a
+# leaning object, an edge of the person's shadow): dropped and the fit repeated; 2.5 is the usual robust cut, as in
+# gaitlab.measure.band.
+OUTLIER_SIGMAS = 2.5
+# A line's tilt is never known better than this, degrees (one SD): door frames and shelves are built plumb to about
+# 1 mm in 50 cm, and LSD's end points are good to about a pixel on segments of 5 % of the frame's height.
+MIN_LINE_SD_DEG = 0.1
+_FITS = 4  # fit, drop outliers, refit: the kept set settles in two or three rounds
+# The SD, degrees, of the body's mean axis as a vertical line (stated, not validated): a person walks upright to about
+# a degree on average over whole strides (the trunk's lateral lean swings a few degrees either way about upright); a
+# cane or a painful hip can lean them more, which the room's lines, where seen, show (CameraPose.body_lean_deg).
+BODY_AXIS_LEAN_SD_DEG = 1.0
+
+
+@dataclass(frozen=True)
+class VerticalFit:
+    """The camera's roll and pitch from vertical lines, each with one SD (degrees), their correlation, and the lines
+    the fit kept."""
+
+    roll_deg: float
+    roll_sd_deg: float
+    pitch_deg: float
+    pitch_sd_deg: float
+    correlation: float
+    lines: int
+
+
+def fit_vertical(tilt_deg: np.ndarray, at_xy: np.ndarray, sd_deg: np.ndarray | None, k: np.ndarray,
+                 pitch_prior: tuple[float, float]) -> VerticalFit | None:
+    """Roll and pitch (degrees) of the camera whose scene vertical has the image tilts tilt_deg (L,) at the pixels
+    at_xy (L, 2), by least squares with the pitch's prior (mean, SD).
+
+    sd_deg: each line's SD (degrees); where it is NaN (the room's lines) it is the lines' own robust scatter about
+    the fit (at least MIN_LINE_SD_DEG), and lines off by more than OUTLIER_SIGMAS of it are dropped; None: all NaN.
+    None when fewer than MIN_SCENE_LINES such lines are kept (lines of a given SD alone are never enough)."""
+    from scipy.optimize import least_squares
+
+    from gaitlab.core.uncertainty import robust_sd  # here: gaitlab.core.result, which it imports, imports this module
+
+    tilt, xy = np.asarray(tilt_deg, float), np.asarray(at_xy, float).reshape(-1, 2)
+    given = np.full(len(tilt), np.nan) if sd_deg is None else np.asarray(sd_deg, float)
+    free = ~np.isfinite(given)
+
+    def solve(keep: np.ndarray, scatter: float):
+        sd = np.where(free, scatter, given)[keep]
+
+        def residual(p: np.ndarray) -> np.ndarray:
+            r = camera_rotation(0.0, p[1], p[0])
+            return np.append((screen_tilt_of_vertical_deg(xy[keep], r, k) - tilt[keep]) / sd,
+                             (p[1] - pitch_prior[0]) / pitch_prior[1])
+
+        return least_squares(residual, [float(np.median(tilt[keep])), pitch_prior[0]], xtol=1e-10, ftol=1e-10)
+
+    keep, scatter = np.ones(len(tilt), bool), MIN_LINE_SD_DEG
+    for _ in range(_FITS):
+        if (keep & free).sum() < MIN_SCENE_LINES:
+            return None
+        sol = solve(keep, scatter)
+        off = screen_tilt_of_vertical_deg(xy, camera_rotation(0.0, sol.x[1], sol.x[0]), k) - tilt
+        scatter = max(robust_sd(off[keep & free]), MIN_LINE_SD_DEG)
+        keep = ~free | (np.abs(off) <= OUTLIER_SIGMAS * scatter)
+    if (keep & free).sum() < MIN_SCENE_LINES:
+        return None
+    sol = solve(keep, scatter)
+    cov = np.linalg.inv(sol.jac.T @ sol.jac)
+    roll_sd, pitch_sd = float(np.sqrt(cov[0, 0])), float(np.sqrt(cov[1, 1]))
+    return VerticalFit(float(sol.x[0]), roll_sd, float(sol.x[1]), pitch_sd, float(cov[0, 1] / (roll_sd * pitch_sd)),
+                       int((keep & free).sum()))
 
 
 def pose_from_image(hip_xy: tuple[float, float], vertical_tilt_deg: float, k: np.ndarray,
-                    pitch_deg: float = 0.0) -> tuple[float, float]:
+                    pitch_deg: float = 0.0, roll_deg: float | None = None) -> tuple[float, float]:
     """(yaw_deg, roll_deg) of a camera with pitch pitch_deg that sees the hips at the pixel hip_xy on the line of
     travel (the hips' ray lies in the vertical plane of the walk: a camera behind or in front of the walk, turned
-    about its own axes) and the scene's vertical there tilted by vertical_tilt_deg (screen_tilt_of_vertical_deg)."""
+    about its own axes) and the scene's vertical there tilted by vertical_tilt_deg (screen_tilt_of_vertical_deg); a
+    roll_deg given (read elsewhere: the room's lines) is kept and only the yaw solved."""
     from scipy.optimize import least_squares
 
     ray = rays(np.asarray(hip_xy, float), k)
 
     def residual(p: np.ndarray) -> np.ndarray:
-        r = camera_rotation(p[0], pitch_deg, p[1])
-        lateral = (r.T @ ray)[0] / np.linalg.norm(ray)
-        return np.array([np.degrees(lateral),
-                         float(screen_tilt_of_vertical_deg(np.asarray(hip_xy, float), r, k)) - vertical_tilt_deg])
+        r = camera_rotation(p[0], pitch_deg, p[1] if roll_deg is None else roll_deg)
+        lateral = np.degrees((r.T @ ray)[0] / np.linalg.norm(ray))
+        if roll_deg is not None:
+            return np.array([lateral])
+        return np.array([lateral, float(screen_tilt_of_vertical_deg(np.asarray(hip_xy, float), r, k)) - vertical_tilt_deg])
 
-    start = [-math.degrees(math.atan(ray[0])), vertical_tilt_deg]
+    start = [-math.degrees(math.atan(ray[0]))] + ([vertical_tilt_deg] if roll_deg is None else [])
     sol = least_squares(residual, start, xtol=1e-12, ftol=1e-12)
-    return float(sol.x[0]), float(sol.x[1])
+    return float(sol.x[0]), float(sol.x[1]) if roll_deg is None else float(roll_deg)
 
 
 def estimate_camera_pose(hip_xy: np.ndarray, body_axis_tilt_deg: np.ndarray, width: int, height: int,
                          focal_35mm: float = PHONE_FOCAL_35MM, pitch_deg: float = 0.0,
-                         pitch_sd_deg: float = PITCH_PRIOR_SD_DEG) -> CameraPose:
-    """The camera's pose relative to the person and their line of travel, from the image landmarks.
+                         pitch_sd_deg: float = PITCH_PRIOR_SD_DEG,
+                         room_lines: tuple[np.ndarray, np.ndarray] | None = None) -> CameraPose:
+    """The camera's pose relative to the person and their line of travel, from the image landmarks and, where the
+    room shows them, its vertical lines.
 
     Parameters
     ----------
@@ -199,18 +284,25 @@ def estimate_camera_pose(hip_xy: np.ndarray, body_axis_tilt_deg: np.ndarray, wid
     focal_35mm : float
         The assumed 35-mm-equivalent focal length, mm (PHONE_FOCAL_35MM).
     pitch_deg, pitch_sd_deg : float
-        The camera's pitch (down positive) and one SD, degrees: a single person on a treadmill does not show it
-        (the body's vertical seen off the image's centre column tilts by about roll + tan(yaw) * tan(pitch): one
-        line, two unknowns), so a prior is taken. The frontal-plane angle of the pelvis depends on it only to
-        second order once the roll is solved from that same line (the two perspective terms cancel to first order).
+        The pitch's prior (down positive) and its SD, degrees: the body's vertical seen off the image's centre
+        column tilts by about roll + tan(yaw) * tan(pitch), one line for two unknowns. The frontal-plane angle of the
+        pelvis depends on the pitch only to second order once the roll is solved from that same line (the two
+        perspective terms cancel to first order).
+    room_lines : (numpy.ndarray, numpy.ndarray) or None
+        The room's distinct near-vertical lines, (tilt_deg (L,), midpoint_px (L, 2)) (gaitlab.core.scene.room_lines):
+        with at least MIN_SCENE_LINES of them, roll and pitch are fitted to them and the body's axis together
+        (fit_vertical; the body as one line of SD BODY_AXIS_LEAN_SD_DEG), and body_lean_deg says how far the body's
+        axis leans from the room's vertical.
 
     Returns
     -------
     CameraPose
         yaw from where the hips are (the camera taken to be on the line of travel, turned about its own axes: the
-        ray to the hips lies in the vertical plane of the walk), roll solved so that the scene's vertical at the
-        hips has the body axis' median tilt, the pitch as given; SDs from the focal length's and the pitch's
-        uncertainty (the body axis' own spread is gaitlab.core.obliquity.camera_roll_spread_deg's). NaN angles when no frame shows the person.
+        ray to the hips lies in the vertical plane of the walk); roll and pitch from the room's lines and the body's
+        axis, or, without the room's lines, the roll solved so that the scene's vertical at the hips has the body
+        axis' median tilt and the pitch as given; SDs from the fit and the focal length's uncertainty (and the
+        pitch's, without the room; the body axis' own spread is gaitlab.core.obliquity.camera_roll_spread_deg's).
+        NaN angles when no frame shows the person.
     """
     hip_xy = np.asarray(hip_xy, float)
     tilt = np.asarray(body_axis_tilt_deg, float)
@@ -221,25 +313,47 @@ def estimate_camera_pose(hip_xy: np.ndarray, body_axis_tilt_deg: np.ndarray, wid
         return CameraPose(nan, nan, pitch_deg, pitch_sd_deg, nan, nan, nan, nan, f, focal_35mm, nan, 0)
     hip = np.median(hip_xy[ok], axis=0)
     tau = float(np.median(tilt[ok]))
-    k = intrinsics(width, height, f)
-    yaw, roll = pose_from_image(hip, tau, k, pitch_deg)
-    # one SD from each uncertain input, by finite differences: the focal length, the pitch, the axis' median
-    k_f = intrinsics(width, height, focal_px(width, height, focal_35mm + PHONE_FOCAL_35MM_SD))
-    yaw_f, roll_f = pose_from_image(hip, tau, k_f, pitch_deg)
-    yaw_p, roll_p = pose_from_image(hip, tau, k, pitch_deg + pitch_sd_deg)
-    yaw_sd = math.hypot(yaw_f - yaw, yaw_p - yaw)
-    roll_sd = math.hypot(roll_f - roll, roll_p - roll)  # the body axis' own spread: camera_roll_spread_deg
     bearing = math.degrees(math.atan((hip[0] - width / 2.0) / f))
-    return CameraPose(yaw, yaw_sd, pitch_deg, pitch_sd_deg, roll, roll_sd, nan, nan, f, focal_35mm, bearing,
-                      int(ok.sum()))
+    prior = (pitch_deg, pitch_sd_deg)
+
+    def with_room(f35: float) -> VerticalFit | None:
+        if room_lines is None or len(room_lines[0]) < MIN_SCENE_LINES:
+            return None
+        lines_tilt, lines_xy = room_lines
+        return fit_vertical(np.append(lines_tilt, tau), np.vstack([lines_xy, hip]),
+                            np.append(np.full(len(lines_tilt), np.nan), BODY_AXIS_LEAN_SD_DEG),
+                            intrinsics(width, height, focal_px(width, height, f35)), prior)
+
+    k = intrinsics(width, height, f)
+    k_f = intrinsics(width, height, focal_px(width, height, focal_35mm + PHONE_FOCAL_35MM_SD))
+    room = with_room(focal_35mm)
+    if room is None:
+        yaw, roll = pose_from_image(hip, tau, k, pitch_deg)
+        # one SD from each uncertain input, by finite differences: the focal length, the pitch
+        yaw_f, roll_f = pose_from_image(hip, tau, k_f, pitch_deg)
+        yaw_p, roll_p = pose_from_image(hip, tau, k, pitch_deg + pitch_sd_deg)
+        return CameraPose(yaw, math.hypot(yaw_f - yaw, yaw_p - yaw), pitch_deg, pitch_sd_deg, roll,
+                          math.hypot(roll_f - roll, roll_p - roll), nan, nan, f, focal_35mm, bearing, int(ok.sum()))
+    pitch, roll = room.pitch_deg, room.roll_deg
+    yaw = pose_from_image(hip, tau, k, pitch, roll)[0]
+    focal = with_room(focal_35mm + PHONE_FOCAL_35MM_SD) or room
+    yaw_f = pose_from_image(hip, tau, k_f, focal.pitch_deg, focal.roll_deg)[0]
+    yaw_p = pose_from_image(hip, tau, k, pitch + room.pitch_sd_deg, roll)[0]
+    # the body's lean from the room: its axis' roll at the room's pitch minus the room's own roll (without the body)
+    alone = fit_vertical(*room_lines, None, k, prior)
+    lean = nan if alone is None else pose_from_image(hip, tau, k, alone.pitch_deg)[1] - alone.roll_deg
+    return CameraPose(yaw, math.hypot(yaw_f - yaw, yaw_p - yaw), pitch, math.hypot(room.pitch_sd_deg, focal.pitch_deg - pitch),
+                      roll, math.hypot(room.roll_sd_deg, focal.roll_deg - roll), nan, nan, f, focal_35mm, bearing,
+                      int(ok.sum()), room.lines, lean)
 
 
 def conversion_sd_deg(pose: CameraPose, hip_xy: tuple[float, float], screen_angle_deg: float, width: int,
                       height: int, tilt_deg: float) -> float:
     """One SD, degrees, of the frontal-plane angle of a line at screen_angle_deg through hip_xy that the pose's
     uncertain inputs give (the focal length's PHONE_FOCAL_35MM_SD and the pitch's SD, each re-solving yaw and roll
-    from the same image: estimate_camera_pose); shared by every step of the clip. tilt_deg: the body axis'
-    median tilt the pose was solved with. The roll's own part (the body axis' spread) is counted apart."""
+    from the same image: estimate_camera_pose, the roll kept where the room's lines gave it); shared by every step of
+    the clip. tilt_deg: the body axis' median tilt the pose was solved with. The roll's own part (the body axis'
+    spread, or the room's fit) is counted apart."""
     if not (math.isfinite(pose.yaw_deg) and math.isfinite(screen_angle_deg)):
         return 0.0
     hip = np.asarray(hip_xy, float)
@@ -249,6 +363,6 @@ def conversion_sd_deg(pose: CameraPose, hip_xy: tuple[float, float], screen_angl
     for f35, pitch in ((pose.focal_35mm + PHONE_FOCAL_35MM_SD, pose.pitch_deg),
                        (pose.focal_35mm, pose.pitch_deg + pose.pitch_sd_deg)):
         kk = intrinsics(width, height, focal_px(width, height, f35))
-        yaw, roll = pose_from_image(hip, tilt_deg, kk, pitch)
+        yaw, roll = pose_from_image(hip, tilt_deg, kk, pitch, pose.roll_deg if pose.room_lines else None)
         parts.append(float(frontal_angle_deg(screen_angle_deg, hip, camera_rotation(yaw, pitch, roll), kk)) - base)
     return float(math.hypot(*parts))

@@ -114,8 +114,14 @@ class WarningCode(str, Enum):
     SEVERAL_PEOPLE = "several_people"
     VIDEO_SIDEWAYS = "video_sideways"  # turn_deg: how far the person appears turned (|camera roll|)
     CAMERA_TILTED = "camera_tilted"  # roll_deg: camera roll, signed as in the module docstring
+    # roll_change_deg: how much the camera's roll, read from the room's lines about once a second, changes over the
+    # clip (a robust SD, degrees): a camera held in the hand or turned to follow the person; no verdict
+    CAMERA_MOVED = "camera_moved"
     CAMERA_YAWED = "camera_yawed"  # yaw_deg (unsigned), limit_deg: camera turned from the line of travel beyond the
     # yaw the frontal-plane conversion was validated on (gaitlab.core.analysis.VALIDATED_CAMERA_YAW_DEG)
+    # lean_deg (unsigned), side: the body's mean axis leans toward the person's side from the room's vertical lines
+    # (gaitlab.core.camera.CameraPose.body_lean_deg) beyond what upright walking explains; the room's lines set the roll
+    BODY_LEANS = "body_leans"
     TURNED_DURING_CLIP = "turned_during_clip"  # facings: "away"/"toward" per stretch, frames: frames left out
     SIDES_SWAPPED = "sides_swapped"  # frames: frames whose left/right labels were swapped
     LEVEL_FALLBACK = "level_fallback"  # level_method: how the level pelvis was found instead

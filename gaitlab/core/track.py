@@ -87,6 +87,11 @@ class PoseTrack:
     # bystander_image_xyz[k] (M, 33, 3) pixels; frames in increasing order.
     bystander_frame: np.ndarray = field(default=None)  # type: ignore[assignment]
     bystander_image_xyz: np.ndarray = field(default=None)  # type: ignore[assignment]
+    # The room's long near-vertical line segments (gaitlab.measure.scene), looked for about once a second: segment k
+    # was seen in frame scene_segment_frame[k] (K,), from its top end to its bottom end scene_segments_px[k] (K, 4:
+    # x1, y1, x2, y2 pixels); frames in increasing order.
+    scene_segment_frame: np.ndarray = field(default=None)  # type: ignore[assignment]
+    scene_segments_px: np.ndarray = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         n = len(self.time_s)
@@ -106,13 +111,18 @@ class PoseTrack:
             self.bystander_frame = np.zeros(0, int)
         if self.bystander_image_xyz is None:
             self.bystander_image_xyz = np.zeros((0, NUM_LANDMARKS, 3))
+        if self.scene_segment_frame is None:
+            self.scene_segment_frame = np.zeros(0, int)
+        if self.scene_segments_px is None:
+            self.scene_segments_px = np.zeros((0, 4))
         m = len(self.bystander_frame)
         for name, shape in (("image_xyz", (n, NUM_LANDMARKS, 3)), ("world_xyz", (n, NUM_LANDMARKS, 3)),
                             ("visibility", (n, NUM_LANDMARKS)), ("presence", (n, NUM_LANDMARKS)),
                             ("pelvis_pixel_rotation_deg", (n,)), ("pelvis_pixel_quality", (n,)),
                             ("pelvis_pixel_reference", (n,)), ("pelvis_symmetry_tilt_deg", (n,)),
                             ("pelvis_symmetry_quality", (n,)), ("pelvis_symmetry_texture_snr", (n,)),
-                            ("bystander_image_xyz", (m, NUM_LANDMARKS, 3))):
+                            ("bystander_image_xyz", (m, NUM_LANDMARKS, 3)),
+                            ("scene_segments_px", (len(self.scene_segment_frame), 4))):
             if np.shape(getattr(self, name)) != shape:
                 raise ValueError(f"{name} must have shape {shape}, not {np.shape(getattr(self, name))}")
 
@@ -130,11 +140,15 @@ class PoseTrack:
     def slice(self, start: int, stop: int) -> "PoseTrack":
         """Frames [start, stop) as a track of their own."""
         sightings = (self.bystander_frame >= start) & (self.bystander_frame < stop)
+        lines = (self.scene_segment_frame >= start) & (self.scene_segment_frame < stop)
         per_frame = {k: v[start:stop] for k, v in self._fields().items()
-                     if k not in ("width", "height", "bystander_frame", "bystander_image_xyz")}
+                     if k not in ("width", "height", "bystander_frame", "bystander_image_xyz", "scene_segment_frame",
+                                  "scene_segments_px")}
         return PoseTrack(**per_frame, width=self.width, height=self.height,
                          bystander_frame=self.bystander_frame[sightings] - start,
-                         bystander_image_xyz=self.bystander_image_xyz[sightings])
+                         bystander_image_xyz=self.bystander_image_xyz[sightings],
+                         scene_segment_frame=self.scene_segment_frame[lines] - start,
+                         scene_segments_px=self.scene_segments_px[lines])
 
     def save(self, path: Path, **extra: np.ndarray) -> None:
         """Compressed .npz with its format number and a checksum of its arrays; extra arrays are stored beside
@@ -169,6 +183,7 @@ class PoseTrack:
         if checksum is None or str(checksum) != _checksum(arrays):
             raise DamagedTrackFile("its arrays do not match their checksum")
         names = set(cls.__dataclass_fields__)
-        # a field added since (pelvis_symmetry_texture_snr) is missing from older files: its default then
+        # a field added since (pelvis_symmetry_texture_snr, the scene's segments) is missing from older files: its
+        # default then
         track = cls(**{k: (int(arrays[k]) if k in ("width", "height") else arrays[k]) for k in names if k in arrays})
         return track, {k: v for k, v in arrays.items() if k not in names}

@@ -34,8 +34,10 @@ from gaitlab.outputs.wording import (
 SCHEMA_PATH = Path(__file__).with_name("summary.schema.json")
 SCHEMA_VERSION = 3  # summary.schema.json's version: 2 added each side's 95% interval and verdict class (issue 25);
 # 3 the camera's pose, obliquity taken into the frontal plane with it (issue 24)
+# level_sd_deg, camera_sd_deg: one SD of the errors a step shares with the steps on its pelvis level (the level's,
+# the camera roll's), what a step's own drop is uncertain by beyond its frame noise (docs/uncertainty.md)
 STEP_COLUMNS = ("stance_side", "start_s", "end_s", "peak_drop_deg", "peak_time_s", "baseline_peak_drop_deg",
-                "trunk_lean_deg", "knee_flexion_deg", "flagged")
+                "trunk_lean_deg", "knee_flexion_deg", "flagged", "level_sd_deg", "camera_sd_deg")
 FRAME_COLUMNS = ("time_s", "obliquity_deg", "baseline_obliquity_deg", "stance_phase", "trunk_lean_deg",
                  "hip_visibility", "image_obliquity_deg")
 # MediaPipe's 33 pose landmark names, in index order (written into landmarks.npz so it is self-describing)
@@ -132,7 +134,7 @@ def _camera_dict(analysis: Analysis) -> dict | None:
             "pitch_sd_deg": _num(c.pitch_sd_deg), "roll_deg": _num(c.roll_deg), "roll_sd_deg": _num(c.roll_sd_deg),
             "height_above_hips_m": _num(c.height_above_hips_m), "height_sd_m": _num(c.height_sd_m),
             "focal_px": _num(c.focal_px), "focal_35mm_assumed": _num(c.focal_35mm), "bearing_deg": _num(c.bearing_deg),
-            "text": camera_pose_text(analysis)}
+            "room_lines": c.room_lines, "body_lean_deg": _num(c.body_lean_deg), "text": camera_pose_text(analysis)}
 
 
 def summary_dict(analysis: Analysis, generated_at: datetime | None = None,

@@ -81,9 +81,12 @@ def camera_pose_text(analysis: Analysis) -> str:
     where = ("square to the line of travel" if round(abs(cam.yaw_deg)) == 0 else
              f"turned {abs(cam.yaw_deg):.0f}° toward the person's {side}")
     spread = f" (± {cam.yaw_sd_deg:.0f}°)" if round(cam.yaw_sd_deg) > 0 else ""  # ± 0° would claim too much
-    pitch = ("pitch not measured (taken as level)" if cam.pitch_sd_deg > 5 else f"pitched {cam.pitch_deg:+.0f}°")
+    pitch = ("pitch not measured (taken as level)" if cam.pitch_sd_deg > 5 else
+             f"pitched {abs(cam.pitch_deg):.0f}° {'down' if cam.pitch_deg >= 0 else 'up'}")
     height = (f", {cam.height_above_hips_m:+.1f} m above the hips" if math.isfinite(cam.height_above_hips_m) else "")
-    return f"camera {where}{spread}{height}, {pitch}, roll {fmt_deg(cam.roll_deg, signed=True)}"
+    source = (f" (from {cam.room_lines} vertical lines of the room and the body's axis)" if cam.room_lines else
+              " (from the body's axis)")
+    return f"camera {where}{spread}{height}, {pitch}, roll {fmt_deg(cam.roll_deg, signed=True)}{source}"
 
 
 def fmt_deg(x: float, signed: bool = False) -> str:
@@ -232,9 +235,19 @@ WARNING_TEMPLATES = {
     WarningCode.VIDEO_SIDEWAYS: "The person appears turned by about {turn_deg:.0f}° (the video is on its side and has "
                                 "no rotation tag): no verdict. Re-export the clip upright.",
     WarningCode.CAMERA_TILTED: "The camera is tilted by {roll_deg:.0f}°: level the phone for a reliable measure.",
+    WarningCode.CAMERA_MOVED: "The camera moved during the clip: the room's vertical lines tilt differently from one "
+                              "second to the next (by {roll_change_deg:.1f}° typically), as with a phone held in the "
+                              "hand or turned to follow the person. The pelvis' tilt is read against the picture, so "
+                              "every turn of the camera is in the drops: no verdict. Film from a tripod, or with the "
+                              "phone propped still, and let the person walk or run in front of it.",
     WarningCode.CAMERA_YAWED: "The camera is turned {yaw_deg:.0f}° from the person's line of travel, more than the "
                               "{limit_deg:.0f}° the perspective correction was checked on: turn the phone to face the "
                               "treadmill (or the walkway) squarely, with the person in the middle of the picture.",
+    WarningCode.BODY_LEANS: "Compared with the room's vertical lines (door frames, shelves, posts, wall edges), the "
+                            "person's body leans {lean_deg:.1f}° to their {side} on average over the clip: a lean to "
+                            "one side (a painful hip, a cane, or a trunk lean that spares a weak hip), or room lines "
+                            "that are not plumb. The camera's tilt was taken from the room's lines, so the lean does "
+                            "not shift the drops.",
     WarningCode.TURNED_DURING_CLIP: "The person turned during the clip (walking {order} the camera): each stretch was "
                                     "measured from its own side, and the {frames} frames while turning or side-on "
                                     "were left out.",

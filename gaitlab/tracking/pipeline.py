@@ -20,17 +20,21 @@ import numpy as np
 from gaitlab.core.clip import VideoInfo, as_read
 from gaitlab.core.track import NUM_LANDMARKS, DamagedTrackFile, PoseTrack
 from gaitlab.measure.band import PelvisBandTracker
+from gaitlab.measure.scene import near_vertical_segments
 from gaitlab.measure.symmetry import PelvisSymmetry
 from gaitlab.runtime import limit_heap_arenas, name_os_thread, prefetch, release_freed_memory
 from gaitlab.tracking.model import ModelInfo, cache_dir, file_sha256
 from gaitlab.tracking.pose import FramePose, ImageLandmarker, PoseExtractor, PoseSettings, cache_key
 from gaitlab.tracking.video import iter_frames, probe
 
-PELVIS_METHOD = "band-ecc-5+symmetry-6"  # part of the cache key: bump when the pixel measures change
+PELVIS_METHOD = "band-ecc-5+symmetry-6+scene-1"  # part of the cache key: bump when the pixel measures change
 PENDING_BAND_FRAMES = 8  # frames waiting for the pelvis band measurement
 TRACK_SPANS = 2  # spans of the clip tracked concurrently (see span_cuts)
 MIN_SPAN_S = 4.0  # a span starts with a fresh detection: keep a few strides in each
 KEYFRAME_OFFER_FRAMES = 30  # a span waits at most this many of the previous span's frames for its keyframe
+# The room's lines are looked for this often, seconds: the camera stands still, so a few frames show them all; more
+# than one frame gives the lines a passing person hides in one of them
+SCENE_SAMPLE_S = 1.0
 log = logging.getLogger(__name__)  # unconfigured, its warnings are one line on stderr (logging's last resort)
 
 
@@ -69,6 +73,8 @@ class _TrackBuffer:
                         "pelvis": (6,)}
         self.bystander_frame: list[int] = []
         self.bystander_xyz: list[np.ndarray] = []
+        self.scene_frame: list[int] = []
+        self.scene_segments: list[np.ndarray] = []
         dtypes = {"time_s": float, "people": int, "pelvis": float}
         for name, shape in self._shapes.items():
             self._arrays[name] = np.empty((self._capacity, *shape), dtype=dtypes.get(name, np.float32))
@@ -98,6 +104,11 @@ class _TrackBuffer:
 
     def set_pelvis(self, i: int, values: tuple[float, float, int, float, float, float]) -> None:
         self._arrays["pelvis"][i] = values
+
+    def add_scene(self, i: int, segments: np.ndarray) -> None:
+        """Frame i's scene segments (gaitlab.measure.scene), in frame order."""
+        self.scene_frame += [i] * len(segments)
+        self.scene_segments += list(segments)
 
     def rows(self) -> dict[str, np.ndarray]:
         return {name: arr[:self.n] for name, arr in self._arrays.items()}
@@ -188,6 +199,8 @@ def _track_span(path: Path, model: ModelInfo, settings: PoseSettings, image_land
         return measured
 
     width = height = 0
+    next_scene_s = -np.inf
+    scenes: list[Future] = []
     pending: deque[tuple[int, Future]] = deque()
     # Decoding, pose inference and the pelvis band run in three threads (OpenCV, PyAV and MediaPipe
     # release the GIL); the band keeps frame order because it has a single worker. Only the landmarks
@@ -204,6 +217,10 @@ def _track_span(path: Path, model: ModelInfo, settings: PoseSettings, image_land
                 i = frames.append(pose)
                 region = pelvis_region(frame.rgb, pose.image_xyz, (band, symmetry)) if pose.detected else None
                 pending.append((i, pool.submit(measure_band, region, pose.visibility)))
+                if frame.time_s >= next_scene_s:  # on the pelvis worker: in frame order, off the decoder's thread
+                    next_scene_s = frame.time_s + SCENE_SAMPLE_S
+                    scenes.append(pool.submit(lambda i=i, rgb=frame.rgb, xyz=pose.image_xyz if pose.detected else None:
+                                              frames.add_scene(i, near_vertical_segments(rgb, xyz))))
                 del frame
                 while len(pending) > PENDING_BAND_FRAMES:
                     j, f = pending.popleft()
@@ -211,6 +228,8 @@ def _track_span(path: Path, model: ModelInfo, settings: PoseSettings, image_land
                 frame_done()
             for j, f in pending:
                 frames.set_pelvis(j, f.result())
+            for f in scenes:
+                f.result()
     finally:
         give.offer(None)  # never leave the next span waiting
     return _Span(frames, width, height, adopted)
@@ -383,6 +402,8 @@ def _join(spans: list[_Span]) -> tuple[PoseTrack, np.ndarray]:
         bystander_frame=np.array([f + k for s, k in zip(spans, first_frame) for f in s.rows.bystander_frame], int),
         bystander_image_xyz=np.array([x for s in spans for x in s.rows.bystander_xyz], float
                                      ).reshape(-1, NUM_LANDMARKS, 3),
+        scene_segment_frame=np.array([f + k for s, k in zip(spans, first_frame) for f in s.rows.scene_frame], int),
+        scene_segments_px=np.array([x for s in spans for x in s.rows.scene_segments], float).reshape(-1, 4),
         pelvis_pixel_rotation_deg=p[:, 0], pelvis_pixel_quality=p[:, 1],
         pelvis_pixel_reference=p[:, 2].astype(int),
         pelvis_symmetry_tilt_deg=p[:, 3], pelvis_symmetry_quality=p[:, 4], pelvis_symmetry_texture_snr=p[:, 5],
