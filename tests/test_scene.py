@@ -45,7 +45,7 @@ def test_a_frame_with_door_frames_gives_their_tilts_and_not_the_persons_edges():
     person = np.full((NUM_LANDMARKS, 3), np.nan)
     person[:, 0], person[:, 1] = np.linspace(590, 690, NUM_LANDMARKS), np.linspace(200, 560, NUM_LANDMARKS)
     seg = near_vertical_segments(img, person)
-    tilt, mid = distinct_lines(seg, H)
+    tilt, mid = distinct_lines(seg, np.zeros(len(seg)), H)
     assert len(tilt) >= len(frames)  # each drawn line, its two edges at most
     for x, t in frames:
         near = np.abs(mid[:, 0] - x) < 10
@@ -86,7 +86,12 @@ def test_the_same_lines_in_many_frames_count_once():
     rng = np.random.default_rng(2)
     seg = _room(0.0, 4.0, 2.0)
     repeated = np.vstack([seg + rng.normal(0, 0.7, seg.shape) for _ in range(10)])
-    tilt, mid = distinct_lines(repeated, H)
+    frames = np.repeat(np.arange(10), len(seg))
+    tilt, mid = distinct_lines(repeated, frames, H)
+    assert len(tilt) == len(seg)
+    # an edge in 3 of the 10 frames (a shadow, an arm, a compression block) is not the room's
+    passing = _room(0.0, 4.0, 5.0, columns_m=(0.3,))
+    tilt, _ = distinct_lines(np.vstack([repeated, passing, passing, passing]), np.append(frames, [0, 4, 7]), H)
     assert len(tilt) == len(seg)
     assert np.allclose(np.sort(mid[:, 0]), np.sort(0.5 * (seg[:, 0] + seg[:, 2])), atol=1.0)
 

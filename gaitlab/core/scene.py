@@ -28,6 +28,10 @@ from gaitlab.core.uncertainty import robust_sd
 SAME_LINE_DEG = 1.0
 # ...and within this distance across, as a fraction of the frame's height (~5 px at 1080p: the end points' jitter)
 SAME_LINE_FRAC = 0.005
+# A room's line stands still with the camera: it is found again in at least this share of the sampled frames (the
+# person may hide it in the others); an edge found in fewer is a passing one - a shadow, an arm, or the blocks of the
+# video's compression, which change with every frame's picture
+MIN_LINE_FRAMES_FRAC = 0.5
 # A camera has turned during the clip when the roll read in single frames scatters by more than this many of those
 # readings' own SDs (3: a chance of ~0.3 % for normal errors), over at least this many frames with enough lines
 MOVED_SIGMAS = 3.0
@@ -52,11 +56,13 @@ def off_floor(segments_px: np.ndarray, segment_frame: np.ndarray, image_xyz: np.
     return s[:, 1] < lowest
 
 
-def distinct_lines(segments_px: np.ndarray, height: int) -> tuple[np.ndarray, np.ndarray]:
-    """The segments merged into distinct lines (module docstring): (tilt_deg (L,), midpoint_px (L, 2)) per line, its
-    tilt the median of its segments' and its midpoint their mean. Longest segments first, each joins the first line
-    it lies along (SAME_LINE_DEG, SAME_LINE_FRAC) or starts one."""
+def distinct_lines(segments_px: np.ndarray, segment_frame: np.ndarray, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """The segments merged into distinct lines (module docstring): (tilt_deg (L,), midpoint_px (L, 2)) per line seen
+    in at least MIN_LINE_FRAMES_FRAC of the frames the segments come from, its tilt the median of its segments' and
+    its midpoint their mean. Longest segments first, each joins the first line it lies along (SAME_LINE_DEG,
+    SAME_LINE_FRAC) or starts one."""
     s = np.asarray(segments_px, float).reshape(-1, 4)
+    frame = np.asarray(segment_frame).reshape(-1)
     order = np.argsort(-np.hypot(s[:, 2] - s[:, 0], s[:, 3] - s[:, 1]))
     tilt, mid = segment_tilt_deg(s), 0.5 * (s[:, :2] + s[:, 2:])
     lines: list[list[int]] = []
@@ -71,15 +77,17 @@ def distinct_lines(segments_px: np.ndarray, height: int) -> tuple[np.ndarray, np
                 break
         else:
             lines.append([i])
+    frames = len(np.unique(frame))
+    lines = [m for m in lines if len(np.unique(frame[m])) >= MIN_LINE_FRAMES_FRAC * frames]
     return (np.array([np.median(tilt[m]) for m in lines]), np.array([mid[m].mean(axis=0) for m in lines]).reshape(-1, 2))
 
 
 def room_lines(track: PoseTrack) -> tuple[np.ndarray, np.ndarray]:
     """The track's room segments (gaitlab.measure.scene, looked for about once a second) off the floor in front of
     the person, as distinct lines: (tilt_deg (L,), midpoint_px (L, 2)), for gaitlab.core.camera.estimate_camera_pose."""
-    seg = track.scene_segments_px
-    kept = seg[off_floor(seg, track.scene_segment_frame, track.image_xyz)]
-    return distinct_lines(kept, track.height)
+    seg, frame = track.scene_segments_px, track.scene_segment_frame
+    kept = off_floor(seg, frame, track.image_xyz)
+    return distinct_lines(seg[kept], frame[kept], track.height)
 
 
 def roll_changes_deg(track: PoseTrack, k: np.ndarray, pitch_prior: tuple[float, float]) -> float | None:
@@ -94,7 +102,8 @@ def roll_changes_deg(track: PoseTrack, k: np.ndarray, pitch_prior: tuple[float, 
     up = off_floor(seg, frame, track.image_xyz)
     rolls, sds = [], []
     for f in np.unique(frame):
-        tilt, mid = distinct_lines(seg[up & (frame == f)], track.height)
+        this = up & (frame == f)
+        tilt, mid = distinct_lines(seg[this], frame[this], track.height)
         fit = fit_vertical(tilt, mid, None, k, pitch_prior) if len(tilt) >= MIN_SCENE_LINES else None
         if fit is not None:
             rolls.append(fit.roll_deg)
