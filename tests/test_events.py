@@ -300,3 +300,13 @@ def test_steps_do_not_depend_on_how_far_the_person_is(view):
     near_w = [(w.side, w.start_s, w.end_s) for w in detect_gait_events(track, view=view).single_stances]
     far_w = [(w.side, w.start_s, w.end_s) for w in detect_gait_events(far, view=view).single_stances]
     assert len(near_w) >= 6 and far_w == near_w
+
+
+def test_both_feet_landing_in_one_frame_does_not_break_the_cadence():
+    """A tiny runner's feet can both be read as landing in the same frame (seen on a real clip, halved in size): the
+    zero-length interval is not a step, and the cadence is that of the others (or unknown), never a crash."""
+    from gaitlab.core.events import _cadence_spm
+
+    assert _cadence_spm(np.array([1.0, 1.0, 1.5])) == pytest.approx(120.0)
+    assert np.isnan(_cadence_spm(np.array([2.0, 2.0, 2.0])))
+

@@ -602,14 +602,15 @@ def _backward_positions(seg: np.ndarray, ts: np.ndarray, trunk: np.ndarray, hip_
 
 
 def _toe_off_cadence_spm(p_slow: dict, ts: np.ndarray, fs: float, params: EventParams) -> float:
-    """Steps a minute from the toe-offs of both feet (the toe's backward maxima), NaN with fewer than 3."""
+    """Steps a minute from the toe-offs of both feet (the toe's backward maxima), NaN with fewer than 3 (two feet's
+    toe-offs read in one frame count as one)."""
     tos = []
     for sd in SIDES:
         prom = params.min_prominence_frac * _robust_spread(p_slow[(sd, "toe")])
         pk, _ = find_peaks(p_slow[(sd, "toe")], distance=max(1, int(round(params.min_stride_s * fs))),
                            prominence=prom)
         tos.append(ts[pk])
-    tos = np.sort(np.concatenate(tos))
+    tos = np.unique(np.concatenate(tos))
     return 60.0 / float(np.median(np.diff(tos))) if tos.size >= 3 else float("nan")
 
 
@@ -771,11 +772,15 @@ def _gait_events(track: PoseTrack, sig: _SegmentSignals, p_slow: dict, running: 
 
 def _cadence_spm(initial_contacts_s: np.ndarray) -> float:
     """Steps a minute from the median interval of consecutive initial contacts (either foot), leaving out
-    intervals over twice the median (a missed contact); NaN with fewer than 3 contacts."""
+    intervals over twice the median (a missed contact) and of no length (both feet read as landing in one frame: one
+    of them misread); NaN with fewer than 3 contacts or no interval left."""
     ics = np.sort(initial_contacts_s)
     if ics.size < 3:
         return float("nan")
     steps = np.diff(ics)
+    steps = steps[steps > 0]
+    if not steps.size:
+        return float("nan")
     steps = steps[steps < 2 * np.median(steps)]
     return 60.0 / float(np.median(steps)) if steps.size else float("nan")
 
