@@ -133,3 +133,49 @@ def test_the_pelvis_vertical_axis_is_taken_back_as_a_vertical(obliquity):
     as_hip_line = float(image_to_frontal(np.array([tilt]), track, pose, "posterior")[0])
     assert as_vertical == pytest.approx(obliquity, abs=0.05)
     assert abs(as_hip_line - obliquity) > 0.1
+
+
+@pytest.mark.parametrize("yaw,pitch,roll", [(-11.0, 7.8, 0.0), (15.0, 12.0, -3.0), (0.0, 6.0, 2.0)])
+def test_a_skewed_band_is_mirrored_about_its_axes_weighted_by_its_shape(yaw, pitch, roll):
+    """A left-right symmetric band of texture on the frontal plane, seen by a camera turned and tilted toward it:
+    the axis that best mirrors its left half onto its right (least squares, searched every 0.005°) lies between the
+    images of the vertical and of the lateral axis's normal, MIRROR_AXIS_LATERAL_WEIGHT of the way (the band's
+    second moments); the band's own shape is the symmetry measure's."""
+    from gaitlab.core.camera import frame_axes_tilt_deg
+    from gaitlab.core.obliquity import (
+        MIRROR_AXIS_LATERAL_WEIGHT,
+        SYMMETRY_BAND_HALF_HEIGHT_T,
+        SYMMETRY_BAND_HALF_WIDTH_T,
+    )
+
+    rng = np.random.default_rng(0)
+    k, r = intrinsics(W, H, focal_px(W, H)), camera_rotation(yaw, pitch, roll)
+    torso_m, centre = 0.5, np.array([0.0, 2.7, -0.3])
+    x = rng.uniform(0.0, SYMMETRY_BAND_HALF_WIDTH_T * torso_m, 2000)
+    z = rng.uniform(-SYMMETRY_BAND_HALF_HEIGHT_T, SYMMETRY_BAND_HALF_HEIGHT_T, 2000) * torso_m
+    left = project(centre + np.stack([-x, 0 * x, z], 1), np.zeros(3), r, k)
+    right = project(centre + np.stack([x, 0 * x, z], 1), np.zeros(3), r, k)
+    c = np.vstack([left, right]).mean(axis=0)
+
+    def mismatch(tilt_deg: float) -> float:
+        d = np.array([-np.sin(np.radians(tilt_deg)), -np.cos(np.radians(tilt_deg))])  # the axis, counter-clockwise
+        v = left - c
+        return float(np.sum((c + 2 * np.outer(v @ d, d) - v - right) ** 2))
+
+    tilts = np.arange(-10.0, 10.0, 0.005)
+    best = tilts[np.argmin([mismatch(t) for t in tilts])]
+    lateral, vertical = frame_axes_tilt_deg(project(centre, np.zeros(3), r, k), r, k)
+    assert best == pytest.approx(vertical + MIRROR_AXIS_LATERAL_WEIGHT * (lateral - vertical), abs=0.05)
+    if yaw:
+        assert abs(lateral - vertical) > 0.2  # a turned and tilted camera does skew the axes
+
+
+def test_the_mirror_band_shape_is_the_symmetry_measures():
+    import inspect
+
+    from gaitlab.core.obliquity import SYMMETRY_BAND_HALF_HEIGHT_T, SYMMETRY_BAND_HALF_WIDTH_T
+    from gaitlab.measure.geometry import BandShape
+    from gaitlab.measure.symmetry import PelvisSymmetry
+
+    assert inspect.signature(PelvisSymmetry).parameters["band_half_width_torso"].default == SYMMETRY_BAND_HALF_WIDTH_T
+    assert (BandShape().top + BandShape().bottom) / 2 == pytest.approx(SYMMETRY_BAND_HALF_HEIGHT_T)

@@ -131,6 +131,21 @@ def screen_tilt_of_vertical_deg(at_xy: np.ndarray, rotation: np.ndarray, k: np.n
     return np.degrees(np.arctan2(du, -dv))
 
 
+def frame_axes_tilt_deg(at_xy: np.ndarray, rotation: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The screen angles (degrees, counter-clockwise, module docstring) at the pixel at_xy (..., 2) of the frontal
+    plane's two axes: the lateral X axis from image horizontal and the vertical from image vertical. Equal under a
+    camera square to the walk (both are the roll); a camera turned and tilted toward the person skews them apart."""
+    p = np.asarray(at_xy, float)
+    r = rays(p, k)
+    angles = []
+    for axis in (np.array([1.0, 0.0, 0.0]), np.array([0.0, 0.0, 1.0])):
+        d = rotation @ axis
+        du = k[0, 0] * (d[0] - r[..., 0] * d[2])
+        dv = k[1, 1] * (d[1] - r[..., 1] * d[2])
+        angles.append(np.degrees(np.arctan2(-dv, du)) if axis[0] else -np.degrees(np.arctan2(du, -dv)))
+    return angles[0], angles[1]
+
+
 @dataclass(frozen=True)
 class CameraPose:
     """The camera's pose relative to the person and their line of travel over a clip (estimate_camera_pose).

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from gaitlab.core.camera import CameraPose, frontal_angle_deg, intrinsics
+from gaitlab.core.camera import CameraPose, frame_axes_tilt_deg, frontal_angle_deg, intrinsics
 from gaitlab.core.clean import fill_short_gaps, lowpass
 from gaitlab.core.events import GaitEvents, StanceWindow, window_frames
 from gaitlab.core.level import LevelEstimate, estimate_pelvis_level
@@ -40,6 +40,16 @@ MIN_RELATIVE_QUALITY = 0.8
 QUALITY_WINDOW_S = 1.0  # about one stride: the typical quality of the band in this stretch of the walk
 # A step whose single-leg stance was measured in fewer frames than this fraction is left out.
 MIN_MEASURED_FRACTION = 0.6
+# The band the mirror symmetry is read on (gaitlab.measure.symmetry.PelvisSymmetry's band_half_width_torso and
+# gaitlab.measure.geometry.BandShape's top + bottom), in T, the hip-to-shoulder distance. A camera turned and tilted
+# toward the person skews the frontal plane's axes apart in the image (camera.frame_axes_tilt_deg); the mirror axis
+# that best matches a band's left and right halves then lies between them, weighted by the band's second moments
+# across and along: w = half_width^2 / (half_width^2 + half_height^2) toward the lateral axis's normal (mirror pairs
+# lie across the band; least squares over pairs spread uniformly over it), 0.83 here.
+SYMMETRY_BAND_HALF_WIDTH_T = 0.40
+SYMMETRY_BAND_HALF_HEIGHT_T = 0.18
+MIRROR_AXIS_LATERAL_WEIGHT = SYMMETRY_BAND_HALF_WIDTH_T**2 / (SYMMETRY_BAND_HALF_WIDTH_T**2
+                                                              + SYMMETRY_BAND_HALF_HEIGHT_T**2)
 
 
 def image_line_angle_deg(left_xy: np.ndarray, right_xy: np.ndarray) -> np.ndarray:
@@ -178,9 +188,17 @@ def refined_obliquity_deg(track: PoseTrack, roll_deg: float, view: str, events: 
     track = replace(track, pelvis_pixel_rotation_deg=reliable_rotation(track))
     level = estimate_pelvis_level(track, events, roll_deg, roll_sd_deg)
     image_obliquity = np.full(len(track), np.nan)
+    skew = np.zeros(len(track))  # where the mirror axis sits off the vertical's image (MIRROR_AXIS_LATERAL_WEIGHT)
+    if camera is not None:
+        lateral, vertical = frame_axes_tilt_deg(hip_midpoint_px(track), camera.rotation,
+                                                intrinsics(track.width, track.height, camera.focal_px))
+        skew = MIRROR_AXIS_LATERAL_WEIGHT * (lateral - vertical)
     for ref, at_level in level.rotation_at_level_deg.items():
         sel = track.pelvis_pixel_reference == ref
-        image_obliquity[sel] = view_sign(view) * (track.pelvis_pixel_rotation_deg[sel] - at_level)
+        # the level read in the image (camera_weight: all of it from the symmetry, none from a world cue) is the
+        # mirror axis', the band's rotation that of the vertical features: both taken as the vertical's
+        skewed = level.camera_weight.get(ref, 0.0) * skew[sel]
+        image_obliquity[sel] = view_sign(view) * (track.pelvis_pixel_rotation_deg[sel] - at_level - skewed)
     world = _image_to_body(image_obliquity, track, roll_deg, view, camera, vertical=True)
     return (lowpass(world, track.time_s, cutoff_hz), level, lowpass(image_obliquity, track.time_s, cutoff_hz))
 
