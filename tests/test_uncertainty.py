@@ -102,6 +102,30 @@ def test_level_sd_counts_independent_samples_per_stride_not_per_frame():
     assert np.std(errors) > 3 * per_frame
 
 
+def test_the_levels_sd_from_its_strides_follows_what_the_gait_cycle_does():
+    """rotation - tilt over 10 strides at 30 fps. Errors that vary from step to step (SD 1°): the SD from the
+    strides matches the scatter of the clip's median over many clips (within its t scaling, which widens a
+    10-stride estimate by ~15%). Errors that swing with the steps (+1° in every left step, -1° in every right one: a
+    trunk leaning toward each stance side in turn): the clip's median is right, and so is the strides' SD, where
+    the per-frame spread would call it 0.4° of noise."""
+    from gaitlab.core.uncertainty import robust_sd, stride_median_sd_deg
+
+    rng = np.random.default_rng(5)
+    fps, stride, strides = 30.0, 1.1, 10
+    per_step = int(round(fps * stride / 2))
+    t = np.arange(2 * strides * per_step) / fps
+    errors, predicted = [], []
+    for _ in range(600):
+        d = np.repeat(rng.normal(0, 1.0, 2 * strides), per_step) + rng.normal(0, 0.1, t.size)
+        errors.append(np.median(d))
+        predicted.append(stride_median_sd_deg(d, t, stride))
+    ratio = np.std(errors) / np.mean(predicted)
+    assert 0.7 <= ratio <= 1.1, ratio
+    swing = np.tile(np.repeat([1.0, -1.0], per_step), strides) + rng.normal(0, 0.1, t.size)
+    assert abs(np.median(swing)) < 0.2
+    assert stride_median_sd_deg(swing, t, stride) < 0.1 < 0.3 < median_sd_deg(robust_sd(swing), t.size, fps, stride)
+
+
 def test_fewer_than_two_steps_give_no_interval_and_cannot_tell():
     v = _verdicts([7.0], [9.0, 9.2, 9.1, 8.9, 9.0, 9.1, 9.0])["left"]
     assert v.measurable and math.isnan(v.interval.low_deg)

@@ -13,7 +13,6 @@ from gaitlab.core.level import MIN_TEXTURE_TO_NOISE_RATIO, LevelEstimate, split_
 from gaitlab.core.obliquity import (
     baseline_obliquity_deg,
     body_axis_tilt_deg,
-    camera_roll_spread_deg,
     estimate_camera_roll_deg,
     hip_midpoint_px,
     knee_bend_2d_deg,
@@ -34,7 +33,7 @@ from gaitlab.core.result import (
 )
 from gaitlab.core.scene import roll_changes_deg, room_lines
 from gaitlab.core.track import LEFT_FOOT_INDEX, LEFT_HEEL, LEFT_HIP, RIGHT_FOOT_INDEX, RIGHT_HEEL, RIGHT_HIP, PoseTrack
-from gaitlab.core.uncertainty import FALLBACK_LEVEL_SD_DEG, METHOD_RESIDUAL_DEG, Z95, median_sd_deg, stride_s
+from gaitlab.core.uncertainty import FALLBACK_LEVEL_SD_DEG, METHOD_RESIDUAL_DEG, Z95, stride_median_sd_deg, stride_s
 from gaitlab.core.verdict import judge_steps, side_verdicts, step_count_warnings
 from gaitlab.core.view import ViewEstimate, estimate_view, facing_stretches, to_anatomical
 
@@ -143,10 +142,12 @@ def _shared_errors(level: LevelEstimate, reference: int, roll_sd_deg: float) -> 
                                or level.texture_unreliable.get(reference, False))}
 
 
-def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, roll_spread: tuple[float, int],
+def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, roll_series: tuple[np.ndarray, np.ndarray],
              camera: CameraPose | None = None) -> _Stretch:
-    """roll_spread: the camera roll's per-frame spread (degrees) and frames (camera_roll_spread_deg); camera: the
-    camera's pose, to take the pelvis line into the frontal plane (None: the roll is removed, nothing more)."""
+    """roll_series: the body axis' tilt per frame (degrees) whose median is the camera roll, and its times (seconds),
+    for the roll's uncertainty (gaitlab.core.uncertainty.stride_median_sd_deg) where the room's lines did not give it;
+    camera: the camera's pose, to take the pelvis line into the frontal plane (None: the roll is removed, nothing
+    more)."""
     track, swapped = to_anatomical(track, estimate)
     clean = clean_track(track)
     view = estimate.view if estimate.measurable else ("posterior" if estimate.facing == "away" else "anterior")
@@ -154,10 +155,8 @@ def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, roll_spread:
     clean = replace(clean, pelvis_pixel_reference=split_chain_breaks(
         clean.time_s, clean.pelvis_pixel_rotation_deg, clean.pelvis_symmetry_tilt_deg, clean.pelvis_pixel_reference,
         stride_s(events.cadence_steps_per_min)))
-    t = clean.time_s
-    fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 30.0
     roll_sd = (camera.roll_sd_deg if camera is not None and camera.room_lines else
-               np.nan_to_num(median_sd_deg(*roll_spread, fps, stride_s(events.cadence_steps_per_min))))
+               np.nan_to_num(stride_median_sd_deg(*roll_series, stride_s(events.cadence_steps_per_min))))
     obliquity, level, image_obliquity = refined_obliquity_deg(clean, roll, view, events, camera=camera,
                                                               roll_sd_deg=float(roll_sd))
     baseline = baseline_obliquity_deg(clean, roll, view, camera)
@@ -235,7 +234,7 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
     warnings += _quality_warnings(track, people)
     cleaned = clean_track(track)
     roll = estimate_camera_roll_deg(cleaned)  # from midpoints: left/right labels do not matter
-    roll_spread = camera_roll_spread_deg(cleaned)
+    roll_series = (body_axis_tilt_deg(cleaned), cleaned.time_s)
     hips = hip_midpoint_px(cleaned)
     camera = estimate_camera_pose(hips, body_axis_tilt_deg(cleaned), track.width, track.height,
                                   room_lines=room_lines(cleaned))
@@ -267,7 +266,7 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
     for a, b, facing in stretches:
         part = track.slice(a, b)
         part_estimate = estimate if (a, b) == (0, n) else estimate_view(part, "posterior" if facing == "away" else "anterior")
-        m = _measure(part, part_estimate, roll, roll_spread, camera if measurable else None)
+        m = _measure(part, part_estimate, roll, roll_series, camera if measurable else None)
         obliquity[a:b], baseline[a:b], lean_right[a:b], phase[a:b] = m.obliquity, m.baseline, m.lean_right, m.phase
         image_obliquity[a:b] = m.image_obliquity
         anatomical = m.track if (a, b) == (0, n) else _splice(anatomical, m.track, a)

@@ -316,7 +316,7 @@ def estimate_camera_pose(hip_xy: np.ndarray, body_axis_tilt_deg: np.ndarray, wid
         ray to the hips lies in the vertical plane of the walk); roll and pitch from the room's lines and the body's
         axis, or, without the room's lines, the roll solved so that the scene's vertical at the hips has the body
         axis' median tilt and the pitch as given; SDs from the fit and the focal length's uncertainty (and the
-        pitch's, without the room; the body axis' own spread is gaitlab.core.obliquity.camera_roll_spread_deg's).
+        pitch's, without the room; the body axis' own scatter is counted apart: gaitlab.core.analysis).
         NaN angles when no frame shows the person.
     """
     hip_xy = np.asarray(hip_xy, float)

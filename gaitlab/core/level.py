@@ -19,8 +19,8 @@ from gaitlab.core.uncertainty import (
     SAMPLES_PER_STRIDE,
     UNRELIABLE_LEVEL_SD_DEG,
     Z95,
-    median_sd_deg,
     robust_sd,
+    stride_median_sd_deg,
     stride_s,
 )
 
@@ -238,9 +238,9 @@ def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float,
     clip's mean angle is taken as level, which assumes both sides drop alike. Those two are levels in
     the world: the image's level differs from them by the camera roll (a screen rotation of -roll).
 
-    Each level's uncertainty (one SD, degrees; gaitlab.core.uncertainty): from the symmetry, that of a median
-    of its per-frame spread over two independent samples per stride the frames cover (per-frame errors are
-    correlated over the gait cycle); from a fallback, its stated FALLBACK_LEVEL_SD_DEG.
+    Each level's uncertainty (one SD, degrees; gaitlab.core.uncertainty): from the symmetry, the scatter of the
+    medians of rotation - tilt over whole strides (stride_median_sd_deg: per-frame errors are correlated over the
+    gait cycle); from a fallback, its stated FALLBACK_LEVEL_SD_DEG.
 
     In running both are read where they can be: the symmetry's level and the flight phases' (flight_level) are
     combined where they agree within their noise and roll_sd_deg, the camera roll estimate's SD (_with_flight);
@@ -248,7 +248,6 @@ def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float,
     flight = ~events.left_contact & ~events.right_contact & events.valid
     rotation = track.pelvis_pixel_rotation_deg
     t = track.time_s
-    fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 30.0
     stride = stride_s(events.cadence_steps_per_min)
     levels, by_ref, sds, snrs, unreliable, weights, apart = {}, {}, {}, {}, {}, {}, {}
     texture = track.pelvis_symmetry_texture_snr
@@ -256,8 +255,8 @@ def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float,
         sel = (track.pelvis_pixel_reference == ref) & np.isfinite(rotation)
         if not sel.any():  # every frame of this reference was rejected: nothing to put on a level
             continue
-        level, spread, frames = rotation_at_level(rotation[sel], track.pelvis_symmetry_tilt_deg[sel],
-                                                  track.pelvis_symmetry_quality[sel])
+        level, _, _ = rotation_at_level(rotation[sel], track.pelvis_symmetry_tilt_deg[sel],
+                                        track.pelvis_symmetry_quality[sel])
         if np.isfinite(level):
             how = "symmetry"
         elif events.activity == "run" and (sel & flight).sum() >= 3:
@@ -265,10 +264,11 @@ def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float,
         else:
             level, how = float(np.mean(rotation[sel])) + roll_deg, "mean"
         levels[int(ref)], by_ref[int(ref)] = float(level), how
-        sds[int(ref)] = median_sd_deg(spread, frames, fps, stride) if how == "symmetry" else FALLBACK_LEVEL_SD_DEG[how]
         weights[int(ref)] = 1.0 if how == "symmetry" else 0.0
+        sds[int(ref)] = FALLBACK_LEVEL_SD_DEG.get(how, float("nan"))
         if how == "symmetry":
             used = sel & np.isfinite(track.pelvis_symmetry_tilt_deg) & (track.pelvis_symmetry_quality > 0)
+            sds[int(ref)] = stride_median_sd_deg(rotation[used] - track.pelvis_symmetry_tilt_deg[used], t[used], stride)
             snrs[int(ref)], ok = texture_reliable(texture[used])
             unreliable[int(ref)] = not ok
             if not ok:

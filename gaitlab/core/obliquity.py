@@ -29,7 +29,6 @@ from gaitlab.core.track import (
     RIGHT_SHOULDER,
     PoseTrack,
 )
-from gaitlab.core.uncertainty import robust_sd
 
 # A running drop can last as little as a fast contact (~0.12 s): a 12 Hz zero-phase low-pass keeps
 # such a peak within 2% (tested) while removing frame-to-frame jitter at 30-60 fps.
@@ -72,16 +71,6 @@ def estimate_camera_roll_deg(track: PoseTrack) -> float:
     then appears turned clockwise, tilting the upright body's top toward image right)."""
     tilt = body_axis_tilt_deg(track)
     return float(np.nanmedian(tilt)) if np.isfinite(tilt).any() else 0.0
-
-
-def camera_roll_spread_deg(track: PoseTrack) -> tuple[float, int]:
-    """What the camera roll estimate's uncertainty is made of: the robust per-frame spread (1.4826 x MAD,
-    degrees) of the body-axis tilt whose median is the roll, and the frames measuring it; (NaN, 0) without any."""
-    tilt = body_axis_tilt_deg(track)
-    tilt = tilt[np.isfinite(tilt)]
-    if not tilt.size:
-        return float("nan"), 0
-    return robust_sd(tilt), int(tilt.size)
 
 
 def view_sign(view: str) -> float:

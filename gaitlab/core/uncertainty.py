@@ -37,6 +37,8 @@ METHOD_RESIDUAL_DEG = 0.38
 SAMPLES_PER_STRIDE = 2
 MEDIAN_SE_FACTOR = math.sqrt(math.pi / 2)  # standard error of a median / that of a mean (normal errors)
 DEFAULT_STRIDE_S = 1.1  # a walking stride, where the cadence is unknown
+MIN_STRIDE_BLOCKS = 4  # strides needed for the scatter of their means (stride_median_sd_deg) to be worth a number
+OUTLIER_SIGMAS = 2.5  # the usual robust cut (~1 % of normal errors), as gaitlab.measure.band's
 # The stated uncertainty (one SD, degrees) of a level found by a fallback, where the pelvis' symmetry was measured
 # in too few frames. "mean": the clip's mean pelvis angle, which is off level by about 0.3 x the right-minus-left
 # difference in mean drop (and by all of a leg-length difference): 1.2° for a 4° side difference, a marked
@@ -90,6 +92,33 @@ def median_sd_deg(spread_deg: float, frames: int, fps: float, stride: float) -> 
         return float("nan")
     n = min(float(frames), max(1.0, SAMPLES_PER_STRIDE * frames / fps / stride))
     return MEDIAN_SE_FACTOR * spread_deg / math.sqrt(n)
+
+
+def stride_median_sd_deg(x: np.ndarray, time_s: np.ndarray, stride: float) -> float:
+    """One SD (degrees) of the median of x, a per-frame series whose errors are correlated over the gait cycle, by
+    batch means over whole strides: sqrt(pi/2) * SD(stride means) / sqrt(strides), x first clipped to within
+    OUTLIER_SIGMAS robust SDs of its median (a failed registration must not move a stride's mean, as it does not
+    move the median). A whole stride holds a step of each side, so what swings with the steps (a trunk leaning
+    toward each stance side in turn, the legs' alternating pose in the band) cancels in each stride as in the clip's
+    median, where the per-frame spread (median_sd_deg) counts it as noise. Strides of `stride` seconds from the first
+    frame, each with at least a third of its frames; with fewer than MIN_STRIDE_BLOCKS of them, median_sd_deg of the
+    per-frame spread. The SD is itself estimated from the n stride means: it is scaled by t(0.975, n - 1) / Z95, so
+    that Z95 times it is the 95% part Student's t gives (as the steps' part). NaN without a frame."""
+    x, t = np.asarray(x, float), np.asarray(time_s, float)
+    ok = np.isfinite(x) & np.isfinite(t)
+    if not (ok.any() and stride > 0):
+        return float("nan")
+    x, t = x[ok], t[ok]
+    fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 0.0
+    spread = robust_sd(x)
+    clipped = np.clip(x, np.median(x) - OUTLIER_SIGMAS * spread, np.median(x) + OUTLIER_SIGMAS * spread)
+    block = np.floor((t - t[0]) / stride).astype(int)
+    least = max(1, int(fps * stride / 3))
+    means = [clipped[block == b].mean() for b in np.unique(block) if np.count_nonzero(block == b) >= least]
+    n = len(means)
+    if n < MIN_STRIDE_BLOCKS:
+        return median_sd_deg(spread, len(x), fps, stride)
+    return MEDIAN_SE_FACTOR * float(np.std(means, ddof=1)) / math.sqrt(n) * t_quantile(n) / Z95
 
 
 def drop_interval(drops: np.ndarray, level_sd_deg: float, camera_sd_deg: float, level_fallback: bool) -> DropInterval:
