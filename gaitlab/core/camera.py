@@ -187,10 +187,6 @@ PITCH_PRIOR_SD_DEG = 10.0  # a phone propped or on a tripod "about level": where
 # Distinct vertical lines of the room needed to read the camera's roll and pitch from them: two unknowns and a spare
 # to find an outlier with.
 MIN_SCENE_LINES = 4
-# A line whose tilt is off the fitted vertical by more than this many robust SDs is not the world's vertical (a
-# leaning object, an edge of the person's shadow): dropped and the fit repeated; 2.5 is the usual robust cut, as in
-# gaitlab.measure.band.
-OUTLIER_SIGMAS = 2.5
 # A line's tilt is never known better than this, degrees (one SD): door frames and shelves are built plumb to about
 # 1 mm in 50 cm, and LSD's end points are good to about a pixel on segments of 5 % of the frame's height.
 MIN_LINE_SD_DEG = 0.1
@@ -203,14 +199,12 @@ BODY_AXIS_LEAN_SD_DEG = 1.0
 
 @dataclass(frozen=True)
 class VerticalFit:
-    """The camera's roll and pitch from vertical lines, each with one SD (degrees), their correlation, and the lines
-    the fit kept."""
+    """The camera's roll and pitch from vertical lines, each with one SD (degrees), and the lines the fit kept."""
 
     roll_deg: float
     roll_sd_deg: float
     pitch_deg: float
     pitch_sd_deg: float
-    correlation: float
     lines: int
 
 
@@ -220,11 +214,13 @@ def fit_vertical(tilt_deg: np.ndarray, at_xy: np.ndarray, sd_deg: np.ndarray | N
     at_xy (L, 2), by least squares with the pitch's prior (mean, SD).
 
     sd_deg: each line's SD (degrees); where it is NaN (the room's lines) it is the lines' own robust scatter about
-    the fit (at least MIN_LINE_SD_DEG), and lines off by more than OUTLIER_SIGMAS of it are dropped; None: all NaN.
+    the fit (at least MIN_LINE_SD_DEG), and lines off by more than OUTLIER_SIGMAS of it are dropped (not the world's
+    verticals: a leaning object, an edge of a shadow); None: all NaN.
     None when fewer than MIN_SCENE_LINES such lines are kept (lines of a given SD alone are never enough)."""
     from scipy.optimize import least_squares
 
-    from gaitlab.core.uncertainty import robust_sd  # here: gaitlab.core.result, which it imports, imports this module
+    # here: gaitlab.core.result, which gaitlab.core.uncertainty imports, imports this module
+    from gaitlab.core.uncertainty import OUTLIER_SIGMAS, robust_sd
 
     tilt, xy = np.asarray(tilt_deg, float), np.asarray(at_xy, float).reshape(-1, 2)
     given = np.full(len(tilt), np.nan) if sd_deg is None else np.asarray(sd_deg, float)
@@ -252,8 +248,7 @@ def fit_vertical(tilt_deg: np.ndarray, at_xy: np.ndarray, sd_deg: np.ndarray | N
         return None
     sol = solve(keep, scatter)
     cov = np.linalg.inv(sol.jac.T @ sol.jac)
-    roll_sd, pitch_sd = float(np.sqrt(cov[0, 0])), float(np.sqrt(cov[1, 1]))
-    return VerticalFit(float(sol.x[0]), roll_sd, float(sol.x[1]), pitch_sd, float(cov[0, 1] / (roll_sd * pitch_sd)),
+    return VerticalFit(float(sol.x[0]), float(np.sqrt(cov[0, 0])), float(sol.x[1]), float(np.sqrt(cov[1, 1])),
                        int((keep & free).sum()))
 
 

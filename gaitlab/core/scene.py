@@ -84,7 +84,8 @@ def distinct_lines(segments_px: np.ndarray, segment_frame: np.ndarray, height: i
 
 def room_lines(track: PoseTrack) -> tuple[np.ndarray, np.ndarray]:
     """The track's room segments (gaitlab.measure.scene, looked for about once a second) off the floor in front of
-    the person, as distinct lines: (tilt_deg (L,), midpoint_px (L, 2)), for gaitlab.core.camera.estimate_camera_pose."""
+    the person, as distinct lines found again in at least half the sampled frames (distinct_lines): (tilt_deg (L,),
+    midpoint_px (L, 2)), for gaitlab.core.camera.estimate_camera_pose."""
     seg, frame = track.scene_segments_px, track.scene_segment_frame
     kept = off_floor(seg, frame, track.image_xyz)
     return distinct_lines(seg[kept], frame[kept], track.height)

@@ -27,6 +27,7 @@ MAX_TILT_FROM_VERTICAL_DEG = 20.0
 # swinging hands reach beyond the landmarks): no edge of the body is taken for the room's.
 PERSON_MARGIN_FRAC = 0.15
 
+
 def near_vertical_segments(rgb: np.ndarray, person_xyz: np.ndarray | None) -> np.ndarray:
     """(K, 4) float: the frame's long near-vertical line segments clear of the person, as x1, y1, x2, y2 pixels of
     the full frame with y1 <= y2 (the top end first).
