@@ -236,8 +236,7 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
     roll = estimate_camera_roll_deg(cleaned)  # from midpoints: left/right labels do not matter
     roll_series = (body_axis_tilt_deg(cleaned), cleaned.time_s)
     hips = hip_midpoint_px(cleaned)
-    camera = estimate_camera_pose(hips, body_axis_tilt_deg(cleaned), track.width, track.height,
-                                  room_lines=room_lines(cleaned))
+    camera = estimate_camera_pose(hips, roll_series[0], track.width, track.height, room_lines=room_lines(cleaned))
     if camera.room_lines:  # the vertical at the hips as the room's lines and the body's axis see it together
         roll = camera.vertical_tilt_deg(np.median(hips, axis=0), track.width, track.height)
     turning = roll_changes_deg(cleaned, intrinsics(track.width, track.height, camera.focal_px),

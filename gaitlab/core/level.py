@@ -239,8 +239,8 @@ def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float,
     the world: the image's level differs from them by the camera roll (a screen rotation of -roll).
 
     Each level's uncertainty (one SD, degrees; gaitlab.core.uncertainty): from the symmetry, the scatter of the
-    medians of rotation - tilt over whole strides (stride_median_sd_deg: per-frame errors are correlated over the
-    gait cycle); from a fallback, its stated FALLBACK_LEVEL_SD_DEG.
+    means of rotation - tilt over whole strides (stride_median_sd_deg, batch means: per-frame errors are correlated
+    over the gait cycle); from a fallback, its stated FALLBACK_LEVEL_SD_DEG.
 
     In running both are read where they can be: the symmetry's level and the flight phases' (flight_level) are
     combined where they agree within their noise and roll_sd_deg, the camera roll estimate's SD (_with_flight);
