@@ -50,6 +50,31 @@ def test_start_end_window(tmp_path):
     assert times[0] == pytest.approx(1.0, abs=1e-3) and times[-1] < 2.0 and len(times) == 30
 
 
+@pytest.mark.parametrize("nudge_s", [-5e-7, 0.0, 5e-7])
+def test_spans_cut_at_a_frame_share_no_frame_and_lose_none(tmp_path, nudge_s):
+    """A clip tracked in two spans cut at a frame's time (to rounding, as the cut's arithmetic and the timestamps
+    agree): that frame is in the later span only, so the joined track's times strictly increase (a real clip had one
+    frame twice, and the analysis divided by its zero interval)."""
+    clip = write_clip(tmp_path / "s.mp4", [i / 30 for i in range(60)])
+    times = [f.time_s for f in iter_frames(clip)]
+    cut = times[30] + nudge_s
+    joined = [f.time_s for f in iter_frames(clip, end_s=cut)] + [f.time_s for f in iter_frames(clip, start_s=cut)]
+    assert joined == times
+
+
+def test_a_track_with_a_repeated_time_is_refused():
+    """A track cached before that fix fails this check on loading, and is tracked again."""
+    from dataclasses import replace
+
+    from tests.synthetic import make_track
+
+    track, _ = make_track(dur_s=2.0)
+    t = track.time_s.copy()
+    t[10] = t[9]
+    with pytest.raises(ValueError, match="strictly increasing"):
+        replace(track, time_s=t)
+
+
 def test_nearest_frame_is_the_frame_iter_frames_gives_nearest_the_time(tmp_path):
     times = [0.0, 0.0333, 0.0667, 0.1667, 0.2, 0.3, 0.3333, 0.5]  # variable frame rate, as a phone records
     clip = write_clip(tmp_path / "vfr.mp4", times, rotation_deg=90)

@@ -125,6 +125,8 @@ class PoseTrack:
                             ("scene_segments_px", (len(self.scene_segment_frame), 4))):
             if np.shape(getattr(self, name)) != shape:
                 raise ValueError(f"{name} must have shape {shape}, not {np.shape(getattr(self, name))}")
+        if np.any(np.diff(self.time_s) <= 0):  # the analysis differentiates over time (and MediaPipe needed it)
+            raise ValueError("time_s must be strictly increasing")
 
     @property
     def detected(self) -> np.ndarray:

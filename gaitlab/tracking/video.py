@@ -227,6 +227,9 @@ def _even_size(width: int, height: int, max_side: int | None) -> tuple[int, int]
     return tuple(max(int(round(d * scale)) & ~1, 2) for d in (width, height))
 
 
+_TIME_TOLERANCE_S = 1e-6  # timestamps from pts x time base and cut times from arithmetic agree to rounding only
+
+
 def _clock(stream) -> tuple[int, float]:
     """(the stream's first timestamp, seconds per timestamp unit; 0 when unknown)."""
     return (stream.start_time if stream.start_time is not None else 0,
@@ -266,9 +269,11 @@ def _decoded(path: Path, start_s: float | None, end_s: float | None, thread_deco
         if start_s and start_s > 0 and time_base:
             container.seek(int(start_s / time_base) + base, stream=stream, backward=True)
         for t, frame in _timed(path, container, stream):
-            if start_s is not None and t < start_s - 1e-6:
+            # one tolerance for both ends: where a clip is tracked in spans, a frame at a cut (to rounding) belongs to
+            # the later span only, never to both
+            if start_s is not None and t < start_s - _TIME_TOLERANCE_S:
                 continue
-            if end_s is not None and t >= end_s:
+            if end_s is not None and t >= end_s - _TIME_TOLERANCE_S:
                 break
             yield t, frame
     finally:
