@@ -246,8 +246,8 @@ WARNING_TEMPLATES = {
     WarningCode.BODY_LEANS: "Compared with the room's vertical lines (door frames, shelves, posts, wall edges), the "
                             "person's body leans {lean_deg:.1f}° to their {side} on average over the clip: a lean to "
                             "one side (a painful hip, a cane, or a trunk lean that spares a weak hip), or room lines "
-                            "that are not plumb. The camera's tilt was taken from the room's lines, so the lean does "
-                            "not shift the drops.",
+                            "that are not plumb. The camera's tilt was read mostly from the room's lines, so the "
+                            "lean hardly shifts the drops.",
     WarningCode.TURNED_DURING_CLIP: "The person turned during the clip (walking {order} the camera): each stretch was "
                                     "measured from its own side, and the {frames} frames while turning or side-on "
                                     "were left out.",
