@@ -118,32 +118,30 @@ def frontal_angle_deg(screen_angle_deg: np.ndarray, at_xy: np.ndarray, rotation:
     return np.degrees(np.arctan2(flip * rise, flip * along))
 
 
+def _screen_direction(at_xy: np.ndarray, direction_scene: np.ndarray, rotation: np.ndarray, k: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """(du, dv): the image direction (pixels, y down) of a scene direction through the pixel at_xy (..., 2), the
+    projection's derivative along it at the ray's point (depth 1)."""
+    d = rotation @ direction_scene
+    r = rays(np.asarray(at_xy, float), k)
+    return k[0, 0] * (d[0] - r[..., 0] * d[2]), k[1, 1] * (d[1] - r[..., 1] * d[2])
+
+
 def screen_tilt_of_vertical_deg(at_xy: np.ndarray, rotation: np.ndarray, k: np.ndarray) -> np.ndarray:
     """Where a scene-vertical line passes through the pixel at_xy (..., 2): its image direction's tilt from image
     vertical, degrees, positive = its top toward image right (as gaitlab.core.obliquity.body_axis_tilt_deg): the
     camera roll, plus the perspective of a pitched camera away from the image's centre column."""
-    p = np.asarray(at_xy, float)
-    up = rotation @ np.array([0.0, 0.0, 1.0])
-    r = rays(p, k)
-    # derivative of the projection along `up` at the ray's point (depth 1)
-    du = k[0, 0] * (up[0] - r[..., 0] * up[2])
-    dv = k[1, 1] * (up[1] - r[..., 1] * up[2])
+    du, dv = _screen_direction(at_xy, np.array([0.0, 0.0, 1.0]), rotation, k)
     return np.degrees(np.arctan2(du, -dv))
 
 
 def frame_axes_tilt_deg(at_xy: np.ndarray, rotation: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The screen angles (degrees, counter-clockwise, module docstring) at the pixel at_xy (..., 2) of the frontal
-    plane's two axes: the lateral X axis from image horizontal and the vertical from image vertical. Equal under a
-    camera square to the walk (both are the roll); a camera turned and tilted toward the person skews them apart."""
-    p = np.asarray(at_xy, float)
-    r = rays(p, k)
-    angles = []
-    for axis in (np.array([1.0, 0.0, 0.0]), np.array([0.0, 0.0, 1.0])):
-        d = rotation @ axis
-        du = k[0, 0] * (d[0] - r[..., 0] * d[2])
-        dv = k[1, 1] * (d[1] - r[..., 1] * d[2])
-        angles.append(np.degrees(np.arctan2(-dv, du)) if axis[0] else -np.degrees(np.arctan2(du, -dv)))
-    return angles[0], angles[1]
+    plane's two axes: the lateral X axis from image horizontal and the vertical from image vertical (minus
+    screen_tilt_of_vertical_deg, whose positive is clockwise). Equal under a camera square to the walk (both are the
+    roll); a camera turned and tilted toward the person skews them apart."""
+    du, dv = _screen_direction(at_xy, np.array([1.0, 0.0, 0.0]), rotation, k)
+    return np.degrees(np.arctan2(-dv, du)), -screen_tilt_of_vertical_deg(at_xy, rotation, k)
 
 
 @dataclass(frozen=True)

@@ -265,8 +265,9 @@ def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float,
             level, how = float(np.mean(rotation[sel])) + roll_deg, "mean"
         levels[int(ref)], by_ref[int(ref)] = float(level), how
         weights[int(ref)] = 1.0 if how == "symmetry" else 0.0
-        sds[int(ref)] = FALLBACK_LEVEL_SD_DEG.get(how, float("nan"))
-        if how == "symmetry":
+        if how != "symmetry":
+            sds[int(ref)] = FALLBACK_LEVEL_SD_DEG[how]
+        else:
             used = sel & np.isfinite(track.pelvis_symmetry_tilt_deg) & (track.pelvis_symmetry_quality > 0)
             sds[int(ref)] = stride_median_sd_deg(rotation[used] - track.pelvis_symmetry_tilt_deg[used], t[used], stride)
             snrs[int(ref)], ok = texture_reliable(texture[used])
