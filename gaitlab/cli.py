@@ -8,7 +8,7 @@ from pathlib import Path
 from gaitlab import __version__
 from gaitlab.core.result import DEFAULT_THRESHOLD_DEG, SIDES
 from gaitlab.errors import NO_SPACE, GaitlabError
-from gaitlab.outputs.wording import warning_texts
+from gaitlab.outputs.wording import plural, warning_texts
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_videos"
 DEMO_CLIP = SAMPLE_DIR / "sample_walk_post_short.mp4"
@@ -189,10 +189,6 @@ def cmd_analyze(args) -> int:
     return _analyze_batch(args)
 
 
-def _clips(n: int) -> str:
-    return f"{n} clip{'s' if n != 1 else ''}"
-
-
 def _batch_settings(args) -> dict:
     """What changes a batch clip's result: a clip analysed with other settings is analysed again."""
     record = {"subject": args.subject, "session_date": args.date, "note": args.note,  # on every output
@@ -230,7 +226,7 @@ def _analyze_batch(args) -> int:
         # the workers find the model: the file named by --model (on the shared path), else their own cache
         runner = cluster_runner(args.scheduler, str(Path(args.model).resolve()) if args.model else None,
                                 _job_options(args))
-        _say(f"gaitlab: {_clips(len(videos))} into {root}, on the Dask cluster at {args.scheduler}")
+        _say(f"gaitlab: {plural(len(videos), 'clip')} into {root}, on the Dask cluster at {args.scheduler}")
     else:
         model = resolve_model(args.model)  # a missing model fails once, here, not once per clip
 
@@ -239,7 +235,7 @@ def _analyze_batch(args) -> int:
             return ""
 
         runner = local_runner(args.jobs, run_here, _analyze_child_args(args))
-        _say(f"gaitlab: {_clips(len(videos))} into {root}, {args.jobs} at a time")
+        _say(f"gaitlab: {plural(len(videos), 'clip')} into {root}, {args.jobs} at a time")
 
     def report(outcome) -> None:
         if outcome.status == "ok":
@@ -254,7 +250,7 @@ def _analyze_batch(args) -> int:
     failed = [o for o in outcomes if o.status != "ok"]
     skipped = sum(o.skipped for o in outcomes)
     earlier = f" ({skipped} by an earlier run: see {root / 'catalog.sqlite'})" if skipped else ""
-    print(f"\n{len(outcomes) - len(failed)} of {_clips(len(outcomes))} analysed{earlier}; index: {index}; "
+    print(f"\n{len(outcomes) - len(failed)} of {plural(len(outcomes), 'clip')} analysed{earlier}; index: {index}; "
           f"cohort table: {root / 'cohort.csv'}", flush=True)
     if any(o.status == "internal" for o in failed):
         return 1

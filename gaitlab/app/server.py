@@ -64,6 +64,7 @@ from gaitlab.core.result import (
 from gaitlab.errors import GaitlabError, VideoError
 from gaitlab.outputs.pdf import write_pdf
 from gaitlab.outputs.templating import svg_data_uri
+from gaitlab.outputs.wording import plural
 from gaitlab.tracking.model import ModelInfo
 from gaitlab.tracking.video import probe
 
@@ -272,11 +273,6 @@ def disk_size(n_bytes: int) -> str:
         if n_bytes >= scale:
             return f"{n_bytes / scale:.3g} {unit}"
     return f"{n_bytes} bytes"
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """A count with its noun, e.g. '1 session', '3 sessions' (`many`: an irregular plural)."""
-    return f"{n} {word if n == 1 else many or word + 's'}"
 
 
 def _ctx(request: Request) -> AppContext:

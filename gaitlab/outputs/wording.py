@@ -89,6 +89,11 @@ def camera_pose_text(analysis: Analysis) -> str:
     return f"camera {where}{spread}{height}, {pitch}, roll {fmt_deg(cam.roll_deg, signed=True)}{source}"
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """A count with its noun, e.g. '1 session', '3 sessions' (`many`: an irregular plural)."""
+    return f"{n} {word if n == 1 else many or word + 's'}"
+
+
 def fmt_deg(x: float, signed: bool = False) -> str:
     """Degrees to one decimal, e.g. '7.2°' ('+7.2°' when signed); '–' for None or NaN."""
     if x is None or not math.isfinite(x):
@@ -131,7 +136,7 @@ def _settle_phrase(hint: str, v: SideVerdict) -> str:
     if hint == "more_steps":
         if v.more_steps is None:
             return f"film a longer walk (at least {MIN_STEPS_PER_SIDE} steps per side)"
-        return f"film about {v.more_steps} more {v.side}-leg step{'s' if v.more_steps != 1 else ''}"
+        return f"film about {plural(v.more_steps, f'more {v.side}-leg step')}"
     return {"visible_waistband": "wear clothing with a visible waistband (fitted shorts or leggings) so the "
                                  "level of the pelvis can be read",
             "level_camera": "level the camera",
@@ -169,7 +174,7 @@ def side_verdict(analysis: Analysis, v: SideVerdict, lead: bool = True) -> str:
     8.3°) over 9 steps — the whole interval is above 5°: …'; for a side that cannot be told, what would settle it.
 
     lead=False leaves out the 'Right-leg stance: ' lead (for a place already titled with the side)."""
-    steps = f"{v.steps} step{'s' if v.steps != 1 else ''}"
+    steps = plural(v.steps, "step")
     if not v.measurable:
         text = f"no verdict — {no_verdict_reason(analysis, v)}."
     else:
