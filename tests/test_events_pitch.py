@@ -121,3 +121,47 @@ def test_one_spurious_toe_maximum_does_not_change_the_stride():
     pitch = np.sin(2 * np.pi * t / 33.0) + 0.05 * np.random.default_rng(0).standard_normal(t.size)
     assert _repeats_with_stride(pitch, 33, 0.5)
     assert not _repeats_with_stride(pitch, 25, 0.5)  # checked a quarter stride off, a walking pitch looks random
+
+
+def _heel_forward(t, stride_s, ph0, duty=0.6, pause=0.08, loading=0.12):
+    """A walking heel's forward position filmed from the front (+ = toward the camera = down the image, trunk
+    units), heel strike at phase 0: in stance (phase 0 to duty) it rolls down onto the floor over `loading`
+    (a fraction of the cycle: the first rocker) and then moves back steadily; in swing it moves forward fast
+    and pauses over the last `pause` of the cycle (terminal swing, toes up, reaching the ground)."""
+    phase = ((t - ph0 * stride_s) / stride_s) % 1.0
+    knots = [(0.0, 0.0), (loading, 0.15), (duty, -0.25), (1.0 - pause, 0.0), (1.0, 0.0)]
+    x = np.interp(phase, *zip(*knots))
+    sw = (phase >= duty) & (phase < 1.0 - pause)  # the swing's smooth forward motion
+    u = (phase[sw] - duty) / (1.0 - pause - duty)
+    x[sw] = -0.25 + 0.25 * (1 - np.cos(np.pi * u)) / 2
+    return x
+
+
+def test_heel_loading_onset_marks_the_heel_strike_where_the_pitch_dips_early():
+    """A far walker's foot from the front: the pitch is lowest in a one-frame dip ~0.12 s before the heel strike
+    and flat within its noise from there to foot flat (as MediaPipe reads a ~40 px foot); the heel's descent
+    onto the floor after the pause of terminal swing still marks the heel strike."""
+    fps, stride_s, duty = 25.0, 1.36, 0.6
+    t = np.arange(int(8 * fps)) / fps
+    rng = np.random.default_rng(3)
+    n = stride_s * fps
+    pitch, fwd, true_ic = {}, {}, {}
+    for sd, ph0 in (("left", 0.1), ("right", 0.6)):
+        x = _pitch(t, stride_s, ph0)
+        phase = ((t - ph0 * stride_s) / stride_s) % 1.0
+        x[(phase > 0.9) | (phase < 0.1)] = 0.12  # flat from terminal swing to foot flat
+        x[np.abs(phase - (1.0 - 0.12 / stride_s)) < 0.5 / fps / stride_s] = 0.05  # the early one-frame dip
+        pitch[sd] = x + 0.003 * rng.standard_normal(t.size)
+        heel = lowpass(_heel_forward(t, stride_s, ph0, duty) + 0.003 * rng.standard_normal(t.size), t, 8.0)
+        fwd[sd] = np.gradient(heel, t)
+        true_ic[sd] = (np.arange(-1, 8) + ph0) * stride_s
+    tos = {sd: _pitch_events(pitch[sd], n, None, fps, 0.12, 0.8)[1] for sd in pitch}
+    for sd, other in (("left", "right"), ("right", "left")):
+        for heel_fwd, most_err_s in ((fwd[sd], 1.5 / fps), (None, None)):
+            ic, _, _ = _pitch_events(pitch[sd], n, tos[other], fps, 0.12, 0.8, heel_fwd)
+            err = np.array([t[j] - true_ic[sd][np.argmin(np.abs(true_ic[sd] - t[j]))] for j in ic])
+            assert len(ic) >= 4
+            if heel_fwd is not None:
+                assert np.all(np.abs(err) <= most_err_s), (sd, err)
+            else:  # the pitch alone takes the dip
+                assert np.median(err) < -2.5 / fps, (sd, err)

@@ -51,10 +51,13 @@ speed down to 5 % of the swing's fastest lift, as the walking heel's "stopped"),
 FOOT_CLEARANCE_M = 3 cm - toe clearance just after toe-off is a few cm.  Used only where the
 world toe height varies by more than that clearance; otherwise the image rule below applies.
 Walking filmed from the FRONT, where the pitch repeats with the stride: both events come from the
-foot's pitch alone (_pitch_events) - TO = its maxima at least 3/4 of a stride apart, IC = the end
-of its minimum's plateau before the other foot's next TO.  Far from the camera the feet's image
-heights show their lift rather than their motion in depth (the toe's image maximum moves from the
-toe-off to the heel strike), while the pitch is the foot's own orientation at any distance.
+foot's pitch (_pitch_events) - TO = its maxima at least 3/4 of a stride apart, IC = the end of its
+minimum's plateau before the other foot's next TO.  Far from the camera the feet's image heights
+show their lift rather than their motion in depth (the toe's image maximum moves from the toe-off
+to the heel strike), while the pitch is the foot's own orientation at any distance.  On a far,
+small foot the pitch is flat within its noise from terminal swing to foot flat; there the IC is
+the onset of the heel's last descent in the image before the other foot's TO (_loading_onset: the
+foot rolling down onto the floor after heel strike), taken where the foot is already dorsiflexed.
 Contact = [IC, TO).  A first contact whose IC search is cut by the segment start is kept only if
 its duration is within 30 % of the foot's median.
 
@@ -139,6 +142,33 @@ class GaitEvents:
     def step_count(self) -> int:
         """Complete single-leg stances found, both sides."""
         return len(self.single_stances)
+
+
+def _loading_onset(heel_fwd, j0, j2, j1):
+    """IC index of a walking foot filmed from the front: the onset of its heel's last descent in the image
+    before the other foot's toe-off, or None.
+
+    From the front the heel descends in the image through the swing (moving toward the camera, lowering),
+    pauses in terminal swing while the foot, toes up, reaches the ground, and descends again as the foot
+    rolls down onto the floor from heel strike to foot flat (the first rocker, ~0.1-0.2 s), before it stands
+    still or moves back in stance.  Seen on a far walker's small foot, where the pitch is flat within its
+    noise from terminal swing to foot flat, that second descent is the clearer mark of the heel strike.
+    heel_fwd: the heel's forward speed (+ = toward the camera); j0: the foot's TO (the swing's start); j2: its
+    next TO or the signal's end; j1: the other foot's next TO (+ slack) - the landing precedes it (no flight).
+    Each forward-speed peak standing out by _LOADING_PEAK_FRAC of the swing's speed range has its onset where
+    the speed was last below half the peak; the IC is the last onset before j1."""
+    seg = heel_fwd[j0:j2]
+    if seg.size < 3:
+        return None
+    peaks, _ = find_peaks(seg, prominence=_LOADING_PEAK_FRAC * float(np.ptp(seg)))
+    onset = None
+    for k in j0 + peaks[seg[peaks] > 0]:
+        m = k
+        while m > j0 and heel_fwd[m] >= 0.5 * heel_fwd[k]:
+            m -= 1
+        if m > j0 and m < j1:
+            onset = int(m)
+    return onset
 
 
 # ----------------------------------------------------------------------------------------------
@@ -453,7 +483,7 @@ def _stride_samples(toe_peaks: dict) -> int | None:
     return int(round(float(np.median(np.concatenate(gaps))))) if len(gaps) == len(toe_peaks) else None
 
 
-def _pitch_events(pitch, stride_n, other_to, fs, min_contact_s, max_contact_frac):
+def _pitch_events(pitch, stride_n, other_to, fs, min_contact_s, max_contact_frac, heel_fwd=None):
     """ICs, TOs and contact pairs (sample indices) of one walking foot filmed from the front, from
     its pitch alone (toe-minus-heel image height over trunk length, + = toe lower).
 
@@ -468,7 +498,9 @@ def _pitch_events(pitch, stride_n, other_to, fs, min_contact_s, max_contact_frac
     TO = the pitch's maxima at least _PITCH_PEAK_STRIDE_FRAC of a stride apart (the foot-flat
     shoulder after loading response is ~40 % of a stride before TO); IC = the end of the pitch's
     minimum plateau (as in _landing) between the foot's TO and the first later TO of the other foot
-    (a walking foot lands before the other one leaves the ground: no flight)."""
+    (a walking foot lands before the other one leaves the ground: no flight), moved to the heel's
+    loading onset (_loading_onset) where heel_fwd (the heel's forward speed, trunk lengths/s) is
+    given and the other foot's TO bounds the search."""
     prom = _PITCH_PEAK_PROM_FRAC * _robust_spread(pitch)
     to_idx, _ = find_peaks(pitch, distance=max(1, int(round(_PITCH_PEAK_STRIDE_FRAC * stride_n))),
                            prominence=prom)
@@ -495,6 +527,13 @@ def _pitch_events(pitch, stride_n, other_to, fs, min_contact_s, max_contact_frac
             j += 1
         if to is None and not nxt.size and j >= j1 - 2:
             continue  # unbounded last swing: the pitch must be seen leaving its minimum
+        if heel_fwd is not None and nxt.size:
+            onset = _loading_onset(heel_fwd, j0, to if to is not None else len(pitch),
+                                   int(nxt[0]) + _TO_FRAME_SLACK)
+            # a heel strike comes with the foot dorsiflexed, its pitch in the lower half of its fall from the
+            # toe-off: an onset earlier in the swing is the swing's own forward motion (a heel with no pause)
+            low = pitch[j] + 0.5 * float(np.max(pitch[j0:j + 1]) - pitch[j])
+            j = onset if onset is not None and pitch[onset] <= low else j
         if to is not None:
             dur = (to - j) / fs
             if dur < min_contact_s:
@@ -525,6 +564,10 @@ _PITCH_PEAK_STRIDE_FRAC = 0.75
 # a toe-off pitch maximum stands out by this fraction of the pitch's 5-95 % spread (as the toe's)
 _PITCH_PEAK_PROM_FRAC = 0.25
 _TO_FRAME_SLACK = 2  # frames (see _pitch_events)
+# a heel's loading descent stands out by this fraction of its speed range over the swing: more than a stopped
+# heel's landmark jitter, less than the rollover's speed (measured on the bench's anterior walks: 0.05-0.15 all
+# give the same events, 0.2 misses a treadmill walker's slower rollover)
+_LOADING_PEAK_FRAC = 0.1
 # heel-off to toe-off (terminal stance + pre-swing) spans about 30 % of the gait cycle (~30-60 %)
 _HEEL_RISE_FRAC = 0.3
 # a contact whose IC search was cut by the segment start must be within this fraction of the
@@ -755,7 +798,7 @@ def _gait_events(track: PoseTrack, sig: _SegmentSignals, p_slow: dict, running: 
                 params.max_contact_frac, params.min_prominence_frac * _robust_spread(p[(sd, "heel")]))
         elif pitch_walk:
             ic, to, pairs = _pitch_events(pitches[sd], stride, tos[other], fs, params.min_contact_s,
-                                          params.max_contact_frac)
+                                          params.max_contact_frac, -np.gradient(p[(sd, "heel")], ts))
         else:
             ic, to, pairs = _foot_events(p[(sd, "heel")], p[(sd, "toe")], pitches[sd], ts, fs,
                                          params.min_stride_s, params.min_contact_s, params.max_contact_frac,
