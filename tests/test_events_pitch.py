@@ -165,3 +165,19 @@ def test_heel_loading_onset_marks_the_heel_strike_where_the_pitch_dips_early():
                 assert np.all(np.abs(err) <= most_err_s), (sd, err)
             else:  # the pitch alone takes the dip
                 assert np.median(err) < -2.5 / fps, (sd, err)
+
+
+def test_stride_from_how_the_toes_repeat_when_several_maxima_are_spurious():
+    """A far, small foot gives several spurious toe maxima (a 540p clip: the left toe's first four 14-19 frames
+    apart): the maxima's median stride is 28 frames, the toes repeat every 33; the stride is taken where they
+    repeat best."""
+    from gaitlab.core.events import _stride_samples
+
+    left = np.array([10, 24, 40, 59, 84, 116, 150])
+    right = np.array([7, 41, 76, 110, 133])
+    assert _stride_samples({"left": left, "right": right}) == 28
+    t = np.arange(200)
+    rng = np.random.default_rng(2)
+    toes = {sd: np.sin(2 * np.pi * (t - ph) / 33.0) + 0.4 * np.sin(4 * np.pi * (t - ph) / 33.0)
+            + 0.2 * rng.standard_normal(t.size) for sd, ph in (("left", 0), ("right", 16.5))}
+    assert _stride_samples({"left": left, "right": right}, toes) == 33

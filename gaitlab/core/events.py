@@ -472,15 +472,32 @@ def _anterior_running_events(p_heel, toe_h, t, fs, min_stride_s, min_contact_s, 
     return np.array(ic, int), np.array(tos, int), pairs
 
 
-def _stride_samples(toe_peaks: dict) -> int | None:
+def _stride_samples(toe_peaks: dict, toes: dict | None = None) -> int | None:
     """The median stride (samples) from both toes' backward maxima (the intervals of each foot's pooled), or None
     (fewer than 2 maxima of a foot). Both feet walk the same stride, so one spurious maximum of one foot does not
     move it, where it would move that foot's own median (a far walker's toe, mirrored: 28 frames against 33).
 
+    toes: each foot's signal the maxima came from; then the stride is refined to the lag within _STRIDE_REFINE_FRAC
+    of that median at which both signals repeat best (their mean autocorrelation): it uses every frame, not a few
+    maxima, so several spurious maxima of a far, small foot (four in a 540p clip's 8 s: median 28 frames against
+    33) do not set it either.
+
     Used only as a period: from the front and far away the toe's image maximum sits at the
     heel strike (toes up) instead of the toe-off, but it still comes once per stride."""
     gaps = [np.diff(pk) for pk in toe_peaks.values() if pk.size >= 2]
-    return int(round(float(np.median(np.concatenate(gaps))))) if len(gaps) == len(toe_peaks) else None
+    if len(gaps) != len(toe_peaks):
+        return None
+    stride = int(round(float(np.median(np.concatenate(gaps)))))
+    if toes is None:
+        return stride
+
+    def repeat(lag: int) -> float:
+        return float(np.mean([np.corrcoef(x[:-lag], x[lag:])[0, 1] for x in toes.values()]))
+
+    lags = [lag for lag in range(max(2, int((1 - _STRIDE_REFINE_FRAC) * stride)),
+                                 int((1 + _STRIDE_REFINE_FRAC) * stride) + 1)
+            if all(len(x) - lag >= lag and np.std(x[:-lag]) > 0 and np.std(x[lag:]) > 0 for x in toes.values())]
+    return max(lags, key=repeat) if lags else stride
 
 
 def _pitch_events(pitch, stride_n, other_to, fs, min_contact_s, max_contact_frac, heel_fwd=None):
@@ -564,6 +581,9 @@ _PITCH_PEAK_STRIDE_FRAC = 0.75
 # a toe-off pitch maximum stands out by this fraction of the pitch's 5-95 % spread (as the toe's)
 _PITCH_PEAK_PROM_FRAC = 0.25
 _TO_FRAME_SLACK = 2  # frames (see _pitch_events)
+# the stride's refinement by autocorrelation searches this fraction either side of the maxima's median: steady
+# gait varies its stride by a few %, a spurious maximum moves the median by up to a quarter (28 against 33 frames)
+_STRIDE_REFINE_FRAC = 0.25
 # a heel's loading descent stands out by this fraction of its speed range over the swing: more than a stopped
 # heel's landmark jitter, less than the rollover's speed (measured on the bench's anterior walks: 0.05-0.15 all
 # give the same events, 0.2 misses a treadmill walker's slower rollover)
@@ -773,7 +793,7 @@ def _gait_events(track: PoseTrack, sig: _SegmentSignals, p_slow: dict, running: 
         proms[sd] = params.min_prominence_frac * _robust_spread(p[(sd, "toe")])
         toe_peaks[sd], _ = find_peaks(p[(sd, "toe")], distance=max(1, int(round(params.min_stride_s * fs))),
                                       prominence=proms[sd])
-    stride = _stride_samples(toe_peaks)
+    stride = _stride_samples(toe_peaks, {sd: p[(sd, "toe")] for sd in SIDES})
     for sd in SIDES:
         pitch = signals[f"{sd}_pitch"]
         pitch_ok = use_pitch and not running and _repeats_with_stride(pitch, stride, params.min_pitch_stride_corr)
