@@ -144,7 +144,7 @@ class GaitEvents:
         return len(self.single_stances)
 
 
-def _loading_onset(heel_fwd, j0, j2, j1):
+def _loading_onset(heel_fwd, swing_start, contact_end, land_before):
     """IC index of a walking foot filmed from the front: the onset of its heel's last descent in the image
     before the other foot's toe-off, or None.
 
@@ -153,20 +153,20 @@ def _loading_onset(heel_fwd, j0, j2, j1):
     rolls down onto the floor from heel strike to foot flat (the first rocker, ~0.1-0.2 s), before it stands
     still or moves back in stance.  Seen on a far walker's small foot, where the pitch is flat within its
     noise from terminal swing to foot flat, that second descent is the clearer mark of the heel strike.
-    heel_fwd: the heel's forward speed (+ = toward the camera); j0: the foot's TO (the swing's start); j2: its
-    next TO or the signal's end; j1: the other foot's next TO (+ slack) - the landing precedes it (no flight).
-    Each forward-speed peak standing out by _LOADING_PEAK_FRAC of the swing's speed range has its onset where
-    the speed was last below half the peak; the IC is the last onset before j1."""
-    seg = heel_fwd[j0:j2]
+    heel_fwd: the heel's forward speed (+ = toward the camera); swing_start: the foot's TO; contact_end: its next
+    TO or the signal's end; land_before: the other foot's next TO (+ slack) - the landing precedes it (no flight).
+    Each forward-speed peak in [swing_start, contact_end) standing out by _LOADING_PEAK_FRAC of the speed's range
+    there has its onset where the speed was last below half the peak; the IC is the last onset before land_before."""
+    seg = heel_fwd[swing_start:contact_end]
     if seg.size < 3:
         return None
     peaks, _ = find_peaks(seg, prominence=_LOADING_PEAK_FRAC * float(np.ptp(seg)))
     onset = None
-    for k in j0 + peaks[seg[peaks] > 0]:
+    for k in swing_start + peaks[seg[peaks] > 0]:
         m = k
-        while m > j0 and heel_fwd[m] >= 0.5 * heel_fwd[k]:
+        while m > swing_start and heel_fwd[m] >= 0.5 * heel_fwd[k]:
             m -= 1
-        if m > j0 and m < j1:
+        if swing_start < m < land_before:
             onset = int(m)
     return onset
 
