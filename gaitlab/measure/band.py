@@ -17,8 +17,12 @@ smooth, not an outlying minority). The band's vertical features from behind are 
 sacrum (intergluteal cleft, back seam), which belongs to the pelvic ring. So, filmed from behind, the
 registration is affine and the rotation read is the tilt of the band's vertical lines (d u / d y),
 free of the waist's vertical strain and of shear; from in front the vertical features are the groin
-folds, which follow the thighs, so there the Euclidean fit is kept. Facing comes from the landmarks:
-from behind the person's right hip and shoulder are on the image right.
+folds, which follow the thighs, so there the Euclidean fit is kept, on the band above the hip joints'
+line only: below it the groin folds and the thighs flex and extend with each step, the two legs
+against each other (a running thigh by ±30°), and a rigid fit over them reads part of their motion
+as the pelvis' (on the bench's anterior run the whole band read 0.58 of the truth's obliquity, the
+part above the hip joints 0.78; every anterior clip's frame-to-frame residual fell or held). Facing
+comes from the landmarks: from behind the person's right hip and shoulder are on the image right.
 
 The keyframe is replaced only when
 the subject's image size has changed a lot (walking toward / away from the camera), by a frame that
@@ -181,9 +185,11 @@ class PelvisBandTracker:
         if band is None:
             return float("nan"), 0.0
         wide, wide_mask = band.sample(image, extra=self.margin), band.mask(extra=self.margin)
+        behind = band.from_behind
+        if not behind:  # from in front, only above the hip joints (module docstring)
+            wide_mask[self.margin + int(round(self.shape.hip_px[1])):] = 0
         patch, mask = self._inner(wide), self._inner(wide_mask)
         texture_q = self._texture_quality(patch, mask)
-        behind = band.from_behind
         if self._key is not None and self._key.behind != behind:
             self.reset()
         if self._key is None:
