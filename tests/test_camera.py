@@ -142,11 +142,8 @@ def test_a_skewed_band_is_mirrored_about_its_axes_weighted_by_its_shape(yaw, pit
     images of the vertical and of the lateral axis's normal, MIRROR_AXIS_LATERAL_WEIGHT of the way (the band's
     second moments); the band's own shape is the symmetry measure's."""
     from gaitlab.core.camera import frame_axes_tilt_deg
-    from gaitlab.core.obliquity import (
-        MIRROR_AXIS_LATERAL_WEIGHT,
-        SYMMETRY_BAND_HALF_HEIGHT_T,
-        SYMMETRY_BAND_HALF_WIDTH_T,
-    )
+    from gaitlab.core.level import SYMMETRY_BAND_HALF_HEIGHT_T, SYMMETRY_BAND_HALF_WIDTH_T
+    from gaitlab.core.obliquity import MIRROR_AXIS_LATERAL_WEIGHT
 
     rng = np.random.default_rng(0)
     k, r = intrinsics(W, H, focal_px(W, H)), camera_rotation(yaw, pitch, roll)
@@ -173,7 +170,7 @@ def test_a_skewed_band_is_mirrored_about_its_axes_weighted_by_its_shape(yaw, pit
 def test_the_mirror_band_shape_is_the_symmetry_measures():
     import inspect
 
-    from gaitlab.core.obliquity import SYMMETRY_BAND_HALF_HEIGHT_T, SYMMETRY_BAND_HALF_WIDTH_T
+    from gaitlab.core.level import SYMMETRY_BAND_HALF_HEIGHT_T, SYMMETRY_BAND_HALF_WIDTH_T
     from gaitlab.measure.geometry import BandShape
     from gaitlab.measure.symmetry import PelvisSymmetry
 

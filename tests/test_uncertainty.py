@@ -31,9 +31,10 @@ from tests.analysis_fixture import make_analysis
 THRESHOLD = 5.0
 
 
-def _steps(side: str, drops, level_sd=0.0, camera_sd=0.0, fallback=False) -> list[StepDrop]:
+def _steps(side: str, drops, level_sd=0.0, camera_sd=0.0, fallback=False, small=False) -> list[StepDrop]:
     return [StepDrop(side, i, i + 0.4, float(d), i + 0.2, float("nan"), float("nan"), float("nan"),
-                     level_sd_deg=level_sd, camera_sd_deg=camera_sd, level_fallback=fallback)
+                     level_sd_deg=level_sd, camera_sd_deg=camera_sd, level_fallback=fallback or small,
+                     level_small_band=small)
             for i, d in enumerate(drops)]
 
 
@@ -166,6 +167,10 @@ def test_what_settles_a_side_depends_on_which_part_spans_the_threshold():
     fallback = _verdicts(tight, tight, level_sd=1.2, fallback=True)["right"]
     assert fallback.verdict_class == "cannot_tell" and fallback.settle == ("visible_waistband",)
     assert "visible waistband" in settle_text(fallback)
+    # the same level from a band too few pixels tall: not the clothing, the picture's size is what to change
+    small = _verdicts(tight, tight, level_sd=1.2, small=True)["right"]
+    assert small.verdict_class == "cannot_tell" and small.settle == ("film_closer",)
+    assert "film closer or at a higher resolution" in settle_text(small)
     tilted = _verdicts(tight, tight, roll=4.0, level_sd=0.1, camera_sd=0.8)["right"]
     assert tilted.verdict_class == "cannot_tell" and "level_camera" in tilted.settle
     assert "level the camera" in settle_text(tilted)

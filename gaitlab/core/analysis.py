@@ -9,7 +9,7 @@ from gaitlab.core.camera import BODY_AXIS_LEAN_SD_DEG, CameraPose, conversion_sd
 from gaitlab.core.clean import clean_track
 from gaitlab.core.clip import VideoInfo
 from gaitlab.core.events import GaitEvents, detect_gait_events, window_frames
-from gaitlab.core.level import MIN_TEXTURE_TO_NOISE_RATIO, LevelEstimate, split_chain_breaks
+from gaitlab.core.level import MIN_LEVEL_BAND_PX, MIN_TEXTURE_TO_NOISE_RATIO, LevelEstimate, split_chain_breaks
 from gaitlab.core.obliquity import (
     baseline_obliquity_deg,
     body_axis_tilt_deg,
@@ -122,6 +122,7 @@ class _Stretch:
     level_method: str
     level_from_symmetry: bool
     unreliable_texture_snr: float | None  # the band's texture over noise where it could not carry the level
+    too_small_band_px: float | None  # the symmetry band's height (pixels) where it was too small to carry the level
     cue_disagreement_deg: float | None  # running: symmetry and flight phases' levels apart beyond their noise
     swapped: int
     steps: list[StepDrop]
@@ -138,8 +139,8 @@ def _shared_errors(level: LevelEstimate, reference: int, roll_sd_deg: float) -> 
     how = level.method_by_reference.get(reference, "mean")
     return {"level_sd_deg": level.level_sd_deg.get(reference, FALLBACK_LEVEL_SD_DEG["mean"]),
             "camera_sd_deg": level.camera_weight.get(reference, 0.0) * roll_sd_deg,
-            "level_fallback": (how not in ("symmetry", "symmetry+flight")
-                               or level.texture_unreliable.get(reference, False))}
+            "level_fallback": how not in ("symmetry", "symmetry+flight") or level.unreliable(reference),
+            "level_small_band": level.band_too_small.get(reference, False)}
 
 
 def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, roll_series: tuple[np.ndarray, np.ndarray],
@@ -193,7 +194,8 @@ def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, roll_series:
         ))
     phase = _stance_phase(events, steps)
     return _Stretch(track, obliquity, image_obliquity, baseline, lean_right, phase, events.activity, level.method,
-                    level.from_symmetry, level.unreliable_texture_snr(), level.cue_disagreement_deg(), swapped, steps,
+                    level.from_symmetry, level.unreliable_texture_snr(), level.too_small_band_px(),
+                    level.cue_disagreement_deg(), swapped, steps,
                     skipped, implausible, events)
 
 
@@ -260,7 +262,7 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
     anatomical = track
     steps: list[StepDrop] = []
     skipped = swapped = implausible = 0
-    activities, methods, fallbacks, weak, apart = [], [], [], [], []
+    activities, methods, fallbacks, weak, small, apart = [], [], [], [], [], []
     stretch_events: list[GaitEvents] = []
     for a, b, facing in stretches:
         part = track.slice(a, b)
@@ -280,13 +282,15 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
             fallbacks.append(m.level_method)
         if m.unreliable_texture_snr is not None:
             weak.append(m.unreliable_texture_snr)
+        if m.too_small_band_px is not None:
+            small.append(m.too_small_band_px)
         if m.cue_disagreement_deg is not None:
             apart.append(m.cue_disagreement_deg)
     steps.sort(key=lambda s: s.start_s)
     if swapped:
         warnings.append(AnalysisWarning(WarningCode.SIDES_SWAPPED, {"frames": swapped}))
     if measurable:
-        warnings += _level_warnings(fallbacks, weak, apart)
+        warnings += _level_warnings(fallbacks, weak, small, apart)
     if skipped:
         warnings.append(AnalysisWarning(WarningCode.STEPS_UNMEASURED, {"steps": skipped}))
     if implausible:
@@ -336,15 +340,20 @@ def _camera_warnings(roll: float, camera: CameraPose, estimate: ViewEstimate, tu
     return measurable, warnings
 
 
-def _level_warnings(fallbacks: list[str], weak: list[float], apart: list[float]) -> list[AnalysisWarning]:
+def _level_warnings(fallbacks: list[str], weak: list[float], small: list[float], apart: list[float]
+                    ) -> list[AnalysisWarning]:
     """What limits the pelvis' level, over the clip's stretches: a fallback's method, the weakest texture over noise
-    of a symmetry that could not carry it, the largest disagreement of its two cues in running."""
+    of a symmetry that could not carry it, the smallest band too few pixels tall to carry it, the largest
+    disagreement of its two cues in running."""
     out = []
     if fallbacks:
         out.append(AnalysisWarning(WarningCode.LEVEL_FALLBACK, {"level_method": fallbacks[0]}))
     if weak:
         out.append(AnalysisWarning(WarningCode.PELVIS_UNRELIABLE, {"texture_snr": float(min(weak)),
                                                                   "limit": MIN_TEXTURE_TO_NOISE_RATIO}))
+    if small:
+        out.append(AnalysisWarning(WarningCode.PELVIS_TOO_SMALL, {"band_px": float(min(small)),
+                                                                 "limit_px": MIN_LEVEL_BAND_PX}))
     if apart:
         out.append(AnalysisWarning(WarningCode.LEVEL_CUES_DISAGREE, {"difference_deg": float(max(apart))}))
     return out

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gaitlab.core.events import GaitEvents
-from gaitlab.core.track import PoseTrack
+from gaitlab.core.result import SMALLEST_DETECTABLE_DIFFERENCE_DEG
+from gaitlab.core.track import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER, PoseTrack
 from gaitlab.core.uncertainty import (
     FALLBACK_LEVEL_SD_DEG,
     MEDIAN_SE_FACTOR,
@@ -41,6 +42,16 @@ MIN_FLIGHT_PHASES = 4
 # ~1.0, every other clip 2.6 or more, the far anterior walk c the lowest of them) it has a factor 2 of margin below
 # and 1.3 above (docs/uncertainty.md).
 MIN_TEXTURE_TO_NOISE_RATIO = 2.0
+# The band the mirror symmetry is read on (gaitlab.measure.symmetry.PelvisSymmetry's band_half_width_torso and
+# gaitlab.measure.geometry.BandShape's top + bottom), in T, the hip-to-shoulder distance.
+SYMMETRY_BAND_HALF_WIDTH_T = 0.40
+SYMMETRY_BAND_HALF_HEIGHT_T = 0.18
+# The least height of that band in the picture, pixels, for its symmetry to carry the level: the mirror axis' tilt is
+# read over the band's height, so an offset of one pixel between its top and its bottom (an edge blurred or
+# compressed more on one side, the sampling grid) tilts it by atan(1 / height); below this height that is more than
+# the smallest detectable difference of a drop (SMALLEST_DETECTABLE_DIFFERENCE_DEG, 2.7°): ~21 px, a person about
+# 60 px from hip to shoulder (a 480p clip halved, or a far walker at 480p).
+MIN_LEVEL_BAND_PX = 1.0 / math.tan(math.radians(SMALLEST_DETECTABLE_DIFFERENCE_DEG))
 
 
 def rotation_at_level(
@@ -168,6 +179,11 @@ class LevelEstimate:
     # running, the symmetry's level minus the flight phases' as an obliquity (degrees; NaN: not compared)
     camera_weight: dict[int, float] = field(default_factory=dict)
     flight_difference_deg: dict[int, float] = field(default_factory=dict)
+    # per rotation reference read from the symmetry: the symmetry band's median height in the picture (pixels), and
+    # whether it is under MIN_LEVEL_BAND_PX (the level then has UNRELIABLE_LEVEL_SD_DEG more uncertainty and counts
+    # as stated, as with a texture too faint)
+    band_px: dict[int, float] = field(default_factory=dict)
+    band_too_small: dict[int, bool] = field(default_factory=dict)
 
     def cue_disagreement_deg(self) -> float | None:
         """The largest difference between the symmetry's and the flight phases' level where the two disagree (the
@@ -181,6 +197,15 @@ class LevelEstimate:
         low = [self.texture_snr[r] for r, bad in self.texture_unreliable.items() if bad]
         return min(low) if low else None
 
+    def too_small_band_px(self) -> float | None:
+        """The smallest band height (pixels) of a level read from a symmetry too few pixels tall; None if none."""
+        low = [self.band_px[r] for r, bad in self.band_too_small.items() if bad]
+        return min(low) if low else None
+
+    def unreliable(self, reference: int) -> bool:
+        """Whether this reference's level was read from a symmetry the pixels could not carry (texture, size)."""
+        return self.texture_unreliable.get(reference, False) or self.band_too_small.get(reference, False)
+
 
 def texture_reliable(texture_snr: np.ndarray) -> tuple[float, bool]:
     """(median texture over noise of the frames that measured it, whether it reaches MIN_TEXTURE_TO_NOISE_RATIO).
@@ -191,6 +216,16 @@ def texture_reliable(texture_snr: np.ndarray) -> tuple[float, bool]:
         return float("nan"), True
     median = float(np.median(v))
     return median, median >= MIN_TEXTURE_TO_NOISE_RATIO
+
+
+def band_height_px(track: PoseTrack, frames: np.ndarray) -> float:
+    """The symmetry band's median height in the picture over `frames` (a boolean mask), pixels: 2 x
+    SYMMETRY_BAND_HALF_HEIGHT_T times T, the hip-midpoint to shoulder-midpoint distance; NaN without those landmarks."""
+    xy = track.image_xyz[frames][:, :, :2]
+    torso = np.linalg.norm(0.5 * (xy[:, LEFT_SHOULDER] + xy[:, RIGHT_SHOULDER]) - 0.5 * (xy[:, LEFT_HIP] + xy[:, RIGHT_HIP]),
+                           axis=1)
+    torso = torso[np.isfinite(torso)]
+    return float(2 * SYMMETRY_BAND_HALF_HEIGHT_T * np.median(torso)) if torso.size else float("nan")
 
 
 def flight_level(rotation_deg: np.ndarray, flight: np.ndarray, roll_deg: float) -> tuple[float, float]:
@@ -240,7 +275,8 @@ def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float,
 
     Each level's uncertainty (one SD, degrees; gaitlab.core.uncertainty): from the symmetry, the scatter of the
     means of rotation - tilt over whole strides (stride_median_sd_deg, batch means: per-frame errors are correlated
-    over the gait cycle); from a fallback, its stated FALLBACK_LEVEL_SD_DEG.
+    over the gait cycle); from a fallback, its stated FALLBACK_LEVEL_SD_DEG. A symmetry on a band too faint
+    (MIN_TEXTURE_TO_NOISE_RATIO) or too few pixels tall (MIN_LEVEL_BAND_PX) adds UNRELIABLE_LEVEL_SD_DEG.
 
     In running both are read where they can be: the symmetry's level and the flight phases' (flight_level) are
     combined where they agree within their noise and roll_sd_deg, the camera roll estimate's SD (_with_flight);
@@ -249,7 +285,7 @@ def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float,
     rotation = track.pelvis_pixel_rotation_deg
     t = track.time_s
     stride = stride_s(events.cadence_steps_per_min)
-    levels, by_ref, sds, snrs, unreliable, weights, apart = {}, {}, {}, {}, {}, {}, {}
+    levels, by_ref, sds, snrs, unreliable, weights, apart, band, small = {}, {}, {}, {}, {}, {}, {}, {}, {}
     texture = track.pelvis_symmetry_texture_snr
     for ref in np.unique(track.pelvis_pixel_reference[track.pelvis_pixel_reference >= 0]):
         sel = (track.pelvis_pixel_reference == ref) & np.isfinite(rotation)
@@ -272,7 +308,9 @@ def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float,
             sds[int(ref)] = stride_median_sd_deg(rotation[used] - track.pelvis_symmetry_tilt_deg[used], t[used], stride)
             snrs[int(ref)], ok = texture_reliable(texture[used])
             unreliable[int(ref)] = not ok
-            if not ok:
+            band[int(ref)] = band_height_px(track, used)
+            small[int(ref)] = bool(band[int(ref)] < MIN_LEVEL_BAND_PX)
+            if unreliable[int(ref)] or small[int(ref)]:
                 sds[int(ref)] = float(math.hypot(sds[int(ref)], UNRELIABLE_LEVEL_SD_DEG))
             if events.activity == "run":
                 flown = flight_level(rotation, sel & flight, roll_deg)
@@ -287,4 +325,4 @@ def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float,
              "mean": "the mean pelvis angle over the clip (assumes both sides drop alike)"}
     method = "level from " + " and ".join(words[m] for m in sorted(methods)) if methods else "not measured"
     return LevelEstimate(method, methods <= {"symmetry", "symmetry+flight"}, levels, by_ref, sds, snrs, unreliable,
-                         weights, apart)
+                         weights, apart, band, small)

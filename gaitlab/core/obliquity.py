@@ -17,7 +17,12 @@ import numpy as np
 from gaitlab.core.camera import CameraPose, frame_axes_tilt_deg, frontal_angle_deg, intrinsics
 from gaitlab.core.clean import fill_short_gaps, lowpass
 from gaitlab.core.events import GaitEvents, StanceWindow, window_frames
-from gaitlab.core.level import LevelEstimate, estimate_pelvis_level
+from gaitlab.core.level import (
+    SYMMETRY_BAND_HALF_HEIGHT_T,
+    SYMMETRY_BAND_HALF_WIDTH_T,
+    LevelEstimate,
+    estimate_pelvis_level,
+)
 from gaitlab.core.track import (
     LEFT_ANKLE,
     LEFT_HIP,
@@ -39,14 +44,11 @@ MIN_RELATIVE_QUALITY = 0.8
 QUALITY_WINDOW_S = 1.0  # about one stride: the typical quality of the band in this stretch of the walk
 # A step whose single-leg stance was measured in fewer frames than this fraction is left out.
 MIN_MEASURED_FRACTION = 0.6
-# The band the mirror symmetry is read on (gaitlab.measure.symmetry.PelvisSymmetry's band_half_width_torso and
-# gaitlab.measure.geometry.BandShape's top + bottom), in T, the hip-to-shoulder distance. A camera turned and tilted
-# toward the person skews the frontal plane's axes apart in the image (camera.frame_axes_tilt_deg); the mirror axis
-# that best matches a band's left and right halves then lies between them, weighted by the band's second moments
-# across and along: w = half_width^2 / (half_width^2 + half_height^2) toward the lateral axis's normal (mirror pairs
-# lie across the band; least squares over pairs spread uniformly over it), 0.83 here.
-SYMMETRY_BAND_HALF_WIDTH_T = 0.40
-SYMMETRY_BAND_HALF_HEIGHT_T = 0.18
+# A camera turned and tilted toward the person skews the frontal plane's axes apart in the image
+# (camera.frame_axes_tilt_deg); the mirror axis that best matches the symmetry band's left and right halves
+# (gaitlab.core.level's SYMMETRY_BAND_*) then lies between them, weighted by the band's second moments across and
+# along: w = half_width^2 / (half_width^2 + half_height^2) toward the lateral axis's normal (mirror pairs lie across
+# the band; least squares over pairs spread uniformly over it), 0.83 here.
 MIRROR_AXIS_LATERAL_WEIGHT = SYMMETRY_BAND_HALF_WIDTH_T**2 / (SYMMETRY_BAND_HALF_WIDTH_T**2
                                                               + SYMMETRY_BAND_HALF_HEIGHT_T**2)
 

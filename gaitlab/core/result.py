@@ -55,8 +55,10 @@ class StepDrop:
     level_sd_deg: float = 0.0
     camera_sd_deg: float = 0.0
     # the level's uncertainty is a stated one that a longer film does not shrink: it came from flight phases or the
-    # clip's mean, not the symmetry, or from a symmetry the clothing could not carry (PELVIS_UNRELIABLE)
+    # clip's mean, not the symmetry, or from a symmetry the clothing or the pixels could not carry (PELVIS_UNRELIABLE,
+    # PELVIS_TOO_SMALL)
     level_fallback: bool = False
+    level_small_band: bool = False  # that symmetry's band was too few pixels tall (PELVIS_TOO_SMALL)
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,8 @@ class DropInterval:
     camera_deg: float  # the camera roll estimate, shared (0 where the level was not read in the image)
     method_deg: float  # the method's residual error as validated on the bench, shared
     level_fallback: bool = False  # the level's part is stated, not steadied by more steps (a fallback level, or
-    # one from a symmetry the clothing could not carry: StepDrop.level_fallback)
+    # one from a symmetry the clothing or the pixels could not carry: StepDrop.level_fallback)
+    level_small_band: bool = False  # ... the pixels: the band too few pixels tall (StepDrop.level_small_band)
 
     @property
     def half_width_deg(self) -> float:
@@ -128,6 +131,10 @@ class WarningCode(str, Enum):
     # texture_snr, limit: the pelvis band's interior texture over noise (gaitlab.core.level.texture_reliable) below
     # the least with which its symmetry carries the level (dark, plain clothing): the level's uncertainty was widened
     PELVIS_UNRELIABLE = "pelvis_unreliable"
+    # band_px, limit_px: the pelvis band the symmetry is read on is under limit_px pixels tall in the picture
+    # (gaitlab.core.level.MIN_LEVEL_BAND_PX: a pixel's offset over it tilts the level by more than the smallest
+    # detectable difference): the level's uncertainty was widened
+    PELVIS_TOO_SMALL = "pelvis_too_small"
     # difference_deg: in running, the level read from the pelvis' symmetry and from its flight phases differ beyond
     # their noise (gaitlab.core.level): a constant pelvic tilt or clothing; the symmetry is used
     LEVEL_CUES_DISAGREE = "level_cues_disagree"

@@ -59,7 +59,7 @@ UNRELIABLE_LEVEL_SD_DEG = FALLBACK_LEVEL_SD_DEG["mean"]
 MAX_STEPS_TO_SETTLE = 500  # more steps than this to settle a side: say it is too close to the threshold instead
 VERDICT_CLASSES = ("above", "not_above", "cannot_tell")
 # What would settle a side that cannot be told (gaitlab.outputs.wording words each)
-SETTLE_HINTS = ("more_steps", "visible_waistband", "level_camera", "near_threshold")
+SETTLE_HINTS = ("more_steps", "visible_waistband", "film_closer", "level_camera", "near_threshold")
 
 
 def t_quantile(n_steps: int) -> float:
@@ -122,7 +122,8 @@ def stride_median_sd_deg(x: np.ndarray, time_s: np.ndarray, stride: float) -> fl
     return MEDIAN_SE_FACTOR * float(np.std(means, ddof=1)) / math.sqrt(n) * t_quantile(n) / Z95
 
 
-def drop_interval(drops: np.ndarray, level_sd_deg: float, camera_sd_deg: float, level_fallback: bool) -> DropInterval:
+def drop_interval(drops: np.ndarray, level_sd_deg: float, camera_sd_deg: float, level_fallback: bool,
+                  level_small_band: bool = False) -> DropInterval:
     """The 95% interval of the mean of `drops` (one side's peak drops, degrees), with the side's level and camera
     uncertainty (one SD each, degrees, shared by its steps). NaN bounds with fewer than 2 steps (no spread)."""
     d = np.asarray(drops, float)
@@ -131,7 +132,7 @@ def drop_interval(drops: np.ndarray, level_sd_deg: float, camera_sd_deg: float, 
     steps = t_quantile(n) * float(d.std(ddof=1)) / math.sqrt(n) if n > 1 else float("nan")
     level, camera, method = Z95 * level_sd_deg, Z95 * camera_sd_deg, Z95 * METHOD_RESIDUAL_DEG
     half = math.sqrt(steps ** 2 + level ** 2 + camera ** 2 + method ** 2)
-    return DropInterval(mean - half, mean + half, steps, level, camera, method, level_fallback)
+    return DropInterval(mean - half, mean + half, steps, level, camera, method, level_fallback, level_small_band)
 
 
 def verdict_class(interval: DropInterval, threshold_deg: float) -> str:
@@ -174,7 +175,8 @@ def settle(v: SideVerdict, threshold_deg: float, camera_roll_deg: float = 0.0) -
     with fewer than 2 steps).
 
     more_steps: a longer film would settle it (steps_needed); visible_waistband: the level came from a fallback,
-    or its part would still be larger than the method's own in that longer film; level_camera: the camera is
+    or its part would still be larger than the method's own in that longer film; film_closer: instead of that, where
+    the level's band was too few pixels tall (the clothing is not what limits it); level_camera: the camera is
     measurably tilted (camera_roll_deg, degrees, beyond its own 95% uncertainty) and the roll's part would still
     be larger than the method's (a level camera is not made better by levelling it: there a longer film is the
     fix); near_threshold: the mean is within the method's own 95% error of the threshold (or nothing else
@@ -189,7 +191,7 @@ def settle(v: SideVerdict, threshold_deg: float, camera_roll_deg: float = 0.0) -
         extra = None if need is None else max(1, need - v.steps, MIN_STEPS_PER_SIDE - v.steps)
     longer = math.sqrt(v.steps / max(v.steps + (extra or 0), MIN_STEPS_PER_SIDE)) if v.steps else 1.0
     if iv.level_fallback or iv.level_deg * longer > iv.method_deg:
-        hints.append("visible_waistband")
+        hints.append("film_closer" if iv.level_small_band else "visible_waistband")
     if abs(camera_roll_deg) > iv.camera_deg and iv.camera_deg * longer > iv.method_deg:
         hints.append("level_camera")
     if abs(v.mean_drop_deg - threshold_deg) <= iv.method_deg or not hints:

@@ -85,7 +85,7 @@ def _with_interval(v: SideVerdict, own: list[StepDrop], threshold_deg: float, ca
     interval = drop_interval(np.array([s.peak_drop_deg for s in own], float),
                              float(np.mean([s.level_sd_deg for s in own])),
                              float(np.mean([s.camera_sd_deg for s in own])),
-                             any(s.level_fallback for s in own))
+                             any(s.level_fallback for s in own), any(s.level_small_band for s in own))
     cls = verdict_class(interval, threshold_deg)
     v = replace(v, interval=interval, verdict_class=cls, flagged=cls == "above")
     hints, more = settle(v, threshold_deg, camera_roll_deg)

@@ -139,6 +139,7 @@ def _settle_phrase(hint: str, v: SideVerdict) -> str:
         return f"film about {plural(v.more_steps, f'more {v.side}-leg step')}"
     return {"visible_waistband": "wear clothing with a visible waistband (fitted shorts or leggings) so the "
                                  "level of the pelvis can be read",
+            "film_closer": "film closer or at a higher resolution, so that the pelvis spans more pixels",
             "level_camera": "level the camera",
             "near_threshold": "the mean is too close to the threshold for video to decide: an assessment by a "
                               "physiotherapist can"}[hint]
@@ -277,6 +278,12 @@ WARNING_TEMPLATES = {
                                    "two light-coloured stickers on the pelvis where the camera sees it, one on each "
                                    "side (filmed from behind: over the two dimples above the buttocks; from in "
                                    "front: over the two front hip bones).",
+    WarningCode.PELVIS_TOO_SMALL: "The person is too small in the picture for the pelvis' level: the band around "
+                                  "the hips spans {band_px:.0f} pixels in height, and over fewer than {limit_px:.0f} a "
+                                  "single pixel tilts it by more than the 2.7° a drop must change by to count, so "
+                                  "both sides' drops may be off by a degree or more in opposite directions (the "
+                                  "intervals are widened for it). Film closer, or at a higher resolution (send the "
+                                  "original file rather than a copy a messaging app has shrunk).",
     WarningCode.STEPS_UNMEASURED: "{steps} step{plural} left out: the pelvis was not measured through enough of the "
                                   "stance.",
     WarningCode.STEPS_IMPLAUSIBLE: "{steps} step{plural} left out: a pelvic drop beyond ±{limit_deg:g}° does not "
