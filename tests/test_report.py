@@ -70,7 +70,7 @@ def test_html_is_self_contained_and_says_what_matters(written):
 def test_verdict_wording():
     a = make_analysis()
     right = side_verdict(a, a.sides["right"])
-    assert right.startswith("Right-leg stance: mean contralateral drop 7.2° (95% interval 6.2° to 8.1°) over 10 steps "
+    assert right.startswith("Right-leg stance: mean contralateral drop 7.2° (95% interval 6.1° to 8.2°) over 10 steps "
                             "— the whole interval is above 5°: consistent with a positive Trendelenburg sign")
     assert "weak right hip abductors" in right
     assert "no Trendelenburg sign" in side_verdict(a, a.sides["left"])
