@@ -97,11 +97,11 @@ def test_a_symmetry_level_on_plain_clothing_gets_the_stated_uncertainty():
 def test_a_symmetry_level_on_a_band_too_few_pixels_tall_gets_the_stated_uncertainty():
     """The same walk with the person shrunk about the hips: the symmetry band's height in pixels is
     2 x SYMMETRY_BAND_HALF_HEIGHT_T x T; under MIN_LEVEL_BAND_PX (~21 px: one pixel tilts it by 2.7°) the level keeps
-    its value and gets UNRELIABLE_LEVEL_SD_DEG more uncertainty, and the analysis says why and what would help."""
+    its value and gets a pixel's tilt over that height more uncertainty (atan(1 / height)), and the analysis says why
+    and what would help."""
     from gaitlab.core.clip import VideoInfo
     from gaitlab.core.events import detect_gait_events
     from gaitlab.core.level import MIN_LEVEL_BAND_PX, SYMMETRY_BAND_HALF_HEIGHT_T, band_height_px, estimate_pelvis_level
-    from gaitlab.core.uncertainty import UNRELIABLE_LEVEL_SD_DEG
     from tests.synthetic import make_track
     track, _ = make_track(drops={"left": 7.0, "right": 3.0}, symmetry_noise_deg=1.0)
     track = _with_texture(track, 4.0)
@@ -120,12 +120,16 @@ def test_a_symmetry_level_on_a_band_too_few_pixels_tall_gets_the_stated_uncertai
     assert not full.band_too_small[ref] and full.too_small_band_px() is None
     assert small.band_too_small[ref] and small.too_small_band_px() == pytest.approx(0.9 * MIN_LEVEL_BAND_PX, rel=0.01)
     assert small.rotation_at_level_deg == full.rotation_at_level_deg  # the same level, only less sure
-    assert small.level_sd_deg[ref] == pytest.approx(np.hypot(full.level_sd_deg[ref], UNRELIABLE_LEVEL_SD_DEG))
+    one_pixel = np.degrees(np.arctan(1 / small.band_px[ref]))
+    assert one_pixel == pytest.approx(2.7 / 0.9, rel=0.01)  # just over the smallest detectable difference
+    assert small.level_sd_deg[ref] == pytest.approx(np.hypot(full.level_sd_deg[ref], one_pixel))
     a = analyze_track(small_track, VideoInfo("clip.mp4", 30.0, 300, 10.0, 1280, 720, 0, "h264"))
     (w,) = [w for w in a.warnings if w.code == WarningCode.PELVIS_TOO_SMALL]
     text = warning_texts([w])[0]
     assert "too small in the picture" in text and "Film closer" in text
     assert a.steps and all(s.level_fallback and s.level_small_band for s in a.steps)
+    from gaitlab.outputs.report import _card
+    assert "pelvis level" in _card(a, "left", "5°")["parts"] and "(too few pixels)" in _card(a, "left", "5°")["parts"]
     b = analyze_track(track, VideoInfo("clip.mp4", 30.0, 300, 10.0, 1280, 720, 0, "h264"))
     assert WarningCode.PELVIS_TOO_SMALL not in [w.code for w in b.warnings]
     assert not any(s.level_small_band for s in b.steps)

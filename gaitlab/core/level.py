@@ -180,8 +180,8 @@ class LevelEstimate:
     camera_weight: dict[int, float] = field(default_factory=dict)
     flight_difference_deg: dict[int, float] = field(default_factory=dict)
     # per rotation reference read from the symmetry: the symmetry band's median height in the picture (pixels), and
-    # whether it is under MIN_LEVEL_BAND_PX (the level then has UNRELIABLE_LEVEL_SD_DEG more uncertainty and counts
-    # as stated, as with a texture too faint)
+    # whether it is under MIN_LEVEL_BAND_PX (the level then has a pixel's tilt over that height more uncertainty,
+    # pixel_tilt_deg, and counts as stated, as with a texture too faint)
     band_px: dict[int, float] = field(default_factory=dict)
     band_too_small: dict[int, bool] = field(default_factory=dict)
 
@@ -226,6 +226,12 @@ def band_height_px(track: PoseTrack, frames: np.ndarray) -> float:
                            axis=1)
     torso = torso[np.isfinite(torso)]
     return float(2 * SYMMETRY_BAND_HALF_HEIGHT_T * np.median(torso)) if torso.size else float("nan")
+
+
+def pixel_tilt_deg(height_px: float) -> float:
+    """The tilt, degrees, of a one-pixel offset over height_px pixels: what the level of a band that short is known
+    to (MIN_LEVEL_BAND_PX)."""
+    return math.degrees(math.atan(1.0 / height_px))
 
 
 def flight_level(rotation_deg: np.ndarray, flight: np.ndarray, roll_deg: float) -> tuple[float, float]:
@@ -276,7 +282,8 @@ def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float,
     Each level's uncertainty (one SD, degrees; gaitlab.core.uncertainty): from the symmetry, the scatter of the
     means of rotation - tilt over whole strides (stride_median_sd_deg, batch means: per-frame errors are correlated
     over the gait cycle); from a fallback, its stated FALLBACK_LEVEL_SD_DEG. A symmetry on a band too faint
-    (MIN_TEXTURE_TO_NOISE_RATIO) or too few pixels tall (MIN_LEVEL_BAND_PX) adds UNRELIABLE_LEVEL_SD_DEG.
+    (MIN_TEXTURE_TO_NOISE_RATIO) adds UNRELIABLE_LEVEL_SD_DEG, on one too few pixels tall (MIN_LEVEL_BAND_PX) the tilt
+    of one pixel over its height (pixel_tilt_deg), the larger of the two where both.
 
     In running both are read where they can be: the symmetry's level and the flight phases' (flight_level) are
     combined where they agree within their noise and roll_sd_deg, the camera roll estimate's SD (_with_flight);
@@ -310,8 +317,9 @@ def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float,
             unreliable[int(ref)] = not ok
             band[int(ref)] = band_height_px(track, used)
             small[int(ref)] = bool(band[int(ref)] < MIN_LEVEL_BAND_PX)
-            if unreliable[int(ref)] or small[int(ref)]:
-                sds[int(ref)] = float(math.hypot(sds[int(ref)], UNRELIABLE_LEVEL_SD_DEG))
+            added = max(UNRELIABLE_LEVEL_SD_DEG if unreliable[int(ref)] else 0.0,
+                        pixel_tilt_deg(band[int(ref)]) if small[int(ref)] else 0.0)
+            sds[int(ref)] = float(math.hypot(sds[int(ref)], added))
             if events.activity == "run":
                 flown = flight_level(rotation, sel & flight, roll_deg)
                 apart[int(ref)] = level - flown[0]  # a rotation difference is an obliquity difference

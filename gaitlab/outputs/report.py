@@ -217,7 +217,8 @@ def _card(analysis: Analysis, side: str, threshold: str) -> dict[str, str]:
             "no interval (one step)"
         if iv:
             parts = ("interval made of ± steps " + fmt_deg(iv.steps_deg) + ", pelvis level " + fmt_deg(iv.level_deg)
-                     + (" (fallback)" if iv.level_fallback else "") + ", camera roll " + fmt_deg(iv.camera_deg)
+                     + (" (too few pixels)" if iv.level_small_band else " (fallback)" if iv.level_fallback else "")
+                     + ", camera roll " + fmt_deg(iv.camera_deg)
                      + ", method " + fmt_deg(iv.method_deg) + " (in quadrature)")
     return {"side": side, "cls": cls, "badge": badge, "big": fmt_deg(v.mean_drop_deg) if v.measurable else "–",
             "ci": ci, "sentence": side_verdict(analysis, v, lead=False), "details": " · ".join(details),
