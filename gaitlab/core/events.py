@@ -517,7 +517,7 @@ def _pitch_events(pitch, stride_n, other_to, fs, min_contact_s, max_contact_frac
     minimum plateau (as in _landing) between the foot's TO and the first later TO of the other foot
     (a walking foot lands before the other one leaves the ground: no flight), moved to the heel's
     loading onset (_loading_onset) where heel_fwd (the heel's forward speed, trunk lengths/s) is
-    given and the other foot's TO bounds the search."""
+    given, before the other foot's next TO (or the signal's end, where that TO is not seen)."""
     prom = _PITCH_PEAK_PROM_FRAC * _robust_spread(pitch)
     to_idx, _ = find_peaks(pitch, distance=max(1, int(round(_PITCH_PEAK_STRIDE_FRAC * stride_n))),
                            prominence=prom)
@@ -544,9 +544,9 @@ def _pitch_events(pitch, stride_n, other_to, fs, min_contact_s, max_contact_frac
             j += 1
         if to is None and not nxt.size and j >= j1 - 2:
             continue  # unbounded last swing: the pitch must be seen leaving its minimum
-        if heel_fwd is not None and nxt.size:
+        if heel_fwd is not None:
             onset = _loading_onset(heel_fwd, j0, to if to is not None else len(pitch),
-                                   int(nxt[0]) + _TO_FRAME_SLACK)
+                                   int(nxt[0]) + _TO_FRAME_SLACK if nxt.size else len(pitch))
             # a heel strike comes with the foot dorsiflexed, its pitch in the lower half of its fall from the
             # toe-off: an onset earlier in the swing is the swing's own forward motion (a heel with no pause)
             low = pitch[j] + 0.5 * float(np.max(pitch[j0:j + 1]) - pitch[j])
