@@ -9,9 +9,9 @@ clip and side: the original mean drop and, per transform, the change (transforme
 back for the mirror), with "v" where the verdict differs and "m" where the side's measurability differs; then the
 median and max |change|, the verdict flips of sides >= 1° from the threshold, and measurability changes under the
 mirror; over every value, then without the half-size clips below MIN_HALF_LINES lines (issue 28 asks for invariance
-down to half of 720p: a 480p clip halved is 240 lines, shown in brackets). Tracks are cached in a temporary folder (or in --tracks DIR, kept for the next run: the transformed clips
-are written the same each time, so a change to the analysis alone is measured again in minutes), never in the user's
-cache.
+down to half of 720p: a 480p clip halved is 240 lines, shown in brackets). Tracks are cached in a temporary folder
+(or in --tracks DIR, kept for the next run: the transformed clips are written the same each time, so a change to the
+analysis alone is measured again in minutes), never in the user's cache.
 """
 from __future__ import annotations
 
