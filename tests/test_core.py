@@ -323,3 +323,12 @@ def test_a_slice_of_the_track_keeps_the_other_people_seen_in_its_frames():
     assert part.bystander_frame.tolist() == [10, 10]  # frame 40 of the clip is frame 10 of the slice
     assert np.array_equal(part.bystander_image_xyz, people[1:])
     assert len(track.slice(0, 5).bystander_frame) == 0
+
+
+def test_frame_rate_from_frame_times():
+    from gaitlab.core.track import frame_rate_hz
+
+    assert frame_rate_hz(np.arange(31) / 30.0) == pytest.approx(30.0)
+    assert frame_rate_hz(np.array([0.0, 0.04, 0.08, 0.12])) == pytest.approx(25.0)
+    assert np.isnan(frame_rate_hz(np.array([1.0])))  # one frame: no rate
+    assert np.isnan(frame_rate_hz(np.array([2.0, 2.0])))  # no span

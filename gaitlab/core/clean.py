@@ -14,6 +14,7 @@ from gaitlab.core.track import (
     RIGHT_FOOT_INDEX,
     RIGHT_HEEL,
     PoseTrack,
+    frame_rate_hz,
 )
 
 MIN_VISIBILITY = 0.5  # MediaPipe's own cut for "visible"
@@ -66,10 +67,8 @@ def carry_by_anchor(x: np.ndarray, anchor: np.ndarray, time_s: np.ndarray,
 def lowpass(x: np.ndarray, time_s: np.ndarray, cutoff_hz: float, order: int = 2) -> np.ndarray:
     """Zero-phase Butterworth low-pass applied to each NaN-free run separately (NaNs stay NaN)."""
     out = np.array(x, dtype=float)
-    if len(time_s) < 2:
-        return out
-    fs = (len(time_s) - 1) / (time_s[-1] - time_s[0])
-    if cutoff_hz >= 0.45 * fs:
+    fs = frame_rate_hz(time_s)
+    if not cutoff_hz < 0.45 * fs:  # also no frame rate (fewer than two frames)
         return out
     b, a = butter(order, cutoff_hz / (fs / 2))
     pad = 3 * max(len(a), len(b))

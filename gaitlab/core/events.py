@@ -92,6 +92,7 @@ from gaitlab.core.track import (
     RIGHT_HIP,
     RIGHT_SHOULDER,
     PoseTrack,
+    frame_rate_hz,
 )
 from gaitlab.core.view import estimate_view
 
@@ -725,7 +726,7 @@ def _segment_signals(track: PoseTrack, i0: int, i1: int, params: EventParams) ->
     hip = 0.5 * (seg[:, LEFT_HIP, :2] + seg[:, RIGHT_HIP, :2])
     sho = 0.5 * (seg[:, LEFT_SHOULDER, :2] + seg[:, RIGHT_SHOULDER, :2])
     trunk = lowpass(_fill(np.hypot(*(hip - sho).T)), ts, params.trend_cutoff_hz)  # body scale varies slowly
-    return _SegmentSignals(i0, i1, ts, (len(ts) - 1) / (ts[-1] - ts[0]), seg, trunk, _fill(hip[:, 1]))
+    return _SegmentSignals(i0, i1, ts, frame_rate_hz(ts), seg, trunk, _fill(hip[:, 1]))
 
 
 def _duty_factor(seg: _Segment) -> float:

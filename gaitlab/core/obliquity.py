@@ -33,6 +33,7 @@ from gaitlab.core.track import (
     RIGHT_KNEE,
     RIGHT_SHOULDER,
     PoseTrack,
+    frame_rate_hz,
 )
 
 # A running drop can last as little as a fast contact (~0.12 s): a 12 Hz zero-phase low-pass keeps
@@ -162,8 +163,8 @@ def reliable_rotation(track: PoseTrack, window_s: float = QUALITY_WINDOW_S,
 
     q = np.where(np.isfinite(track.pelvis_pixel_rotation_deg), track.pelvis_pixel_quality, np.nan)
     t = track.time_s
-    fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 else 30.0
-    size = max(3, int(round(window_s * fps)) | 1)
+    fps = frame_rate_hz(t)
+    size = max(3, int(round(window_s * fps)) | 1) if np.isfinite(fps) else 3
     typical = median_filter(np.nan_to_num(q, nan=0.0), size=size, mode="nearest")
     rotation = np.where(q >= min_relative_quality * typical, track.pelvis_pixel_rotation_deg, np.nan)
     return fill_short_gaps(rotation, t)

@@ -33,6 +33,13 @@ NUM_LANDMARKS = 33
 SAVE_FORMAT = 1  # layout of a saved track (arrays, format number, checksum): bump when it changes
 
 
+def frame_rate_hz(time_s: np.ndarray) -> float:
+    """Frames a second of increasing frame times (seconds): frames over the span they cover; NaN with fewer than two
+    frames or no span."""
+    t = np.asarray(time_s, float)
+    return float((len(t) - 1) / (t[-1] - t[0])) if len(t) > 1 and t[-1] > t[0] else float("nan")
+
+
 class DamagedTrackFile(ValueError):
     """A saved track that is not whole, not of this format, or not what was written."""
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gaitlab.core.result import MIN_STEPS_PER_SIDE, SMALLEST_DETECTABLE_DIFFERENCE_DEG, DropInterval, SideVerdict
+from gaitlab.core.track import frame_rate_hz
 
 CONFIDENCE = 0.95
 Z95 = 1.959963984540054  # standard normal quantile at 0.975 (scipy.stats.norm.ppf(0.975))
@@ -110,7 +111,7 @@ def stride_median_sd_deg(x: np.ndarray, time_s: np.ndarray, stride: float) -> fl
     if not (ok.any() and stride > 0):
         return float("nan")
     x, t = x[ok], t[ok]
-    fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 0.0
+    fps = np.nan_to_num(frame_rate_hz(t))
     spread = robust_sd(x)
     clipped = np.clip(x, np.median(x) - OUTLIER_SIGMAS * spread, np.median(x) + OUTLIER_SIGMAS * spread)
     block = np.floor((t - t[0]) / stride).astype(int)

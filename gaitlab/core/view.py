@@ -23,6 +23,7 @@ from gaitlab.core.track import (
     RIGHT_HIP,
     RIGHT_SHOULDER,
     PoseTrack,
+    frame_rate_hz,
 )
 
 # Beyond this yaw the frontal-plane pelvis is foreshortened by cos(yaw) < 0.94 and the pelvis' forward
@@ -150,8 +151,8 @@ def facing_stretches(track: PoseTrack) -> list[tuple[int, int, str]]:
         yaw = np.degrees(np.arctan2(np.abs(sh[:, 2]), np.abs(sh[:, 0])))
         facing = np.where(np.isfinite(nose_depth) & (yaw <= OBLIQUE_MAX_YAW_DEG), np.sign(nose_depth), 0.0)
     t = track.time_s
-    if len(t) > 1:
-        fps = (len(t) - 1) / (t[-1] - t[0])
+    fps = frame_rate_hz(t)
+    if np.isfinite(fps):
         facing = median_filter(facing, size=max(1, int(round(FACING_SMOOTH_S * fps)) | 1), mode="nearest")
     out = []
     edges = np.flatnonzero(np.diff(facing)) + 1
