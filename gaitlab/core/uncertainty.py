@@ -40,7 +40,7 @@ SAMPLES_PER_STRIDE = 2
 MEDIAN_SE_FACTOR = math.sqrt(math.pi / 2)  # standard error of a median / that of a mean (normal errors)
 DEFAULT_STRIDE_S = 1.1  # a walking stride, where the cadence is unknown
 MIN_STRIDE_BLOCKS = 4  # strides needed for the scatter of their means (stride_median_sd_deg) to be worth a number
-OUTLIER_SIGMAS = 2.5  # the usual robust cut (~1 % of normal errors), as gaitlab.measure.band's and gaitlab.core.camera's
+OUTLIER_SIGMAS = 2.5  # the usual robust cut (~1 % of normal errors): here, gaitlab.core.camera's, the band's and symmetry's
 # The stated uncertainty (one SD, degrees) of a level found by a fallback, where the pelvis' symmetry was measured
 # in too few frames. "mean": the clip's mean pelvis angle, which is off level by about 0.3 x the right-minus-left
 # difference in mean drop (and by all of a leg-length difference): 1.2° for a 4° side difference, a marked

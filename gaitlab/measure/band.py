@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from gaitlab.core.uncertainty import OUTLIER_SIGMAS
 from gaitlab.measure.geometry import BandShape, PelvisBand
 
 # ECC stops after this many Gauss-Newton iterations or once the correlation gains less than this:
@@ -90,7 +91,7 @@ class PelvisBandTracker:
         min_texture_grey: float = 2.0,
         max_rotation_deg: float = 25.0,
         max_strain: float = 0.3,
-        outlier_sigmas: float = 2.5,
+        outlier_sigmas: float = OUTLIER_SIGMAS,
         search_margin_torso: float = 0.10,
     ) -> None:
         """

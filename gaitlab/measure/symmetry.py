@@ -51,7 +51,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from gaitlab.core.uncertainty import robust_sd
+from gaitlab.core.level import SYMMETRY_BAND_HALF_WIDTH_T
+from gaitlab.core.uncertainty import OUTLIER_SIGMAS, robust_sd
 from gaitlab.measure.geometry import BandShape, PelvisBand
 
 # ECC stopping rule, as PelvisBandTracker's: 30 iterations or a correlation gain below 1e-5 (tighter, 100 and
@@ -81,7 +82,7 @@ class PelvisSymmetry:
 
     def __init__(
         self,
-        band_half_width_torso: float = 0.40,
+        band_half_width_torso: float = SYMMETRY_BAND_HALF_WIDTH_T,
         contrast_sigma_torso: float = 0.075,
         contrast_floor_grey: float = 2.0,
         min_texture_grey: float = 2.0,
@@ -93,7 +94,7 @@ class PelvisSymmetry:
         follow_window_deg: float = 6.0,
         full_search_every: int = 10,
         min_valid_fraction: float = 0.5,
-        outlier_sigmas: float = 2.5,
+        outlier_sigmas: float = OUTLIER_SIGMAS,
         interior_half_width_torso: float = 0.18,
     ) -> None:
         """
