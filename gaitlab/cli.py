@@ -265,6 +265,7 @@ def cmd_validate(args) -> int:
     from gaitlab.tracking.pipeline import track_video
     from gaitlab.validate import (
         format_calibration,
+        format_camera,
         format_table,
         load_truth,
         plot_against_truth,
@@ -293,6 +294,8 @@ def cmd_validate(args) -> int:
             plot_against_truth(analysis, truth, Path(args.plots) / f"{clip.stem}.png")
     print(format_table(scores))
     print(format_calibration(scores, truth.get("threshold_deg", DEFAULT_THRESHOLD_DEG)))
+    print()
+    print(format_camera(scores))
     return 0
 
 

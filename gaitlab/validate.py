@@ -11,7 +11,9 @@ Scores (the truth schema is in docs/truth_schema.md):
 - calibration of each side's 95% interval (gaitlab.core.uncertainty, docs/uncertainty.md): the share of sides
   whose interval contains the true mean, the median half-width (all sides, and sides with at least
   CALIBRATION_MIN_STEPS steps), the verdict classes, and the RMS per-side error on the clips whose level and
-  camera are good - the source of METHOD_RESIDUAL_DEG.
+  camera are good - the source of METHOD_RESIDUAL_DEG;
+- the camera's pose gaitlab estimated (gaitlab.core.camera.CameraPose) beside the truth's yaw and roll, and the
+  pitch the truth implies where it can be told (truth_yaw_pitch).
 """
 from __future__ import annotations
 
@@ -82,6 +84,28 @@ class ClipScore:
     verdicts_cannot_tell: int = 0  # decisive sides whose interval spans the threshold
     sides: list[SideCalibration] = field(default_factory=list)  # each side's interval against its truth
     frontal_side_error: dict[str, float] = field(default_factory=dict)  # frontal_ceiling_side_error
+    camera: CameraRow | None = None  # the camera's pose against the truth's; None without a pose
+
+
+@dataclass(frozen=True)
+class CameraRow:
+    """gaitlab's camera pose (degrees, SDs; the height above the hips in metres, NaN where not measured) and the
+    truth's yaw and roll, and pitch where truth_yaw_pitch can tell it (else NaN), in gaitlab's conventions
+    (gaitlab.core.camera)."""
+
+    yaw_deg: float
+    yaw_sd_deg: float
+    pitch_deg: float
+    pitch_sd_deg: float
+    roll_deg: float
+    roll_sd_deg: float
+    height_above_hips_m: float
+    height_sd_m: float
+    room_lines: int
+    horizon_lines: int
+    true_yaw_deg: float
+    true_pitch_deg: float
+    true_roll_deg: float
 
 
 def match_windows(found: list[tuple[str, float, float]], truth: list[tuple[str, float, float]],
@@ -137,22 +161,51 @@ def frontal_ceiling_side_error(truth: dict) -> dict[str, float]:
     need = ("image_obliquity_deg", "left_hip_px", "right_hip_px")
     if not all(k in frames for k in need) or not all(k in cam for k in ("roll_deg", "yaw_deg", "yfov_deg")):
         return {side: float("nan") for side in SIDES}
-    from scipy.optimize import minimize_scalar
+    yaw, pitch = truth_yaw_pitch(truth)
+    return _peak_errors(truth, _truth_frontal(truth, yaw, 0.0 if yaw == 0 else pitch))
 
+
+def _truth_frontal(truth: dict, yaw: float, pitch: float) -> np.ndarray:
+    """The truth's image obliquity taken into the frontal plane at its hip pixels by a camera of the truth's roll
+    and field of view with this yaw and pitch (degrees)."""
+    frames, cam = truth["frames_truth"], truth["camera"]
     w, h = truth["width"], truth["height"]
     k = intrinsics(w, h, (h / 2) / np.tan(np.radians(cam["yfov_deg"] / 2)))
     mid = 0.5 * (np.asarray(frames["left_hip_px"], float) + np.asarray(frames["right_hip_px"], float))
-    yaw = -np.sign(np.median(mid[:, 0]) - w / 2) * abs(cam["yaw_deg"])
     sign = view_sign(truth["view"])
     screen = sign * np.asarray(frames["image_obliquity_deg"], float)
+    return sign * frontal_angle_deg(screen, mid, camera_rotation(yaw, pitch, cam["roll_deg"]), k)
+
+
+def truth_yaw_pitch(truth: dict) -> tuple[float, float]:
+    """The truth's camera yaw in gaitlab's sign (turned away from where the hips are seen) and the pitch it
+    implies, degrees: the truth gives no pitch, but a turned camera's image obliquity depends on it, so it is the
+    one whose conversion best matches the truth's own obliquity (least squares over the frames); NaN for an
+    unturned camera, where it does not matter to first order (and cannot be told), or without the fields."""
+    frames, cam = truth.get("frames_truth", {}), truth.get("camera", {})
+    if not all(k in frames for k in ("image_obliquity_deg", "left_hip_px", "right_hip_px", "obliquity_deg")) or \
+            not all(k in cam for k in ("roll_deg", "yaw_deg", "yfov_deg")):
+        return float("nan"), float("nan")
+    from scipy.optimize import minimize_scalar
+
+    mid_x = 0.5 * (np.asarray(frames["left_hip_px"], float)[:, 0] + np.asarray(frames["right_hip_px"], float)[:, 0])
+    yaw = float(-np.sign(np.median(mid_x) - truth["width"] / 2) * abs(cam["yaw_deg"]))
+    if yaw == 0:
+        return 0.0, float("nan")
     world = np.asarray(frames["obliquity_deg"], float)
+    return yaw, float(minimize_scalar(lambda p: float(np.mean((_truth_frontal(truth, yaw, p) - world) ** 2)),
+                                      bounds=(-30, 30), method="bounded").x)
 
-    def frontal(pitch: float) -> np.ndarray:
-        return sign * frontal_angle_deg(screen, mid, camera_rotation(yaw, pitch, cam["roll_deg"]), k)
 
-    pitch = 0.0 if yaw == 0 else float(minimize_scalar(lambda p: float(np.mean((frontal(p) - world) ** 2)),
-                                                       bounds=(-30, 30), method="bounded").x)
-    return _peak_errors(truth, frontal(pitch))
+def camera_row(analysis: Analysis, truth: dict) -> CameraRow | None:
+    """gaitlab's camera pose beside the truth's (CameraRow); None where gaitlab has no pose."""
+    c = analysis.camera
+    if c is None:
+        return None
+    yaw, pitch = truth_yaw_pitch(truth)
+    return CameraRow(c.yaw_deg, c.yaw_sd_deg, c.pitch_deg, c.pitch_sd_deg, c.roll_deg, c.roll_sd_deg,
+                     c.height_above_hips_m, c.height_sd_m, c.room_lines, c.horizon_lines, yaw, pitch,
+                     float(truth.get("camera", {}).get("roll_deg", np.nan)))
 
 
 def score_clip(analysis: Analysis, truth: dict) -> ClipScore:
@@ -195,7 +248,8 @@ def score_clip(analysis: Analysis, truth: dict) -> ClipScore:
     return ClipScore(name, len(ref), len(found), len(pairs), f1,
                      mae("peak_drop_deg"), mae("baseline_peak_drop_deg"), side_err, base_err,
                      right, base_right, decisive, image_ceiling_side_error(truth), cannot_tell,
-                     side_calibration(analysis, truth, name), frontal_ceiling_side_error(truth))
+                     side_calibration(analysis, truth, name), frontal_ceiling_side_error(truth),
+                     camera_row(analysis, truth))
 
 
 def _good_level_and_camera(analysis: Analysis, truth: dict) -> tuple[bool, bool]:
@@ -254,6 +308,30 @@ def format_table(scores: list[ClipScore]) -> str:
             f"{s.frontal_side_error.get('left', np.nan):+12.2f}/{s.frontal_side_error.get('right', np.nan):+6.2f}")
     lines.append("-" * len(head))
     lines.append(format_overall(scores))
+    return "\n".join(lines)
+
+
+def format_camera(scores: list[ClipScore]) -> str:
+    """The camera's pose per clip, gaitlab's (± one SD) against the truth's (degrees; the height above the hips in
+    metres), with the room's vertical and horizontal lines it was read from; "–" where not measured or not told."""
+    def deg(x: float, sd: float | None = None) -> str:
+        if not np.isfinite(x):
+            return "–"
+        return f"{x:+.1f}" + (f"±{sd:.1f}" if sd is not None and np.isfinite(sd) else "")
+
+    head = (f"{'clip':28s} {'lines v/h':>9s} | {'yaw°':>9s} {'true':>5s} | {'pitch°':>10s} {'true':>5s} | "
+            f"{'roll°':>10s} {'true':>5s} | {'above hips m':>12s}")
+    lines = ["camera pose: gaitlab ± 1 SD against the truth (pitch: implied by the truth where the camera is turned; "
+             "a pitch SD of 10° is the prior, not a measurement)", head, "-" * len(head)]
+    for s in scores:
+        c = s.camera
+        if c is None:
+            lines.append(f"{s.name[:28]:28s} {'no pose':>9s}")
+            continue
+        height = f"{c.height_above_hips_m:+.2f}±{c.height_sd_m:.2f}" if np.isfinite(c.height_above_hips_m) else "–"
+        lines.append(f"{s.name[:28]:28s} {c.room_lines:4d}/{c.horizon_lines:<4d} | {deg(c.yaw_deg, c.yaw_sd_deg):>9s} "
+                     f"{deg(c.true_yaw_deg):>5s} | {deg(c.pitch_deg, c.pitch_sd_deg):>10s} {deg(c.true_pitch_deg):>5s} | "
+                     f"{deg(c.roll_deg, c.roll_sd_deg):>10s} {deg(c.true_roll_deg):>5s} | {height:>12s}")
     return "\n".join(lines)
 
 

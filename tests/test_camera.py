@@ -105,6 +105,16 @@ def test_the_camera_pose_in_words(yaw, sd, view, says):
     room = camera_pose_text(replace(make_analysis(), view=view, camera=replace(pose, pitch_deg=5.6, pitch_sd_deg=0.4,
                                                                                room_lines=7)))
     assert "pitched 6° down" in room and room.endswith("(from 7 vertical lines of the room and the body's axis)")
+    floor = camera_pose_text(replace(make_analysis(), view=view, camera=replace(
+        pose, pitch_deg=9.6, pitch_sd_deg=0.7, horizon_lines=8, height_above_hips_m=0.33, height_sd_m=0.05)))
+    assert ", 0.3 m above the hips, pitched 10° down" in floor
+    assert floor.endswith("(from the horizon of 8 horizontal lines and the body's axis)")
+    both = camera_pose_text(replace(make_analysis(), view=view, camera=replace(
+        pose, pitch_deg=-2.0, pitch_sd_deg=0.3, room_lines=1, horizon_lines=5, height_above_hips_m=-0.24)))
+    assert ", 0.2 m below the hips, pitched 2° up" in both
+    assert both.endswith("(from 1 vertical line of the room, the horizon of 5 horizontal lines and the body's axis)")
+    level = camera_pose_text(replace(make_analysis(), view=view, camera=replace(pose, height_above_hips_m=0.04)))
+    assert "at the hips' height" in level
 
 
 @pytest.mark.parametrize("obliquity", [-6.0, 3.0, 8.0])

@@ -1,5 +1,6 @@
-"""The room's vertical lines as a level cue: found in constructed frames (gaitlab.measure.scene), and the camera's
-roll and pitch recovered from lines projected by a known camera (gaitlab.core.scene, gaitlab.core.camera)."""
+"""The room's vertical and horizontal lines as a level cue: found in constructed frames (gaitlab.measure.scene), and
+the camera's roll and pitch recovered from lines projected by a known camera (gaitlab.core.scene,
+gaitlab.core.camera)."""
 import cv2
 import numpy as np
 import pytest
@@ -10,13 +11,14 @@ from gaitlab.core.camera import (
     estimate_camera_pose,
     fit_vertical,
     focal_px,
+    horizon_pitch_deg,
     intrinsics,
     project,
     screen_tilt_of_vertical_deg,
 )
-from gaitlab.core.scene import distinct_lines, off_floor, segment_tilt_deg
+from gaitlab.core.scene import distinct_lines, horizontal_lines, off_floor, segment_tilt_deg, vanishing_point
 from gaitlab.core.track import LEFT_HEEL, NUM_LANDMARKS, RIGHT_HEEL
-from gaitlab.measure.scene import near_vertical_segments
+from gaitlab.measure.scene import room_segments
 
 W, H = 1280, 720
 K = intrinsics(W, H, focal_px(W, H))
@@ -41,10 +43,13 @@ def test_a_frame_with_door_frames_gives_their_tilts_and_not_the_persons_edges():
         dx = np.tan(np.radians(tilt)) * 250
         cv2.line(img, (int(x + dx), 110), (int(x - dx), 610), (40, 40, 40), 6)
     cv2.line(img, (100, 650), (1200, 655), (40, 40, 40), 6)  # a floor edge: not near vertical
-    cv2.rectangle(img, (560, 150), (720, 600), (90, 60, 30), -1)  # the person, whose sides are vertical edges
+    cv2.rectangle(img, (560, 150), (720, 565), (90, 60, 30), -1)  # the person (soles at the feet's landmarks)
     person = np.full((NUM_LANDMARKS, 3), np.nan)
     person[:, 0], person[:, 1] = np.linspace(590, 690, NUM_LANDMARKS), np.linspace(200, 560, NUM_LANDMARKS)
-    seg = near_vertical_segments(img, person)
+    seg = room_segments(img, person)
+    floor = np.abs(segment_tilt_deg(seg)) > 80
+    assert floor.any() and np.all(seg[floor][:, [1, 3]] > 640)  # the floor's edge below the person, for the horizon
+    seg = seg[~floor]
     tilt, mid = distinct_lines(seg, np.zeros(len(seg)), H)
     assert len(tilt) >= len(frames)  # each drawn line, its two edges at most
     for x, t in frames:
@@ -181,3 +186,97 @@ def test_a_camera_that_turns_during_the_clip_is_told_from_one_that_stands_still(
     assert (changes is not None) == moved
     if moved:
         assert changes == pytest.approx(np.std(rolls_deg), rel=0.5)
+
+
+def _floor(yaw, pitch, roll, turn_deg=0.0, camera_height_m=1.0):
+    """(tilt_deg, midpoint_px) of the seams of a floor of 0.5-m tiles 3-10 m in front of a camera at camera_height_m
+    with the given pose, their rows turned by turn_deg about the vertical from the line of travel: the seams that
+    run away from the camera, as horizontal_lines keeps them (none within 20° of the image horizontal)."""
+    r = camera_rotation(yaw, pitch, roll)
+    c, s = np.cos(np.radians(turn_deg)), np.sin(np.radians(turn_deg))
+    segs = []
+    for x in np.arange(-2.0, 2.01, 0.5):
+        ends = np.array([[x * c + 3.0 * s, -x * s + 3.0 * c, -camera_height_m],
+                         [x * c + 10.0 * s, -x * s + 10.0 * c, -camera_height_m]])
+        a, b = project(ends, np.zeros(3), r, K)
+        segs.append([*a, *b] if a[1] <= b[1] else [*b, *a])
+    seg = np.array(segs)
+    inside = np.all((seg[:, [0, 2]] >= 0) & (seg[:, [0, 2]] < W) & (seg[:, [1, 3]] >= 0) & (seg[:, [1, 3]] < H), axis=1)
+    seg = seg[inside]
+    tilt = segment_tilt_deg(seg)
+    seg = seg[np.abs(tilt) <= 70.0]
+    return segment_tilt_deg(seg), 0.5 * (seg[:, :2] + seg[:, 2:])
+
+
+@pytest.mark.parametrize("yaw,pitch,roll,turn", [(0.0, 5.0, 0.0, 0.0), (8.0, 9.0, 0.0, 0.0), (-11.0, 6.0, 2.0, 0.0),
+                                                 (4.0, 12.0, -3.0, 25.0), (0.0, -3.0, 1.0, -15.0)])
+def test_the_floors_lines_meet_on_the_horizon_whose_height_is_the_pitch(yaw, pitch, roll, turn):
+    """Seams projected by a known camera (pitched up as well as down; the tiles square to the walk or turned 15-25°
+    from it): their meeting point, at the known roll, gives the pitch within 0.1°; a rug's edge and a shadow's, at
+    other angles, are left out."""
+    tilt, mid = _floor(yaw, pitch, roll, turn)
+    assert len(tilt) >= 4
+    strays = (np.array([35.0, -50.0]), np.array([[300.0, 650.0], [1000.0, 600.0]]))
+    vp = vanishing_point(np.append(tilt, strays[0]), np.vstack([mid, strays[1]]))
+    assert vp is not None and vp.lines == len(tilt)
+    assert horizon_pitch_deg(vp.xy, roll, K) == pytest.approx(pitch, abs=0.1)
+    # the meeting point is the direction of the rows: its bearing is the rows' turn from the optical axis
+    ray = np.linalg.solve(K, [*vp.xy, 1.0])
+    assert np.degrees(np.arctan2((camera_rotation(yaw, pitch, roll).T @ ray)[0],
+                                 (camera_rotation(yaw, pitch, roll).T @ ray)[1])) == pytest.approx(turn, abs=0.1)
+
+
+def test_too_few_lines_meeting_give_no_point():
+    tilt, mid = _floor(0.0, 6.0, 0.0)
+    assert vanishing_point(tilt[:3], mid[:3]) is None
+    assert vanishing_point(np.array([10.0, -40.0, 30.0, 55.0]), np.array([[100, 600], [900, 500], [400, 650],
+                                                                          [1100, 700]], float)) is None
+
+
+def test_the_horizon_gives_a_turned_camera_its_pitch_and_its_roll_without_the_rooms_verticals():
+    """A camera panned 8° and pitched 9° down (the bench's lean_g, in shape): the body's vertical at the hips, seen
+    off the centre column, tilts by about tan 8° x tan 9° (1.3°) with no roll at all. Without a pitch the roll takes
+    that tilt; the floor's horizon gives the pitch, and the roll comes out level."""
+    yaw, pitch, roll = -8.0, 9.0, 0.0
+    r = camera_rotation(yaw, pitch, roll)
+    hip = project(np.array([0.0, 3.2, -0.4]), np.zeros(3), r, K)  # the hips on the line of travel, 0.4 m below
+    tau = float(screen_tilt_of_vertical_deg(hip, r, K))
+    tilt, mid = _floor(yaw, pitch, roll)
+    vp = vanishing_point(tilt, mid)
+    hips, body = np.tile(hip, (40, 1)), np.full(40, tau)
+    depth = (r @ np.array([0.0, 3.2, -0.4]))[2]  # the hips' depth along the optical axis, metres
+    length = (1.2, K[0, 0] * 1.2 / depth)  # a 1.2-m body line seen there, (metres, pixels)
+    with_floor = estimate_camera_pose(hips, body, W, H, horizon_point=vp, body_length=length)
+    without = estimate_camera_pose(hips, body, W, H, body_length=length)
+    assert with_floor.horizon_lines == vp.lines and without.horizon_lines == 0
+    assert with_floor.pitch_deg == pytest.approx(pitch, abs=0.1) and with_floor.pitch_sd_deg < 1.0
+    assert with_floor.roll_deg == pytest.approx(roll, abs=0.05) and with_floor.yaw_deg == pytest.approx(yaw, abs=0.05)
+    # the camera 0.4 m above the hips, within its SD (mostly the person's size against MediaPipe's typical body)
+    assert with_floor.height_above_hips_m == pytest.approx(0.4, abs=0.01)
+    assert 0.03 < with_floor.height_sd_m < 0.06
+    assert abs(without.roll_deg - roll) > 1.0 and without.pitch_sd_deg > 5.0
+    assert np.isnan(without.height_above_hips_m)  # no height from a pitch that is only the prior
+
+
+def test_lines_that_may_be_verticals_are_not_taken_for_horizontals():
+    """Sorting a track's segments: a door frame (near the image vertical, above the feet) is a vertical; a steep seam
+    below the feet and a skirting board's edge running to the horizon are horizontals; a line across the view
+    (within 20° of the image horizontal) is neither's."""
+    from dataclasses import replace
+
+    from gaitlab.core.scene import room_lines
+    from tests.synthetic import make_track
+
+    track, _ = make_track(fps=30.0, dur_s=4.0)
+    feet = np.nanmax(track.image_xyz[:, [LEFT_HEEL, RIGHT_HEEL], 1])
+    segs = np.array([[60.0, 100.0, 64.0, 400.0],  # door frame
+                     [500.0, feet + 40, 420.0, feet + 140],  # a seam below the feet, 39° from the vertical
+                     [1100.0, 300.0, 1250.0, 420.0],  # a skirting board, 51° from the vertical
+                     [100.0, feet + 60, 400.0, feet + 80]])  # across the view
+    frames = np.arange(0, len(track), 30)
+    track = replace(track, scene_segment_frame=np.repeat(frames, len(segs)),
+                    scene_segments_px=np.tile(segs, (len(frames), 1)))
+    vertical, _ = room_lines(track)
+    horizontal, _ = horizontal_lines(track)
+    assert np.allclose(vertical, segment_tilt_deg(segs[:1]))
+    assert np.allclose(np.sort(horizontal), np.sort(segment_tilt_deg(segs[1:3])))

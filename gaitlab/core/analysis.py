@@ -13,6 +13,7 @@ from gaitlab.core.level import MIN_LEVEL_BAND_PX, MIN_TEXTURE_TO_NOISE_RATIO, Le
 from gaitlab.core.obliquity import (
     baseline_obliquity_deg,
     body_axis_tilt_deg,
+    body_length,
     estimate_camera_roll_deg,
     hip_midpoint_px,
     knee_bend_2d_deg,
@@ -31,7 +32,7 @@ from gaitlab.core.result import (
     StepDrop,
     WarningCode,
 )
-from gaitlab.core.scene import roll_changes_deg, room_lines
+from gaitlab.core.scene import horizontal_lines, roll_changes_deg, room_lines, vanishing_point
 from gaitlab.core.track import LEFT_FOOT_INDEX, LEFT_HEEL, LEFT_HIP, RIGHT_FOOT_INDEX, RIGHT_HEEL, RIGHT_HIP, PoseTrack
 from gaitlab.core.uncertainty import FALLBACK_LEVEL_SD_DEG, METHOD_RESIDUAL_DEG, Z95, stride_median_sd_deg, stride_s
 from gaitlab.core.verdict import judge_steps, side_verdicts, step_count_warnings
@@ -238,7 +239,9 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
     roll = estimate_camera_roll_deg(cleaned)  # from midpoints: left/right labels do not matter
     roll_series = (body_axis_tilt_deg(cleaned), cleaned.time_s)
     hips = hip_midpoint_px(cleaned)
-    camera = estimate_camera_pose(hips, roll_series[0], track.width, track.height, room_lines=room_lines(cleaned))
+    camera = estimate_camera_pose(hips, roll_series[0], track.width, track.height, room_lines=room_lines(cleaned),
+                                  horizon_point=vanishing_point(*horizontal_lines(cleaned)),
+                                  body_length=body_length(cleaned))
     if camera.room_lines:  # the vertical at the hips as the room's lines and the body's axis see it together
         roll = camera.vertical_tilt_deg(np.median(hips, axis=0), track.width, track.height)
     turning = roll_changes_deg(cleaned, intrinsics(track.width, track.height, camera.focal_px),

@@ -145,6 +145,26 @@ def frame_axes_tilt_deg(at_xy: np.ndarray, rotation: np.ndarray, k: np.ndarray) 
 
 
 @dataclass(frozen=True)
+class VanishingPoint:
+    """Where a family of parallel lines meets in the image (gaitlab.core.scene.vanishing_point): xy, pixels
+    (x right, y down); cov_px2, its 2x2 covariance, pixels squared; lines: how many lines the fit kept."""
+
+    xy: np.ndarray
+    cov_px2: np.ndarray
+    lines: int
+
+
+def horizon_pitch_deg(point_xy: np.ndarray, roll_deg: float, k: np.ndarray) -> float:
+    """The pitch (degrees, down positive) of a camera with roll roll_deg that sees the pixel point_xy (2,) on the
+    horizon: the vanishing point of a horizontal direction (gaitlab.core.scene.vanishing_point). A pan does
+    not move the horizon, so the yaw is not needed: with the roll undone, the point's ray (x, y, 1) is horizontal
+    once the camera is tilted up by atan(-y / 1)."""
+    ray = rays(np.asarray(point_xy, float), k)
+    unrolled = _rz(math.radians(roll_deg)).T @ ray
+    return math.degrees(math.atan2(-unrolled[1], unrolled[2]))
+
+
+@dataclass(frozen=True)
 class CameraPose:
     """The camera's pose relative to the person and their line of travel over a clip (estimate_camera_pose).
 
@@ -165,6 +185,7 @@ class CameraPose:
     bearing_deg: float  # where the hips are, horizontally, from the optical axis (positive = image right)
     frames: int  # frames the pose was estimated on
     room_lines: int = 0  # the room's vertical lines the roll and pitch were read from with the body's axis (0: none)
+    horizon_lines: int = 0  # the room's horizontal lines whose vanishing point gave the horizon, the pitch (0: none)
     # the body's mean axis' tilt from the room's vertical, degrees, positive = its top toward image right (as the
     # roll); NaN without the room's lines
     body_lean_deg: float = float("nan")
@@ -182,13 +203,17 @@ class CameraPose:
 
 
 PITCH_PRIOR_SD_DEG = 10.0  # a phone propped or on a tripod "about level": where the clip cannot measure the pitch
+# One SD of the person's size relative to MediaPipe's world landmarks, a fraction: the world landmarks take one
+# typical adult body (their shoulder-to-ankle length is ~1.2 m whoever walks), while adults' statures span about
+# 1.50-1.90 m (+-12 % as a 95 % range, ~6 % SD), and the landmarks' own metric error adds to it.
+BODY_SCALE_SD_FRAC = 0.1
 # Distinct vertical lines of the room needed to read the camera's roll and pitch from them: two unknowns and a spare
 # to find an outlier with.
 MIN_SCENE_LINES = 4
 # A line's tilt is never known better than this, degrees (one SD): door frames and shelves are built plumb to about
 # 1 mm in 50 cm, and LSD's end points are good to about a pixel on segments of 5 % of the frame's height.
 MIN_LINE_SD_DEG = 0.1
-_FITS = 4  # fit, drop outliers, refit: the kept set settles in two or three rounds
+FIT_ROUNDS = 4  # fit, drop outliers, refit: the kept set settles in two or three rounds
 # The SD, degrees, of the body's mean axis as a vertical line (stated, not validated): a person walks upright to about
 # a degree on average over whole strides (the trunk's lateral lean swings a few degrees either way about upright); a
 # cane or a painful hip can lean them more, which the room's lines, where seen, show (CameraPose.body_lean_deg).
@@ -235,7 +260,7 @@ def fit_vertical(tilt_deg: np.ndarray, at_xy: np.ndarray, sd_deg: np.ndarray | N
         return least_squares(residual, [float(np.median(tilt[keep])), pitch_prior[0]], xtol=1e-10, ftol=1e-10)
 
     keep, scatter = np.ones(len(tilt), bool), MIN_LINE_SD_DEG
-    for _ in range(_FITS):
+    for _ in range(FIT_ROUNDS):
         if (keep & free).sum() < MIN_SCENE_LINES:
             return None
         sol = solve(keep, scatter)
@@ -275,7 +300,9 @@ def pose_from_image(hip_xy: tuple[float, float], vertical_tilt_deg: float, k: np
 def estimate_camera_pose(hip_xy: np.ndarray, body_axis_tilt_deg: np.ndarray, width: int, height: int,
                          focal_35mm: float = PHONE_FOCAL_35MM, pitch_deg: float = 0.0,
                          pitch_sd_deg: float = PITCH_PRIOR_SD_DEG,
-                         room_lines: tuple[np.ndarray, np.ndarray] | None = None) -> CameraPose:
+                         room_lines: tuple[np.ndarray, np.ndarray] | None = None,
+                         horizon_point: VanishingPoint | None = None,
+                         body_length: tuple[float, float] | None = None) -> CameraPose:
     """The camera's pose relative to the person and their line of travel, from the image landmarks and, where the
     room shows them, its vertical lines.
 
@@ -301,6 +328,16 @@ def estimate_camera_pose(hip_xy: np.ndarray, body_axis_tilt_deg: np.ndarray, wid
         with at least MIN_SCENE_LINES of them, roll and pitch are fitted to them and the body's axis together
         (fit_vertical; the body as one line of SD BODY_AXIS_LEAN_SD_DEG), and body_lean_deg says how far the body's
         axis leans from the room's vertical.
+    horizon_point : VanishingPoint or None
+        Where the room's horizontal lines meet (gaitlab.core.scene.vanishing_point), a point of the horizon: it sets the
+        pitch's prior (horizon_pitch_deg at the roll found, its SD from the point's and the focal length's) in place
+        of pitch_deg and pitch_sd_deg.
+    body_length : (float, float) or None
+        The same body line's length in metres (MediaPipe's world landmarks) and in pixels
+        (gaitlab.core.obliquity.body_length): the image's scale at the hips, which with a measured pitch gives
+        the camera's height above the hips (with the pitch from the horizon the focal length cancels to first
+        order: the hips' rows below the horizon times metres per pixel); its SD from BODY_SCALE_SD_FRAC and the
+        pitch's. NaN where the pitch is only the prior.
 
     Returns
     -------
@@ -335,13 +372,23 @@ def estimate_camera_pose(hip_xy: np.ndarray, body_axis_tilt_deg: np.ndarray, wid
     k = intrinsics(width, height, f)
     k_f = intrinsics(width, height, focal_px(width, height, focal_35mm + PHONE_FOCAL_35MM_SD))
     room = with_room(focal_35mm)
+    if horizon_point is not None:
+        roll = tau
+        for _ in range(3):  # the horizon's pitch moves with the roll only through the point's distance from centre
+            prior = _horizon_prior(horizon_point, roll, width, height, focal_35mm)
+            room = with_room(focal_35mm)
+            roll = room.roll_deg if room is not None else pose_from_image(hip, tau, k, prior[0])[1]
+        pitch_deg, pitch_sd_deg = prior
     if room is None:
         yaw, roll = pose_from_image(hip, tau, k, pitch_deg)
         # one SD from each uncertain input, by finite differences: the focal length, the pitch
         yaw_f, roll_f = pose_from_image(hip, tau, k_f, pitch_deg)
         yaw_p, roll_p = pose_from_image(hip, tau, k, pitch_deg + pitch_sd_deg)
+        above, above_sd = (_height_above_hips(hip, k, (yaw, pitch_deg, roll), pitch_sd_deg, body_length)
+                           if horizon_point is not None else (nan, nan))
         return CameraPose(yaw, math.hypot(yaw_f - yaw, yaw_p - yaw), pitch_deg, pitch_sd_deg, roll,
-                          math.hypot(roll_f - roll, roll_p - roll), nan, nan, f, focal_35mm, bearing, int(ok.sum()))
+                          math.hypot(roll_f - roll, roll_p - roll), above, above_sd, f, focal_35mm, bearing,
+                          int(ok.sum()), horizon_lines=horizon_point.lines if horizon_point is not None else 0)
     pitch, roll = room.pitch_deg, room.roll_deg
     yaw = pose_from_image(hip, tau, k, pitch, roll)[0]
     focal = with_room(focal_35mm + PHONE_FOCAL_35MM_SD) or room
@@ -350,9 +397,40 @@ def estimate_camera_pose(hip_xy: np.ndarray, body_axis_tilt_deg: np.ndarray, wid
     # the body's lean from the room: its axis' roll at the room's pitch minus the room's own roll (without the body)
     alone = fit_vertical(*room_lines, None, k, prior)
     lean = nan if alone is None else pose_from_image(hip, tau, k, alone.pitch_deg)[1] - alone.roll_deg
-    return CameraPose(yaw, math.hypot(yaw_f - yaw, yaw_p - yaw), pitch, math.hypot(room.pitch_sd_deg, focal.pitch_deg - pitch),
-                      roll, math.hypot(room.roll_sd_deg, focal.roll_deg - roll), nan, nan, f, focal_35mm, bearing,
-                      int(ok.sum()), room.lines, lean)
+    pitch_sd = math.hypot(room.pitch_sd_deg, focal.pitch_deg - pitch)
+    above, above_sd = _height_above_hips(hip, k, (yaw, pitch, roll), pitch_sd, body_length)
+    return CameraPose(yaw, math.hypot(yaw_f - yaw, yaw_p - yaw), pitch, pitch_sd, roll,
+                      math.hypot(room.roll_sd_deg, focal.roll_deg - roll), above, above_sd, f, focal_35mm, bearing,
+                      int(ok.sum()), room.lines, horizon_point.lines if horizon_point is not None else 0, lean)
+
+
+def _height_above_hips(hip_xy: np.ndarray, k: np.ndarray, pose: tuple[float, float, float], pitch_sd_deg: float,
+                       body_length: tuple[float, float] | None) -> tuple[float, float]:
+    """(metres, SD): how far the camera with pose (yaw, pitch, roll), degrees, is above the hips seen at hip_xy, at
+    the depth where body_length's (metres, pixels) line has its length (depth = f x metres / pixels); NaN without a
+    body_length."""
+    if body_length is None or not all(math.isfinite(x) and x > 0 for x in body_length):
+        return float("nan"), float("nan")
+    depth = k[0, 0] * body_length[0] / body_length[1]
+
+    def above(pitch: float, scale: float) -> float:
+        offset = camera_rotation(pose[0], pitch, pose[2]).T @ (scale * depth * rays(hip_xy, k))
+        return float(-offset[2])
+
+    h = above(pose[1], 1.0)
+    return h, math.hypot(above(pose[1] + pitch_sd_deg, 1.0) - h, above(pose[1], 1.0 + BODY_SCALE_SD_FRAC) - h)
+
+
+def _horizon_prior(point: VanishingPoint, roll_deg: float, width: int, height: int, focal_35mm: float
+                   ) -> tuple[float, float]:
+    """(pitch, SD), degrees: horizon_pitch_deg of the horizontal lines' vanishing point at this roll, its SD from the point's
+    covariance (by the pitch's gradient over a pixel each way) and from PHONE_FOCAL_35MM_SD."""
+    k = intrinsics(width, height, focal_px(width, height, focal_35mm))
+    pitch = horizon_pitch_deg(point.xy, roll_deg, k)
+    grad = np.array([horizon_pitch_deg(point.xy + d, roll_deg, k) - pitch for d in np.eye(2)])
+    k_f = intrinsics(width, height, focal_px(width, height, focal_35mm + PHONE_FOCAL_35MM_SD))
+    return pitch, math.hypot(math.sqrt(max(float(grad @ point.cov_px2 @ grad), 0.0)),
+                             horizon_pitch_deg(point.xy, roll_deg, k_f) - pitch)
 
 
 def conversion_sd_deg(pose: CameraPose, hip_xy: tuple[float, float], screen_angle_deg: float, width: int,

@@ -69,6 +69,18 @@ def body_axis_tilt_deg(track: PoseTrack) -> np.ndarray:
     return np.degrees(np.arctan2(d[:, 0], -d[:, 1]))
 
 
+def body_length(track: PoseTrack) -> tuple[float, float]:
+    """(metres, pixels): the median length of the same shoulder-midpoint -> ankle-midpoint line in MediaPipe's world
+    landmarks and in the image (NaN without a frame showing both): their ratio is the image's scale at the person,
+    gaitlab.core.camera.estimate_camera_pose's distance."""
+    def length(xyz: np.ndarray, dims: int) -> float:
+        top = 0.5 * (xyz[:, LEFT_SHOULDER, :dims] + xyz[:, RIGHT_SHOULDER, :dims])
+        d = np.linalg.norm(top - 0.5 * (xyz[:, LEFT_ANKLE, :dims] + xyz[:, RIGHT_ANKLE, :dims]), axis=1)
+        return float(np.nanmedian(d)) if np.isfinite(d).any() else float("nan")
+
+    return length(track.world_xyz, 3), length(track.image_xyz, 2)
+
+
 def estimate_camera_roll_deg(track: PoseTrack) -> float:
     """Camera roll, positive = camera turned counter-clockwise as seen from behind it (the scene
     then appears turned clockwise, tilting the upright body's top toward image right)."""

@@ -13,15 +13,23 @@ The same lines are found again in every sampled frame (the camera stands still):
 lines first (distinct_lines), so that a line counts once however often it was seen. Segments lying on the floor in
 front of the person (seams, a treadmill's belt edges) run toward the horizon, not up, and are left out.
 
+The room's other straight lines are, nearly all, horizontal: the floor's seams and tiles, skirting boards, shelves,
+a treadmill's rails (the "Manhattan world" of Coughlan & Yuille 2003, Neural Computation 15:1063-1088). Parallel
+horizontal lines meet in the image at one vanishing point (vanishing_point), and the vanishing point of every
+horizontal direction lies on the horizon, whose height in the image is the camera's pitch
+(gaitlab.core.camera.horizon_pitch_deg), whichever way the lines run: neither the floor's pattern nor the walk need
+be square to the camera. A clip without the room's verticals (a bare wall, a treadmill filmed against the sky)
+still has its pitch from the floor.
+
 Angles in degrees, pixels, conventions of gaitlab.core.camera.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from gaitlab.core.camera import MIN_SCENE_LINES, fit_vertical
+from gaitlab.core.camera import FIT_ROUNDS, MIN_LINE_SD_DEG, MIN_SCENE_LINES, VanishingPoint, fit_vertical
 from gaitlab.core.track import LEFT_FOOT_INDEX, LEFT_HEEL, RIGHT_FOOT_INDEX, RIGHT_HEEL, PoseTrack
-from gaitlab.core.uncertainty import robust_sd
+from gaitlab.core.uncertainty import OUTLIER_SIGMAS, robust_sd
 
 # Segments of one line seen in different frames (or pieces of one line broken by an occlusion) lie along each other:
 # within this angle, degrees (LSD's angle on a segment of 5 % of the frame's height is good to ~1°)...
@@ -36,6 +44,16 @@ MIN_LINE_FRAMES_FRAC = 0.5
 # readings' own SDs (3: a chance of ~0.3 % for normal errors), over at least this many frames with enough lines
 MOVED_SIGMAS = 3.0
 MIN_MOVING_FRAMES = 3
+# Tilt from the image vertical, degrees, within which a segment may be the image of a scene vertical: the camera
+# roll gaitlab corrects (gaitlab.core.analysis.MAX_ROLL_DEG, 10°) plus the convergence of verticals at the frame's
+# edge under a camera pitched by up to ~15° (tan 15° x half the frame's width over the focal length, ~8°).
+MAX_TILT_FROM_VERTICAL_DEG = 20.0
+# Horizontal lines within this angle of the image horizontal, degrees, are left out of the vanishing point: the
+# lines across the view meet far out to the side, where a degree of their angle moves the meeting point by a
+# frame's width. A camera turned by 11° (the bench's largest yaw) meets them ~5 focal lengths from the centre, which
+# tilts them by at most ~8° in a phone's frame, and a roll of up to 10° (gaitlab.core.analysis.MAX_ROLL_DEG) adds
+# its own; the lines running away from the camera reach the frame's bottom steeper than this unless far to the side.
+MIN_LINE_FROM_HORIZONTAL_DEG = 20.0
 
 
 def segment_tilt_deg(segments_px: np.ndarray) -> np.ndarray:
@@ -43,6 +61,13 @@ def segment_tilt_deg(segments_px: np.ndarray) -> np.ndarray:
     screen_tilt_of_vertical_deg); segments as x1, y1, x2, y2 with y1 <= y2 (top end first)."""
     s = np.asarray(segments_px, float).reshape(-1, 4)
     return np.degrees(np.arctan2(s[:, 0] - s[:, 2], s[:, 3] - s[:, 1]))
+
+
+def upright(segments_px: np.ndarray, segment_frame: np.ndarray, image_xyz: np.ndarray) -> np.ndarray:
+    """(K,) bool: the segment may be the image of a scene vertical: within MAX_TILT_FROM_VERTICAL_DEG of the image
+    vertical and off the floor in front of the person (off_floor)."""
+    near = np.abs(segment_tilt_deg(segments_px)) <= MAX_TILT_FROM_VERTICAL_DEG
+    return near & off_floor(segments_px, segment_frame, image_xyz)
 
 
 def off_floor(segments_px: np.ndarray, segment_frame: np.ndarray, image_xyz: np.ndarray) -> np.ndarray:
@@ -87,7 +112,7 @@ def room_lines(track: PoseTrack) -> tuple[np.ndarray, np.ndarray]:
     the person, as distinct lines found again in at least half the sampled frames (distinct_lines): (tilt_deg (L,),
     midpoint_px (L, 2)), for gaitlab.core.camera.estimate_camera_pose."""
     seg, frame = track.scene_segments_px, track.scene_segment_frame
-    kept = off_floor(seg, frame, track.image_xyz)
+    kept = upright(seg, frame, track.image_xyz)
     return distinct_lines(seg[kept], frame[kept], track.height)
 
 
@@ -100,7 +125,7 @@ def roll_changes_deg(track: PoseTrack, k: np.ndarray, pitch_prior: tuple[float, 
     to follow the person, tilts as it goes, and the pelvis' tilt, read against the picture, takes in every turn.
     k: the camera's pinhole matrix (gaitlab.core.camera.intrinsics); pitch_prior: (mean, SD), degrees."""
     seg, frame = track.scene_segments_px, track.scene_segment_frame
-    up = off_floor(seg, frame, track.image_xyz)
+    up = upright(seg, frame, track.image_xyz)
     rolls, sds = [], []
     for f in np.unique(frame):
         this = up & (frame == f)
@@ -113,3 +138,71 @@ def roll_changes_deg(track: PoseTrack, k: np.ndarray, pitch_prior: tuple[float, 
         return None
     spread = robust_sd(np.array(rolls))
     return spread if spread > MOVED_SIGMAS * float(np.median(sds)) else None
+
+
+def horizontal_lines(track: PoseTrack) -> tuple[np.ndarray, np.ndarray]:
+    """The track's segments that are taken for the room's horizontal lines (module docstring): those that cannot be
+    verticals (upright's complement: far from the image vertical, or on the floor in front of the person) and are
+    steeper than MIN_LINE_FROM_HORIZONTAL_DEG, as distinct lines found again in at least half the sampled frames
+    (distinct_lines): (tilt_deg (L,), midpoint_px (L, 2))."""
+    seg, frame = track.scene_segments_px, track.scene_segment_frame
+    steep = np.abs(segment_tilt_deg(seg)) <= 90.0 - MIN_LINE_FROM_HORIZONTAL_DEG
+    kept = ~upright(seg, frame, track.image_xyz) & steep
+    return distinct_lines(seg[kept], frame[kept], track.height)
+
+
+def _angle_off_deg(v: np.ndarray, tilt_deg: np.ndarray, mid_px: np.ndarray) -> np.ndarray:
+    """(L,) the angle, degrees, between each line (its tilt from the image vertical through its midpoint) and the
+    direction from its midpoint to the point v (2,)."""
+    t = np.radians(tilt_deg)
+    down = np.stack([-np.sin(t), np.cos(t)], -1)
+    to_v = v - mid_px
+    return np.degrees(np.arctan2(down[:, 0] * to_v[:, 1] - down[:, 1] * to_v[:, 0],
+                                 -(down[:, 0] * to_v[:, 0] + down[:, 1] * to_v[:, 1])))
+
+
+def vanishing_point(tilt_deg: np.ndarray, mid_px: np.ndarray) -> VanishingPoint | None:
+    """The point most of the lines (tilt_deg (L,) from the image vertical, through mid_px (L, 2)) run toward, by
+    consensus then least squares.
+
+    Every pair's meeting point is a candidate; the one most lines pass within SAME_LINE_DEG of (a short segment's
+    angle is good to about that) wins: a floor of tiles has two families of lines, a room a few strays. Then the
+    point is fitted to those lines by least squares on their angles, with the lines' own robust scatter about it
+    (at least MIN_LINE_SD_DEG), lines off by more than OUTLIER_SIGMAS of it dropped and the point refitted, as
+    gaitlab.core.camera.fit_vertical does. None with fewer than MIN_SCENE_LINES lines kept."""
+    from scipy.optimize import least_squares
+
+    tilt, mid = np.asarray(tilt_deg, float).reshape(-1), np.asarray(mid_px, float).reshape(-1, 2)
+    if len(tilt) < MIN_SCENE_LINES:
+        return None
+    t = np.radians(tilt)
+    normal = np.stack([np.cos(t), np.sin(t)], -1)  # across each line: normal . (p - mid) = 0 along it
+    best, best_count = None, 0
+    for i in range(len(tilt)):
+        for j in range(i + 1, len(tilt)):
+            a = normal[[i, j]]
+            if abs(np.linalg.det(a)) < 1e-6:  # parallel in the image: they meet at no finite point
+                continue
+            v = np.linalg.solve(a, [normal[i] @ mid[i], normal[j] @ mid[j]])
+            count = int(np.sum(np.abs(_angle_off_deg(v, tilt, mid)) <= SAME_LINE_DEG))
+            if count > best_count:
+                best, best_count = v, count
+    if best is None:
+        return None
+
+    def fit(keep: np.ndarray, start: np.ndarray, scatter: float):
+        return least_squares(lambda p: _angle_off_deg(p, tilt[keep], mid[keep]) / scatter, start,
+                             xtol=1e-12, ftol=1e-12)
+
+    keep, scatter, v = np.abs(_angle_off_deg(best, tilt, mid)) <= SAME_LINE_DEG, MIN_LINE_SD_DEG, best
+    for _ in range(FIT_ROUNDS):
+        if keep.sum() < MIN_SCENE_LINES:
+            return None
+        v = fit(keep, v, scatter).x
+        off = _angle_off_deg(v, tilt, mid)
+        scatter = max(robust_sd(off[keep]), MIN_LINE_SD_DEG)
+        keep = np.abs(off) <= OUTLIER_SIGMAS * scatter
+    if keep.sum() < MIN_SCENE_LINES:
+        return None
+    sol = fit(keep, v, scatter)
+    return VanishingPoint(sol.x, np.linalg.inv(sol.jac.T @ sol.jac), int(keep.sum()))

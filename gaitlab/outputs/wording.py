@@ -83,9 +83,13 @@ def camera_pose_text(analysis: Analysis) -> str:
     spread = f" (± {cam.yaw_sd_deg:.0f}°)" if round(cam.yaw_sd_deg) > 0 else ""  # ± 0° would claim too much
     pitch = ("pitch not measured (taken as level)" if cam.pitch_sd_deg > 5 else
              f"pitched {abs(cam.pitch_deg):.0f}° {'down' if cam.pitch_deg >= 0 else 'up'}")
-    height = (f", {cam.height_above_hips_m:+.1f} m above the hips" if math.isfinite(cam.height_above_hips_m) else "")
-    source = (f" (from {cam.room_lines} vertical lines of the room and the body's axis)" if cam.room_lines else
-              " (from the body's axis)")
+    above = cam.height_above_hips_m
+    height = ("" if not math.isfinite(above) else ", at the hips' height" if round(above, 1) == 0 else
+              f", {abs(above):.1f} m {'above' if above > 0 else 'below'} the hips")
+    cues = ([plural(cam.room_lines, "vertical line") + " of the room"] if cam.room_lines else []) + \
+        (["the horizon of " + plural(cam.horizon_lines, "horizontal line")] if cam.horizon_lines else []) + \
+        ["the body's axis"]
+    source = f" (from {', '.join(cues[:-1])} and {cues[-1]})" if len(cues) > 1 else " (from the body's axis)"
     return f"camera {where}{spread}{height}, {pitch}, roll {fmt_deg(cam.roll_deg, signed=True)}{source}"
 
 

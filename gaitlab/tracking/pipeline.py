@@ -20,14 +20,14 @@ import numpy as np
 from gaitlab.core.clip import VideoInfo, as_read
 from gaitlab.core.track import NUM_LANDMARKS, DamagedTrackFile, PoseTrack
 from gaitlab.measure.band import PelvisBandTracker
-from gaitlab.measure.scene import near_vertical_segments
+from gaitlab.measure.scene import room_segments
 from gaitlab.measure.symmetry import PelvisSymmetry
 from gaitlab.runtime import limit_heap_arenas, name_os_thread, prefetch, release_freed_memory
 from gaitlab.tracking.model import ModelInfo, cache_dir, file_sha256
 from gaitlab.tracking.pose import FramePose, ImageLandmarker, PoseExtractor, PoseSettings, cache_key
 from gaitlab.tracking.video import iter_frames, probe
 
-PELVIS_METHOD = "band-ecc-6+symmetry-6+scene-1"  # part of the cache key: bump when the pixel measures change
+PELVIS_METHOD = "band-ecc-6+symmetry-6+scene-3"  # part of the cache key: bump when the pixel measures change
 PENDING_BAND_FRAMES = 8  # frames waiting for the pelvis band measurement
 TRACK_SPANS = 2  # spans of the clip tracked concurrently (see span_cuts)
 MIN_SPAN_S = 4.0  # a span starts with a fresh detection: keep a few strides in each
@@ -220,7 +220,7 @@ def _track_span(path: Path, model: ModelInfo, settings: PoseSettings, image_land
                 if frame.time_s >= next_scene_s:  # on the pelvis worker: in frame order, off the decoder's thread
                     next_scene_s = frame.time_s + SCENE_SAMPLE_S
                     scenes.append(pool.submit(lambda i=i, rgb=frame.rgb, xyz=pose.image_xyz if pose.detected else None:
-                                              frames.add_scene(i, near_vertical_segments(rgb, xyz))))
+                                              frames.add_scene(i, room_segments(rgb, xyz))))
                 del frame
                 while len(pending) > PENDING_BAND_FRAMES:
                     j, f = pending.popleft()
