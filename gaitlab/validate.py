@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gaitlab.core.camera import camera_rotation, frontal_angle_deg, intrinsics
+from gaitlab.core.camera import FULL_FRAME_DIAGONAL_MM, camera_rotation, frontal_angle_deg, intrinsics
 from gaitlab.core.obliquity import contralateral_drop_deg, image_to_world, view_sign
 from gaitlab.core.result import SIDES, Analysis, WarningCode
 from gaitlab.core.uncertainty import METHOD_RESIDUAL_DEG
@@ -106,6 +106,9 @@ class CameraRow:
     true_yaw_deg: float
     true_pitch_deg: float
     true_roll_deg: float
+    focal_35mm: float = float("nan")  # the focal length used, 35-mm equivalent, mm
+    focal_fitted: bool = False
+    true_focal_35mm: float = float("nan")  # the truth's, from its vertical field of view
 
 
 def match_windows(found: list[tuple[str, float, float]], truth: list[tuple[str, float, float]],
@@ -203,9 +206,12 @@ def camera_row(analysis: Analysis, truth: dict) -> CameraRow | None:
     if c is None:
         return None
     yaw, pitch = truth_yaw_pitch(truth)
+    cam, w, h = truth.get("camera", {}), truth.get("width", np.nan), truth.get("height", np.nan)
+    true_focal = ((h / 2) / np.tan(np.radians(cam["yfov_deg"] / 2)) * FULL_FRAME_DIAGONAL_MM / np.hypot(w, h)
+                  if "yfov_deg" in cam else np.nan)
     return CameraRow(c.yaw_deg, c.yaw_sd_deg, c.pitch_deg, c.pitch_sd_deg, c.roll_deg, c.roll_sd_deg,
                      c.height_above_hips_m, c.height_sd_m, c.room_lines, c.horizon_lines, yaw, pitch,
-                     float(truth.get("camera", {}).get("roll_deg", np.nan)))
+                     float(cam.get("roll_deg", np.nan)), c.focal_35mm, c.focal_fitted, float(true_focal))
 
 
 def score_clip(analysis: Analysis, truth: dict) -> ClipScore:
@@ -320,9 +326,10 @@ def format_camera(scores: list[ClipScore]) -> str:
         return f"{x:+.1f}" + (f"±{sd:.1f}" if sd is not None and np.isfinite(sd) else "")
 
     head = (f"{'clip':28s} {'lines v/h':>9s} | {'yaw°':>9s} {'true':>5s} | {'pitch°':>10s} {'true':>5s} | "
-            f"{'roll°':>10s} {'true':>5s} | {'above hips m':>12s}")
+            f"{'roll°':>10s} {'true':>5s} | {'above hips m':>12s} | {'focal mm':>8s} {'true':>5s}")
     lines = ["camera pose: gaitlab ± 1 SD against the truth (pitch: implied by the truth where the camera is turned; "
-             "a pitch SD of 10° is the prior, not a measurement)", head, "-" * len(head)]
+             "a pitch SD of 10° is the prior, not a measurement; focal: 35-mm equivalent, * = fitted, else assumed)",
+             head, "-" * len(head)]
     for s in scores:
         c = s.camera
         if c is None:
@@ -331,7 +338,8 @@ def format_camera(scores: list[ClipScore]) -> str:
         height = f"{c.height_above_hips_m:+.2f}±{c.height_sd_m:.2f}" if np.isfinite(c.height_above_hips_m) else "–"
         lines.append(f"{s.name[:28]:28s} {c.room_lines:4d}/{c.horizon_lines:<4d} | {deg(c.yaw_deg, c.yaw_sd_deg):>9s} "
                      f"{deg(c.true_yaw_deg):>5s} | {deg(c.pitch_deg, c.pitch_sd_deg):>10s} {deg(c.true_pitch_deg):>5s} | "
-                     f"{deg(c.roll_deg, c.roll_sd_deg):>10s} {deg(c.true_roll_deg):>5s} | {height:>12s}")
+                     f"{deg(c.roll_deg, c.roll_sd_deg):>10s} {deg(c.true_roll_deg):>5s} | {height:>12s} | "
+                     f"{c.focal_35mm:7.1f}{'*' if c.focal_fitted else ' '} {c.true_focal_35mm:5.1f}")
     return "\n".join(lines)
 
 

@@ -170,7 +170,8 @@ class CameraPose:
 
     Angles in degrees (module docstring), each with one SD; height_above_hips_m: the camera's height above the
     hip-joint centres, metres (NaN when not measured); focal_px: the focal length used, pixels, and the
-    35-mm-equivalent it stands for."""
+    35-mm-equivalent it stands for: PHONE_FOCAL_35MM assumed, or fitted where the room shows both its verticals and
+    its horizon (focal_fitted)."""
 
     yaw_deg: float
     yaw_sd_deg: float
@@ -189,6 +190,7 @@ class CameraPose:
     # the body's mean axis' tilt from the room's vertical, degrees, positive = its top toward image right (as the
     # roll); NaN without the room's lines
     body_lean_deg: float = float("nan")
+    focal_fitted: bool = False
 
     @property
     def rotation(self) -> np.ndarray:
@@ -222,23 +224,33 @@ BODY_AXIS_LEAN_SD_DEG = 1.0
 
 @dataclass(frozen=True)
 class VerticalFit:
-    """The camera's roll and pitch from vertical lines, each with one SD (degrees), and the lines the fit kept."""
+    """The camera's roll and pitch from vertical lines, each with one SD (degrees), the lines the fit kept, and the
+    focal length (pixels, with its SD: 0 where it was not fitted but given)."""
 
     roll_deg: float
     roll_sd_deg: float
     pitch_deg: float
     pitch_sd_deg: float
     lines: int
+    focal_px: float = float("nan")
+    focal_sd_px: float = 0.0
 
 
 def fit_vertical(tilt_deg: np.ndarray, at_xy: np.ndarray, sd_deg: np.ndarray | None, k: np.ndarray,
-                 pitch_prior: tuple[float, float]) -> VerticalFit | None:
+                 pitch_prior: tuple[float, float], horizon: VanishingPoint | None = None,
+                 focal_sd_px: float = 0.0) -> VerticalFit | None:
     """Roll and pitch (degrees) of the camera whose scene vertical has the image tilts tilt_deg (L,) at the pixels
     at_xy (L, 2), by least squares with the pitch's prior (mean, SD).
 
     sd_deg: each line's SD (degrees); where it is NaN (the room's lines) it is the lines' own robust scatter about
     the fit (at least MIN_LINE_SD_DEG), and lines off by more than OUTLIER_SIGMAS of it are dropped (not the world's
     verticals: a leaning object, an edge of a shadow); None: all NaN.
+    horizon: a vanishing point of horizontal lines (gaitlab.core.scene.vanishing_point), with focal_sd_px > 0 the
+    focal length's SD about k's: the focal length is then fitted as well, with that prior. The verticals' convergence
+    across the frame measures tan(pitch) / f and the horizon's height f x tan(pitch); with an assumed focal length
+    the two disagree by (f_true / f)^2 (the vertical and horizontal vanishing points of one camera are orthogonal
+    directions: Caprile & Torre 1990, IJCV 4:127-139), and lines at one edge of the frame then put that disagreement
+    into the roll.
     None when fewer than MIN_SCENE_LINES such lines are kept (lines of a given SD alone are never enough)."""
     from scipy.optimize import least_squares
 
@@ -248,31 +260,47 @@ def fit_vertical(tilt_deg: np.ndarray, at_xy: np.ndarray, sd_deg: np.ndarray | N
     tilt, xy = np.asarray(tilt_deg, float), np.asarray(at_xy, float).reshape(-1, 2)
     given = np.full(len(tilt), np.nan) if sd_deg is None else np.asarray(sd_deg, float)
     free = ~np.isfinite(given)
+    f0 = float(k[0, 0])
+    with_focal = horizon is not None and focal_sd_px > 0
+    if horizon is not None:  # the horizon's pitch SD from the point's covariance alone (the focal length is fitted)
+        h0 = horizon_pitch_deg(horizon.xy, float(np.median(tilt)), k)
+        grad = np.array([horizon_pitch_deg(horizon.xy + d, float(np.median(tilt)), k) - h0 for d in np.eye(2)])
+        horizon_sd = max(math.sqrt(max(float(grad @ horizon.cov_px2 @ grad), 0.0)), MIN_LINE_SD_DEG)
 
-    def solve(keep: np.ndarray, scatter: float):
+    def camera(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # p: roll, pitch (degrees)[, focal / f0]
+        kk = k if not with_focal else intrinsics(2 * k[0, 2], 2 * k[1, 2], p[2] * f0)
+        return camera_rotation(0.0, p[1], p[0]), kk
+
+    def solve(keep: np.ndarray, scatter: float, start: list[float]):
         sd = np.where(free, scatter, given)[keep]
 
         def residual(p: np.ndarray) -> np.ndarray:
-            r = camera_rotation(0.0, p[1], p[0])
-            return np.append((screen_tilt_of_vertical_deg(xy[keep], r, k) - tilt[keep]) / sd,
-                             (p[1] - pitch_prior[0]) / pitch_prior[1])
+            r, kk = camera(p)
+            parts = [(screen_tilt_of_vertical_deg(xy[keep], r, kk) - tilt[keep]) / sd,
+                     [(p[1] - pitch_prior[0]) / pitch_prior[1]]]
+            if horizon is not None:
+                parts.append([(horizon_pitch_deg(horizon.xy, p[0], kk) - p[1]) / horizon_sd])
+            if with_focal:
+                parts.append([(p[2] - 1.0) * f0 / focal_sd_px])
+            return np.concatenate(parts)
 
-        return least_squares(residual, [float(np.median(tilt[keep])), pitch_prior[0]], xtol=1e-10, ftol=1e-10)
+        return least_squares(residual, start, xtol=1e-10, ftol=1e-10)
 
+    start = [float(np.median(tilt)), pitch_prior[0]] + ([1.0] if with_focal else [])
     keep, scatter = np.ones(len(tilt), bool), MIN_LINE_SD_DEG
     for _ in range(FIT_ROUNDS):
         if (keep & free).sum() < MIN_SCENE_LINES:
             return None
-        sol = solve(keep, scatter)
-        off = screen_tilt_of_vertical_deg(xy, camera_rotation(0.0, sol.x[1], sol.x[0]), k) - tilt
+        sol = solve(keep, scatter, start)
+        off = screen_tilt_of_vertical_deg(xy, *camera(sol.x)) - tilt
         scatter = max(robust_sd(off[keep & free]), MIN_LINE_SD_DEG)
         keep = ~free | (np.abs(off) <= OUTLIER_SIGMAS * scatter)
     if (keep & free).sum() < MIN_SCENE_LINES:
         return None
-    sol = solve(keep, scatter)
-    cov = np.linalg.inv(sol.jac.T @ sol.jac)
-    return VerticalFit(float(sol.x[0]), float(np.sqrt(cov[0, 0])), float(sol.x[1]), float(np.sqrt(cov[1, 1])),
-                       int((keep & free).sum()))
+    sol = solve(keep, scatter, start)
+    sd = np.sqrt(np.diag(np.linalg.inv(sol.jac.T @ sol.jac)))
+    return VerticalFit(float(sol.x[0]), float(sd[0]), float(sol.x[1]), float(sd[1]), int((keep & free).sum()),
+                       float(sol.x[2]) * f0 if with_focal else f0, float(sd[2]) * f0 if with_focal else 0.0)
 
 
 def pose_from_image(hip_xy: tuple[float, float], vertical_tilt_deg: float, k: np.ndarray,
@@ -361,23 +389,23 @@ def estimate_camera_pose(hip_xy: np.ndarray, body_axis_tilt_deg: np.ndarray, wid
     bearing = math.degrees(math.atan((hip[0] - width / 2.0) / f))
     prior = (pitch_deg, pitch_sd_deg)
 
-    def with_room(f35: float) -> VerticalFit | None:
+    def with_room(f35: float, horizon: VanishingPoint | None = None) -> VerticalFit | None:
         if room_lines is None or len(room_lines[0]) < MIN_SCENE_LINES:
             return None
         lines_tilt, lines_xy = room_lines
         return fit_vertical(np.append(lines_tilt, tau), np.vstack([lines_xy, hip]),
                             np.append(np.full(len(lines_tilt), np.nan), BODY_AXIS_LEAN_SD_DEG),
-                            intrinsics(width, height, focal_px(width, height, f35)), prior)
+                            intrinsics(width, height, focal_px(width, height, f35)), prior, horizon, focal_sd)
 
+    focal_sd = focal_px(width, height, focal_35mm + PHONE_FOCAL_35MM_SD) - f
     k = intrinsics(width, height, f)
-    k_f = intrinsics(width, height, focal_px(width, height, focal_35mm + PHONE_FOCAL_35MM_SD))
-    room = with_room(focal_35mm)
-    if horizon_point is not None:
+    k_f = intrinsics(width, height, f + focal_sd)
+    room = with_room(focal_35mm, horizon_point)
+    if room is None and horizon_point is not None:  # the horizon alone: its pitch at the body's roll
         roll = tau
         for _ in range(3):  # the horizon's pitch moves with the roll only through the point's distance from centre
             prior = _horizon_prior(horizon_point, roll, width, height, focal_35mm)
-            room = with_room(focal_35mm)
-            roll = room.roll_deg if room is not None else pose_from_image(hip, tau, k, prior[0])[1]
+            roll = pose_from_image(hip, tau, k, prior[0])[1]
         pitch_deg, pitch_sd_deg = prior
     if room is None:
         yaw, roll = pose_from_image(hip, tau, k, pitch_deg)
@@ -390,18 +418,25 @@ def estimate_camera_pose(hip_xy: np.ndarray, body_axis_tilt_deg: np.ndarray, wid
                           math.hypot(roll_f - roll, roll_p - roll), above, above_sd, f, focal_35mm, bearing,
                           int(ok.sum()), horizon_lines=horizon_point.lines if horizon_point is not None else 0)
     pitch, roll = room.pitch_deg, room.roll_deg
+    if horizon_point is not None:  # the focal length fitted with roll and pitch: their SDs hold its uncertainty
+        f, focal, focal_sd = room.focal_px, room, room.focal_sd_px
+        k, k_f = intrinsics(width, height, f), intrinsics(width, height, f + focal_sd)
+    else:
+        focal = with_room(focal_35mm + PHONE_FOCAL_35MM_SD) or room
     yaw = pose_from_image(hip, tau, k, pitch, roll)[0]
-    focal = with_room(focal_35mm + PHONE_FOCAL_35MM_SD) or room
     yaw_f = pose_from_image(hip, tau, k_f, focal.pitch_deg, focal.roll_deg)[0]
     yaw_p = pose_from_image(hip, tau, k, pitch + room.pitch_sd_deg, roll)[0]
     # the body's lean from the room: its axis' roll at the room's pitch minus the room's own roll (without the body)
-    alone = fit_vertical(*room_lines, None, k, prior)
-    lean = nan if alone is None else pose_from_image(hip, tau, k, alone.pitch_deg)[1] - alone.roll_deg
+    alone = fit_vertical(*room_lines, None, intrinsics(width, height, focal_px(width, height, focal_35mm)), prior,
+                         horizon_point, focal_sd)
+    lean = nan if alone is None else \
+        pose_from_image(hip, tau, intrinsics(width, height, alone.focal_px), alone.pitch_deg)[1] - alone.roll_deg
     pitch_sd = math.hypot(room.pitch_sd_deg, focal.pitch_deg - pitch)
     above, above_sd = _height_above_hips(hip, k, (yaw, pitch, roll), pitch_sd, body_length)
     return CameraPose(yaw, math.hypot(yaw_f - yaw, yaw_p - yaw), pitch, pitch_sd, roll,
-                      math.hypot(room.roll_sd_deg, focal.roll_deg - roll), above, above_sd, f, focal_35mm, bearing,
-                      int(ok.sum()), room.lines, horizon_point.lines if horizon_point is not None else 0, lean)
+                      math.hypot(room.roll_sd_deg, focal.roll_deg - roll), above, above_sd, f,
+                      f * FULL_FRAME_DIAGONAL_MM / math.hypot(width, height), bearing, int(ok.sum()), room.lines,
+                      horizon_point.lines if horizon_point is not None else 0, lean, horizon_point is not None)
 
 
 def _height_above_hips(hip_xy: np.ndarray, k: np.ndarray, pose: tuple[float, float, float], pitch_sd_deg: float,

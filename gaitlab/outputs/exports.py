@@ -134,7 +134,8 @@ def _camera_dict(analysis: Analysis) -> dict | None:
             "pitch_sd_deg": _num(c.pitch_sd_deg), "roll_deg": _num(c.roll_deg), "roll_sd_deg": _num(c.roll_sd_deg),
             "height_above_hips_m": _num(c.height_above_hips_m), "height_sd_m": _num(c.height_sd_m),
             "focal_px": _num(c.focal_px), "focal_35mm_assumed": _num(c.focal_35mm), "bearing_deg": _num(c.bearing_deg),
-            "room_lines": c.room_lines, "horizon_lines": c.horizon_lines, "body_lean_deg": _num(c.body_lean_deg),
+            "focal_fitted": c.focal_fitted, "room_lines": c.room_lines, "horizon_lines": c.horizon_lines,
+            "body_lean_deg": _num(c.body_lean_deg),
             "text": camera_pose_text(analysis)}
 
 
