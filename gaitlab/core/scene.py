@@ -25,6 +25,8 @@ Angles in degrees, pixels, conventions of gaitlab.core.camera.
 """
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 
 from gaitlab.core.camera import FIT_ROUNDS, MIN_LINE_SD_DEG, MIN_SCENE_LINES, VanishingPoint, fit_vertical
@@ -90,19 +92,33 @@ def distinct_lines(segments_px: np.ndarray, segment_frame: np.ndarray, height: i
     frame = np.asarray(segment_frame).reshape(-1)
     order = np.argsort(-np.hypot(s[:, 2] - s[:, 0], s[:, 3] - s[:, 1]))
     tilt, mid = segment_tilt_deg(s), 0.5 * (s[:, :2] + s[:, 2:])
-    lines: list[list[int]] = []
+    down = np.stack([-np.sin(np.radians(tilt)), np.cos(np.radians(tilt))], -1)  # along each segment, downward
+    # the lines so far, by their first (longest) segment's tilt, so that only those within SAME_LINE_DEG are looked
+    # at: a clip filmed in the hand sees thousands of passing edges, and comparing each with every line is quadratic
+    by_tilt: list[float] = []
+    line_ids: list[int] = []
+    firsts = np.empty(len(s), int)  # each line's first segment, by line number
+    count = 0
+    line_of = np.empty(len(s), int)
     for i in order:
-        for members in lines:
-            j = members[0]
-            down = np.array([-np.sin(np.radians(tilt[j])), np.cos(np.radians(tilt[j]))])  # along the line, downward
+        lo = bisect.bisect_left(by_tilt, tilt[i] - SAME_LINE_DEG)
+        hi = bisect.bisect_right(by_tilt, tilt[i] + SAME_LINE_DEG)
+        if hi > lo:
+            ids = np.array(line_ids[lo:hi])
+            j = firsts[ids]
             d = mid[i] - mid[j]
-            across = abs(down[0] * d[1] - down[1] * d[0])
-            if abs(tilt[i] - tilt[j]) <= SAME_LINE_DEG and across <= SAME_LINE_FRAC * height:
-                members.append(i)
-                break
-        else:
-            lines.append([i])
+            along = np.abs(down[j, 0] * d[:, 1] - down[j, 1] * d[:, 0]) <= SAME_LINE_FRAC * height
+            if along.any():
+                line_of[i] = ids[along].min()  # the first line it lies along
+                continue
+        at = bisect.bisect_right(by_tilt, tilt[i])
+        by_tilt.insert(at, float(tilt[i]))
+        line_ids.insert(at, count)
+        firsts[count], line_of[i] = i, count
+        count += 1
     frames = len(np.unique(frame))
+    grouped = np.argsort(line_of, kind="stable")
+    lines = np.split(grouped, np.cumsum(np.bincount(line_of, minlength=count))[:-1]) if count else []
     lines = [m for m in lines if len(np.unique(frame[m])) >= MIN_LINE_FRAMES_FRAC * frames]
     return (np.array([np.median(tilt[m]) for m in lines]), np.array([mid[m].mean(axis=0) for m in lines]).reshape(-1, 2))
 
