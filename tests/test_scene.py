@@ -316,3 +316,15 @@ def test_the_rooms_verticals_and_its_horizon_give_the_focal_length_with_the_roll
         assert abs(assumed.roll_deg - roll) > 4 * assumed.roll_sd_deg
     else:
         assert fitted.focal_35mm == pytest.approx(30.0, abs=1.5) and fitted.roll_deg == pytest.approx(roll, abs=0.1)
+
+
+def test_the_ceilings_lines_run_down_to_the_same_horizon():
+    """Lines above the horizon (a ceiling's seams, the tops of shelves, a high rail) meet it from above: with the floor's they
+    give one point, and alone they give the pitch too (the code before counted only lines that run up to it)."""
+    floor = _floor(3.0, 7.0, 1.0)
+    ceiling = _floor(3.0, 7.0, 1.0, camera_height_m=-0.5)  # seams of a plane 0.5 m above the camera (a high rail)
+    assert np.all(ceiling[1][:, 1] < H / 2)
+    for tilt, mid in (ceiling, (np.append(floor[0], ceiling[0]), np.vstack([floor[1], ceiling[1]]))):
+        vp = vanishing_point(tilt, mid)
+        assert vp is not None and vp.lines == len(tilt)
+        assert horizon_pitch_deg(vp.xy, 1.0, K) == pytest.approx(7.0, abs=0.1)

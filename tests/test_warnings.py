@@ -1,4 +1,5 @@
 """Thresholding has one rule, and every warning code the core emits has a sentence (issue 22)."""
+import numpy as np
 import pytest
 
 from gaitlab.core.result import AnalysisWarning, WarningCode
@@ -88,3 +89,41 @@ def test_a_camera_turned_about_as_far_as_the_bench_covers_is_not_warned_about():
     a = analyze_track(replace(track, image_xyz=image), VideoInfo("clip.mp4", 30.0, 300, 10.0, 1280, 720, 0, "h264"))
     assert abs(a.camera.yaw_deg) > VALIDATED_CAMERA_YAW_DEG
     assert WarningCode.CAMERA_YAWED not in [w.code for w in a.warnings]
+
+
+@pytest.mark.parametrize("pitch_deg, warned", [(22.0, True), (8.0, False), (-16.0, True)])
+def test_a_camera_looking_down_at_the_person_beyond_the_validated_pitch_is_told(pitch_deg, warned):
+    """The floor's (or the ceiling's) seams, seen by a camera pitched by pitch_deg, set the pitch (the horizon): 22°
+    down (a phone on a high shelf) or 16° up is beyond the 10° the bench covers, and the warning says which way, how far, how high the
+    camera is, and what to do; 8° down, as the bench's own cameras, is not warned about."""
+    from dataclasses import replace
+
+    from gaitlab.core.analysis import VALIDATED_CAMERA_PITCH_DEG, analyze_track
+    from gaitlab.core.camera import camera_rotation, focal_px, intrinsics, project
+    from gaitlab.core.clip import VideoInfo
+    from gaitlab.core.scene import segment_tilt_deg
+    from tests.synthetic import make_track
+
+    track, _ = make_track(drops={"left": 7.0, "right": 3.0}, symmetry_noise_deg=1.0)
+    w, h = track.width, track.height
+    k = intrinsics(w, h, focal_px(w, h))
+    r = camera_rotation(0.0, pitch_deg, 0.0)
+    level_m = -1.0 if pitch_deg > 0 else 1.5  # the floor's seams 1 m below the camera, or the ceiling's above it
+    seams = []
+    for x in (-2.0, -1.5, -1.0, 1.0, 1.5, 2.0):  # to the sides, where seams cannot be taken for verticals
+        a, b = project(np.array([[x, 4.0, level_m], [x, 9.0, level_m]]), np.zeros(3), r, k)
+        seams.append([*b, *a] if b[1] <= a[1] else [*a, *b])
+    seams = np.array(seams)
+    assert np.all(np.abs(segment_tilt_deg(seams)) > 20) and np.all(np.abs(segment_tilt_deg(seams)) < 70)
+    frames = np.arange(0, len(track), 30)
+    seen = replace(track, scene_segment_frame=np.repeat(frames, len(seams)),
+                   scene_segments_px=np.tile(seams, (len(frames), 1)))
+    a = analyze_track(seen, VideoInfo("clip.mp4", 30.0, len(track), 10.0, w, h, 0, "h264"))
+    assert a.camera.horizon_lines >= 4 and a.camera.pitch_deg == pytest.approx(pitch_deg, abs=0.5)
+    pitched = [x for x in a.warnings if x.code == WarningCode.CAMERA_PITCHED]
+    assert bool(pitched) == warned
+    if warned:
+        text = warning_text(pitched[0])
+        way = "down" if pitch_deg > 0 else "up"
+        assert text.startswith(f"The camera looks {way} at the person by {abs(pitch_deg):.0f}°")
+        assert f"the {VALIDATED_CAMERA_PITCH_DEG:.0f}° the perspective correction" in text and "hips" in text

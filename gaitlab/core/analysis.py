@@ -50,6 +50,10 @@ MAX_FEET_OUT_FRACTION = 0.2
 # The camera yaw (pan) the frontal-plane conversion was validated on: the bench's clips reach 11° (docs/accuracy.md);
 # beyond it the perspective correction (and the assumed focal length behind it) is extrapolated.
 VALIDATED_CAMERA_YAW_DEG = 11.0
+# The camera pitch likewise: the bench's most pitched camera (g, 1.3 m high, 3.2 m away) looks down 8.9° by what its
+# truth implies, read 10.1 ± 0.7° with the assumed lens; a phone on a shelf or a high tripod looks down further, and
+# the pelvis is then seen from above, its sagittal and transverse turns mixed into its image (docs/accuracy.md).
+VALIDATED_CAMERA_PITCH_DEG = 10.0
 
 
 def _stance_phase(events: GaitEvents, steps: list[StepDrop]) -> np.ndarray:
@@ -324,8 +328,8 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
 def _camera_warnings(roll: float, camera: CameraPose, estimate: ViewEstimate, turning: float | None
                      ) -> tuple[bool, list[AnalysisWarning]]:
     """Whether the clip stays measurable with this camera, and what to say of the camera: on its side, tilted,
-    turning during the clip, or turned beyond the validated yaw. roll: the vertical's tilt at the hips; turning: how
-    much the camera's roll changes (gaitlab.core.scene.roll_changes_deg)."""
+    turning during the clip, or turned or pitched beyond the validated yaw or pitch. roll: the vertical's tilt at the
+    hips; turning: how much the camera's roll changes (gaitlab.core.scene.roll_changes_deg)."""
     measurable, warnings = estimate.measurable, []
     # a camera whose roll changes by more than the method's own error puts its turns into every drop: no verdict
     if turning is not None and turning > METHOD_RESIDUAL_DEG:
@@ -340,6 +344,11 @@ def _camera_warnings(roll: float, camera: CameraPose, estimate: ViewEstimate, tu
     if measurable and abs(camera.yaw_deg) - Z95 * np.nan_to_num(camera.yaw_sd_deg) > VALIDATED_CAMERA_YAW_DEG:
         warnings.append(AnalysisWarning(WarningCode.CAMERA_YAWED, {"yaw_deg": float(abs(camera.yaw_deg)),
                                                                   "limit_deg": VALIDATED_CAMERA_YAW_DEG}))
+    # a pitch only assumed (the prior's 10° SD) is never beyond it
+    if measurable and abs(camera.pitch_deg) - Z95 * np.nan_to_num(camera.pitch_sd_deg) > VALIDATED_CAMERA_PITCH_DEG:
+        warnings.append(AnalysisWarning(WarningCode.CAMERA_PITCHED, {
+            "pitch_deg": float(camera.pitch_deg), "limit_deg": VALIDATED_CAMERA_PITCH_DEG,
+            "height_above_hips_m": float(camera.height_above_hips_m)}))
     return measurable, warnings
 
 

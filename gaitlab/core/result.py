@@ -122,6 +122,9 @@ class WarningCode(str, Enum):
     CAMERA_MOVED = "camera_moved"
     CAMERA_YAWED = "camera_yawed"  # yaw_deg (unsigned), limit_deg: camera turned from the line of travel beyond the
     # yaw the frontal-plane conversion was validated on (gaitlab.core.analysis.VALIDATED_CAMERA_YAW_DEG)
+    # pitch_deg (down positive), limit_deg, height_above_hips_m (NaN: not measured): the camera looks down (or up) at
+    # the person beyond the pitch the conversion was validated on (gaitlab.core.analysis.VALIDATED_CAMERA_PITCH_DEG)
+    CAMERA_PITCHED = "camera_pitched"
     # lean_deg (unsigned), side: the body's mean axis leans toward the person's side from the room's vertical lines
     # (gaitlab.core.camera.CameraPose.body_lean_deg) beyond what upright walking explains; the room's lines set the roll
     BODY_LEANS = "body_leans"

@@ -169,12 +169,13 @@ def horizontal_lines(track: PoseTrack) -> tuple[np.ndarray, np.ndarray]:
 
 def _angle_off_deg(v: np.ndarray, tilt_deg: np.ndarray, mid_px: np.ndarray) -> np.ndarray:
     """(L,) the angle, degrees, between each line (its tilt from the image vertical through its midpoint) and the
-    direction from its midpoint to the point v (2,)."""
+    direction from its midpoint to the point v (2,), whichever end of the line v lies beyond (the floor's lines run
+    up to the horizon, the ceiling's and the upper shelves' down to it); signed by the side of the line v is on."""
     t = np.radians(tilt_deg)
     down = np.stack([-np.sin(t), np.cos(t)], -1)
     to_v = v - mid_px
-    return np.degrees(np.arctan2(down[:, 0] * to_v[:, 1] - down[:, 1] * to_v[:, 0],
-                                 -(down[:, 0] * to_v[:, 0] + down[:, 1] * to_v[:, 1])))
+    across = down[:, 0] * to_v[:, 1] - down[:, 1] * to_v[:, 0]
+    return np.degrees(np.arcsin(np.clip(across / np.maximum(np.hypot(to_v[:, 0], to_v[:, 1]), 1e-9), -1.0, 1.0)))
 
 
 def vanishing_point(tilt_deg: np.ndarray, mid_px: np.ndarray) -> VanishingPoint | None:

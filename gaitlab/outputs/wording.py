@@ -253,6 +253,9 @@ WARNING_TEMPLATES = {
     WarningCode.CAMERA_YAWED: "The camera is turned {yaw_deg:.0f}° from the person's line of travel, more than the "
                               "{limit_deg:.0f}° the perspective correction was checked on: turn the phone to face the "
                               "treadmill (or the walkway) squarely, with the person in the middle of the picture.",
+    WarningCode.CAMERA_PITCHED: "The camera looks {pitch_way} at the person by {pitch_abs:.0f}°{camera_height}, more "
+                                "than the {limit_deg:.0f}° the perspective correction was checked on: put the phone "
+                                "at about the height of the hips, level, and far enough away to see the whole body.",
     WarningCode.BODY_LEANS: "Compared with the room's vertical lines (door frames, shelves, posts, wall edges), the "
                             "person's body leans {lean_deg:.1f}° to their {side} on average over the clip: a lean to "
                             "one side (a painful hip, a cane, or a trunk lean that spares a weak hip), or room lines "
@@ -312,7 +315,8 @@ def read_part(video: VideoInfo) -> str:
 
 def _warning_fields(values: dict) -> dict:
     """A warning's values plus the words its sentence needs: a plural ending for a count of steps, the order of
-    facings, the ends-early phrase, the fallback level method without its 'level from ' lead."""
+    facings, the ends-early phrase, the fallback level method without its 'level from ' lead, the camera pitch's
+    way and the camera's height."""
     fields = dict(values)
     if "steps" in values:
         fields["plural"] = "" if values["steps"] == 1 else "s"
@@ -322,6 +326,11 @@ def _warning_fields(values: dict) -> dict:
         fields["read_part"] = _read_part(values["read_s"], values["claimed_s"])
     if "level_method" in values:
         fields["fallback"] = values["level_method"].removeprefix("level from ")
+    if "pitch_deg" in values:
+        fields["pitch_way"], fields["pitch_abs"] = "down" if values["pitch_deg"] >= 0 else "up", abs(values["pitch_deg"])
+        above = values.get("height_above_hips_m", float("nan"))
+        fields["camera_height"] = ("" if above is None or not math.isfinite(above) else
+                                   f" (from {abs(above):.1f} m {'above' if above >= 0 else 'below'} their hips)")
     return fields
 
 
