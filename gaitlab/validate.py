@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gaitlab.core.camera import FULL_FRAME_DIAGONAL_MM, camera_rotation, frontal_angle_deg, intrinsics
+from gaitlab.core.camera import FULL_FRAME_DIAGONAL_MM, CameraPose, camera_rotation, frontal_angle_deg, intrinsics
 from gaitlab.core.obliquity import contralateral_drop_deg, image_to_world, view_sign
 from gaitlab.core.result import SIDES, Analysis, WarningCode
 from gaitlab.core.uncertainty import METHOD_RESIDUAL_DEG
@@ -89,26 +89,15 @@ class ClipScore:
 
 @dataclass(frozen=True)
 class CameraRow:
-    """gaitlab's camera pose (degrees, SDs; the height above the hips in metres, NaN where not measured) and the
-    truth's yaw and roll, and pitch where truth_yaw_pitch can tell it (else NaN), in gaitlab's conventions
+    """gaitlab's camera pose beside the truth's yaw and roll, the pitch where truth_yaw_pitch can tell it (else NaN)
+    and the focal length its field of view gives (35-mm equivalent, mm), in gaitlab's conventions
     (gaitlab.core.camera)."""
 
-    yaw_deg: float
-    yaw_sd_deg: float
-    pitch_deg: float
-    pitch_sd_deg: float
-    roll_deg: float
-    roll_sd_deg: float
-    height_above_hips_m: float
-    height_sd_m: float
-    room_lines: int
-    horizon_lines: int
+    pose: CameraPose
     true_yaw_deg: float
     true_pitch_deg: float
     true_roll_deg: float
-    focal_35mm: float = float("nan")  # the focal length used, 35-mm equivalent, mm
-    focal_fitted: bool = False
-    true_focal_35mm: float = float("nan")  # the truth's, from its vertical field of view
+    true_focal_35mm: float
 
 
 def match_windows(found: list[tuple[str, float, float]], truth: list[tuple[str, float, float]],
@@ -209,9 +198,7 @@ def camera_row(analysis: Analysis, truth: dict) -> CameraRow | None:
     cam, w, h = truth.get("camera", {}), truth.get("width", np.nan), truth.get("height", np.nan)
     true_focal = ((h / 2) / np.tan(np.radians(cam["yfov_deg"] / 2)) * FULL_FRAME_DIAGONAL_MM / np.hypot(w, h)
                   if "yfov_deg" in cam else np.nan)
-    return CameraRow(c.yaw_deg, c.yaw_sd_deg, c.pitch_deg, c.pitch_sd_deg, c.roll_deg, c.roll_sd_deg,
-                     c.height_above_hips_m, c.height_sd_m, c.room_lines, c.horizon_lines, yaw, pitch,
-                     float(cam.get("roll_deg", np.nan)), c.focal_35mm, c.focal_fitted, float(true_focal))
+    return CameraRow(c, yaw, pitch, float(cam.get("roll_deg", np.nan)), float(true_focal))
 
 
 def score_clip(analysis: Analysis, truth: dict) -> ClipScore:
@@ -331,15 +318,15 @@ def format_camera(scores: list[ClipScore]) -> str:
              "a pitch SD of 10° is the prior, not a measurement; focal: 35-mm equivalent, * = fitted, else assumed)",
              head, "-" * len(head)]
     for s in scores:
-        c = s.camera
-        if c is None:
+        if s.camera is None:
             lines.append(f"{s.name[:28]:28s} {'no pose':>9s}")
             continue
+        c, t = s.camera.pose, s.camera
         height = f"{c.height_above_hips_m:+.2f}±{c.height_sd_m:.2f}" if np.isfinite(c.height_above_hips_m) else "–"
         lines.append(f"{s.name[:28]:28s} {c.room_lines:4d}/{c.horizon_lines:<4d} | {deg(c.yaw_deg, c.yaw_sd_deg):>9s} "
-                     f"{deg(c.true_yaw_deg):>5s} | {deg(c.pitch_deg, c.pitch_sd_deg):>10s} {deg(c.true_pitch_deg):>5s} | "
-                     f"{deg(c.roll_deg, c.roll_sd_deg):>10s} {deg(c.true_roll_deg):>5s} | {height:>12s} | "
-                     f"{c.focal_35mm:7.1f}{'*' if c.focal_fitted else ' '} {c.true_focal_35mm:5.1f}")
+                     f"{deg(t.true_yaw_deg):>5s} | {deg(c.pitch_deg, c.pitch_sd_deg):>10s} {deg(t.true_pitch_deg):>5s} | "
+                     f"{deg(c.roll_deg, c.roll_sd_deg):>10s} {deg(t.true_roll_deg):>5s} | {height:>12s} | "
+                     f"{c.focal_35mm:7.1f}{'*' if c.focal_fitted else ' '} {t.true_focal_35mm:5.1f}")
     return "\n".join(lines)
 
 

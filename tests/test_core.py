@@ -332,3 +332,39 @@ def test_frame_rate_from_frame_times():
     assert frame_rate_hz(np.array([0.0, 0.04, 0.08, 0.12])) == pytest.approx(25.0)
     assert np.isnan(frame_rate_hz(np.array([1.0])))  # one frame: no rate
     assert np.isnan(frame_rate_hz(np.array([2.0, 2.0])))  # no span
+
+
+@pytest.mark.parametrize("yaw", [10.0, -10.0])
+def test_the_truths_pitch_is_the_one_its_turned_camera_implies(yaw):
+    """A truth file gives the camera's yaw unsigned and no pitch: a pelvis 3.2 m away, filmed by a camera turned by
+    yaw and looking down 8° (40° vertical field of view), has an image obliquity that only that pitch turns back into
+    the world's; truth_yaw_pitch finds it within 0.3°, and the yaw's sign from where the hips are seen (in gaitlab's
+    convention: turned toward +X, the hips seen left of centre), as gaitlab validate's camera table shows them."""
+    from dataclasses import replace
+
+    from gaitlab.core.camera import CameraPose, camera_rotation, intrinsics, project
+    from gaitlab.validate import camera_row, truth_yaw_pitch
+    from tests.analysis_fixture import make_analysis
+
+    w, h, yfov, pitch = 1920, 1080, 40.0, 8.0
+    k = intrinsics(w, h, (h / 2) / np.tan(np.radians(yfov / 2)))
+    r = camera_rotation(yaw, pitch, 0.0)
+    t = np.arange(0, 4, 1 / 30)
+    world = 6.0 * np.sin(2 * np.pi * t)
+    centre = np.array([0.0, 3.2, -0.45])
+    half = 0.1 * np.stack([np.cos(np.radians(world)), np.zeros_like(t), np.sin(np.radians(world))], -1)
+    right, left = project(centre + half, np.zeros(3), r, k), project(centre - half, np.zeros(3), r, k)
+    image = np.degrees(np.arctan2(left[:, 1] - right[:, 1], right[:, 0] - left[:, 0]))
+    truth = {"view": "posterior", "width": w, "height": h,
+             "camera": {"roll_deg": 0.0, "yaw_deg": abs(yaw), "yfov_deg": yfov},
+             "frames_truth": {"time_s": list(t), "obliquity_deg": list(world), "image_obliquity_deg": list(image),
+                              "left_hip_px": left.tolist(), "right_hip_px": right.tolist()}}
+    found_yaw, found_pitch = truth_yaw_pitch(truth)
+    assert found_yaw == yaw and found_pitch == pytest.approx(pitch, abs=0.3)
+    assert np.isnan(truth_yaw_pitch({**truth, "camera": {**truth["camera"], "yaw_deg": 0.0}})[1])
+    # gaitlab validate's camera row: the truth's yaw signed, its pitch, and its lens as a 35-mm equivalent
+    pose = CameraPose(-yaw, 0.5, 9.0, 0.7, 0.1, 0.2, 0.3, 0.05, 1324.0, 26.0, 0.0, 100)
+    row = camera_row(replace(make_analysis(), camera=pose), truth)
+    assert row.pose is pose and row.true_yaw_deg == yaw and row.true_pitch_deg == pytest.approx(pitch, abs=0.3)
+    assert row.true_focal_35mm == pytest.approx(29.1, abs=0.1) and row.true_roll_deg == 0.0
+    assert camera_row(replace(make_analysis(), camera=None), truth) is None
