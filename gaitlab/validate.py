@@ -175,15 +175,15 @@ def truth_yaw_pitch(truth: dict) -> tuple[float, float]:
     one whose conversion best matches the truth's own obliquity (least squares over the frames); NaN for an
     unturned camera, where it does not matter to first order (and cannot be told), or without the fields."""
     frames, cam = truth.get("frames_truth", {}), truth.get("camera", {})
-    if not all(k in frames for k in ("image_obliquity_deg", "left_hip_px", "right_hip_px", "obliquity_deg")) or \
+    if not all(k in frames for k in ("image_obliquity_deg", "left_hip_px", "right_hip_px")) or \
             not all(k in cam for k in ("roll_deg", "yaw_deg", "yfov_deg")):
         return float("nan"), float("nan")
     from scipy.optimize import minimize_scalar
 
     mid_x = 0.5 * (np.asarray(frames["left_hip_px"], float)[:, 0] + np.asarray(frames["right_hip_px"], float)[:, 0])
-    yaw = float(-np.sign(np.median(mid_x) - truth["width"] / 2) * abs(cam["yaw_deg"]))
-    if yaw == 0:
-        return 0.0, float("nan")
+    yaw = float(-np.sign(np.median(mid_x) - truth["width"] / 2) * abs(cam["yaw_deg"])) + 0.0  # no -0.0
+    if yaw == 0 or "obliquity_deg" not in frames:
+        return yaw, float("nan")
     world = np.asarray(frames["obliquity_deg"], float)
     return yaw, float(minimize_scalar(lambda p: float(np.mean((_truth_frontal(truth, yaw, p) - world) ** 2)),
                                       bounds=(-30, 30), method="bounded").x)

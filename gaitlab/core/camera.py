@@ -263,9 +263,7 @@ def fit_vertical(tilt_deg: np.ndarray, at_xy: np.ndarray, sd_deg: np.ndarray | N
     f0 = float(k[0, 0])
     with_focal = horizon is not None and focal_sd_px > 0
     if horizon is not None:  # the horizon's pitch SD from the point's covariance alone (the focal length is fitted)
-        h0 = horizon_pitch_deg(horizon.xy, float(np.median(tilt)), k)
-        grad = np.array([horizon_pitch_deg(horizon.xy + d, float(np.median(tilt)), k) - h0 for d in np.eye(2)])
-        horizon_sd = max(math.sqrt(max(float(grad @ horizon.cov_px2 @ grad), 0.0)), MIN_LINE_SD_DEG)
+        horizon_sd = max(_point_pitch_sd_deg(horizon, float(np.median(tilt)), k), MIN_LINE_SD_DEG)
 
     def camera(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # p: roll, pitch (degrees)[, focal / f0]
         kk = k if not with_focal else intrinsics(2 * k[0, 2], 2 * k[1, 2], p[2] * f0)
@@ -357,9 +355,10 @@ def estimate_camera_pose(hip_xy: np.ndarray, body_axis_tilt_deg: np.ndarray, wid
         (fit_vertical; the body as one line of SD BODY_AXIS_LEAN_SD_DEG), and body_lean_deg says how far the body's
         axis leans from the room's vertical.
     horizon_point : VanishingPoint or None
-        Where the room's horizontal lines meet (gaitlab.core.scene.vanishing_point), a point of the horizon: it sets the
-        pitch's prior (horizon_pitch_deg at the roll found, its SD from the point's and the focal length's) in place
-        of pitch_deg and pitch_sd_deg.
+        Where the room's horizontal lines meet (gaitlab.core.scene.vanishing_point), a point of the horizon. With the
+        room's verticals it is fitted with them, and the focal length with both (fit_vertical); alone it sets the
+        pitch (horizon_pitch_deg at the roll found, its SD from the point's and the focal length's) in place of
+        pitch_deg and pitch_sd_deg.
     body_length : (float, float) or None
         The same body line's length in metres (MediaPipe's world landmarks) and in pixels
         (gaitlab.core.obliquity.body_length): the image's scale at the hips, which with a measured pitch gives
@@ -372,10 +371,11 @@ def estimate_camera_pose(hip_xy: np.ndarray, body_axis_tilt_deg: np.ndarray, wid
     CameraPose
         yaw from where the hips are (the camera taken to be on the line of travel, turned about its own axes: the
         ray to the hips lies in the vertical plane of the walk); roll and pitch from the room's lines and the body's
-        axis, or, without the room's lines, the roll solved so that the scene's vertical at the hips has the body
-        axis' median tilt and the pitch as given; SDs from the fit and the focal length's uncertainty (and the
-        pitch's, without the room; the body axis' own scatter is counted apart: gaitlab.core.analysis).
-        NaN angles when no frame shows the person.
+        axis (and the focal length, where the horizon is seen too), or, without the room's verticals, the roll
+        solved so that the scene's vertical at the hips has the body axis' median tilt and the pitch from the horizon
+        or as given; SDs from the fit and the focal length's uncertainty (and the pitch's, without the room; the body
+        axis' own scatter is counted apart: gaitlab.core.analysis); the height above the hips where the pitch was
+        measured. NaN angles when no frame shows the person.
     """
     hip_xy = np.asarray(hip_xy, float)
     tilt = np.asarray(body_axis_tilt_deg, float)
@@ -458,14 +458,20 @@ def _height_above_hips(hip_xy: np.ndarray, k: np.ndarray, pose: tuple[float, flo
 
 def _horizon_prior(point: VanishingPoint, roll_deg: float, width: int, height: int, focal_35mm: float
                    ) -> tuple[float, float]:
-    """(pitch, SD), degrees: horizon_pitch_deg of the horizontal lines' vanishing point at this roll, its SD from the point's
-    covariance (by the pitch's gradient over a pixel each way) and from PHONE_FOCAL_35MM_SD."""
+    """(pitch, SD), degrees: horizon_pitch_deg of the horizontal lines' vanishing point at this roll, its SD from the
+    point's covariance and from PHONE_FOCAL_35MM_SD."""
     k = intrinsics(width, height, focal_px(width, height, focal_35mm))
     pitch = horizon_pitch_deg(point.xy, roll_deg, k)
-    grad = np.array([horizon_pitch_deg(point.xy + d, roll_deg, k) - pitch for d in np.eye(2)])
     k_f = intrinsics(width, height, focal_px(width, height, focal_35mm + PHONE_FOCAL_35MM_SD))
-    return pitch, math.hypot(math.sqrt(max(float(grad @ point.cov_px2 @ grad), 0.0)),
-                             horizon_pitch_deg(point.xy, roll_deg, k_f) - pitch)
+    return pitch, math.hypot(_point_pitch_sd_deg(point, roll_deg, k), horizon_pitch_deg(point.xy, roll_deg, k_f) - pitch)
+
+
+def _point_pitch_sd_deg(point: VanishingPoint, roll_deg: float, k: np.ndarray) -> float:
+    """One SD, degrees, of horizon_pitch_deg from the vanishing point's covariance (its gradient over a pixel each
+    way)."""
+    pitch = horizon_pitch_deg(point.xy, roll_deg, k)
+    grad = np.array([horizon_pitch_deg(point.xy + d, roll_deg, k) - pitch for d in np.eye(2)])
+    return math.sqrt(max(float(grad @ point.cov_px2 @ grad), 0.0))
 
 
 def conversion_sd_deg(pose: CameraPose, hip_xy: tuple[float, float], screen_angle_deg: float, width: int,

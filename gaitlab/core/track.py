@@ -94,9 +94,10 @@ class PoseTrack:
     # bystander_image_xyz[k] (M, 33, 3) pixels; frames in increasing order.
     bystander_frame: np.ndarray = field(default=None)  # type: ignore[assignment]
     bystander_image_xyz: np.ndarray = field(default=None)  # type: ignore[assignment]
-    # The room's long near-vertical line segments and the floor's in front of the person (gaitlab.measure.scene),
-    # looked for about once a second: segment k was seen in frame scene_segment_frame[k] (K,), from its top end to
-    # its bottom end scene_segments_px[k] (K, 4: x1, y1, x2, y2 pixels); frames in increasing order.
+    # The room's long line segments clear of the person (gaitlab.measure.scene; gaitlab.core.scene sorts them into
+    # verticals and horizontals), looked for about once a second: segment k was seen in frame scene_segment_frame[k]
+    # (K,), from its top end to its bottom end scene_segments_px[k] (K, 4: x1, y1, x2, y2 pixels); frames in
+    # increasing order.
     scene_segment_frame: np.ndarray = field(default=None)  # type: ignore[assignment]
     scene_segments_px: np.ndarray = field(default=None)  # type: ignore[assignment]
 
