@@ -89,3 +89,32 @@ def test_every_step_of_the_demo_clip_is_a_stance_in_frames_csv(demo):
 def test_the_annotated_video_labels_each_demo_step_at_its_peak(demo):
     analysis, _, _ = demo
     assert [stance_at(analysis, s.peak_time_s) for s in analysis.steps] == [s.stance_side for s in analysis.steps]
+
+
+def test_a_landmark_line_beyond_what_walking_produces_is_not_shown_as_the_baseline():
+    """The hip landmarks of one stance thrown 25° off (mislabelled or overlapping hips, as on a person seen turned
+    and from above): that step keeps its pelvis drop, its baseline is not shown (the same ±15° rule as the steps'),
+    and the side's baseline mean is taken over the other steps."""
+    from gaitlab.core.analysis import MAX_PLAUSIBLE_DROP_DEG
+    from gaitlab.core.track import LEFT_HIP, RIGHT_HIP
+
+    track, _ = make_track(drops={"left": 3.0, "right": 6.0})
+    before = analyze_track(track, INFO)
+    step = before.steps[2]
+    inside = (track.time_s >= step.start_s) & (track.time_s <= step.end_s)
+    mid = 0.5 * (track.image_xyz[inside, LEFT_HIP, :2] + track.image_xyz[inside, RIGHT_HIP, :2])
+    half = 0.5 * np.linalg.norm(track.image_xyz[inside, RIGHT_HIP, :2] - track.image_xyz[inside, LEFT_HIP, :2], axis=1)
+    turn = np.radians(25.0)  # the right hip (image right, from behind) thrown 25° down
+    track.image_xyz[inside, RIGHT_HIP, 0] = mid[:, 0] + half * np.cos(turn)
+    track.image_xyz[inside, RIGHT_HIP, 1] = mid[:, 1] + half * np.sin(turn)
+    track.image_xyz[inside, LEFT_HIP, 0] = mid[:, 0] - half * np.cos(turn)
+    track.image_xyz[inside, LEFT_HIP, 1] = mid[:, 1] - half * np.sin(turn)
+    after = analyze_track(track, INFO)
+    (same,) = [s for s in after.steps if s.start_s == step.start_s]
+    assert abs(before.steps[2].baseline_peak_drop_deg) < MAX_PLAUSIBLE_DROP_DEG
+    assert np.isnan(same.baseline_peak_drop_deg)
+    assert same.peak_drop_deg == pytest.approx(step.peak_drop_deg, abs=0.5)
+    side = after.sides[step.stance_side]
+    others = [s.baseline_peak_drop_deg for s in after.steps if s.stance_side == step.stance_side
+              and s.start_s != step.start_s]
+    assert side.baseline_mean_drop_deg == pytest.approx(np.mean(others), abs=1e-6)

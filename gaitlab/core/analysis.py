@@ -189,11 +189,14 @@ def _measure(track: PoseTrack, estimate: ViewEstimate, roll: float, roll_series:
             implausible += 1
             continue
         base = step_peak(clean.time_s, baseline, window)
+        # the same rule for the landmark line: its line through two mislabelled or overlapping hips (a person seen
+        # turned, from above) is taken into the frontal plane at any angle
+        base_drop = base.peak_drop_deg if base and abs(base.peak_drop_deg) <= MAX_PLAUSIBLE_DROP_DEG else float("nan")
         lean = lean_right[peak.peak_index] * (1 if window.side == "right" else -1)
         steps.append(StepDrop(
             stance_side=window.side, start_s=window.start_s, end_s=window.end_s,
             peak_drop_deg=peak.peak_drop_deg, peak_time_s=peak.peak_time_s,
-            baseline_peak_drop_deg=base.peak_drop_deg if base else float("nan"),
+            baseline_peak_drop_deg=base_drop,
             trunk_lean_deg=float(lean), knee_flexion_deg=float(knee[window.side][peak.peak_index]),
             **_shared_errors(level, int(clean.pelvis_pixel_reference[peak.peak_index]), float(roll_sd)),
         ))
