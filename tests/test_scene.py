@@ -328,3 +328,22 @@ def test_the_ceilings_lines_run_down_to_the_same_horizon():
         vp = vanishing_point(tilt, mid)
         assert vp is not None and vp.lines == len(tilt)
         assert horizon_pitch_deg(vp.xy, 1.0, K) == pytest.approx(7.0, abs=0.1)
+
+
+def test_a_room_full_of_lines_still_gives_its_vanishing_point():
+    """400 lines, 40 of them meeting at one point and the rest every which way (books, a cluttered shelf): the pairs
+    tried are a fixed sample (MAX_CANDIDATE_PAIRS of the 79 800), which still holds two of the 40, and the point is
+    found where they meet, the same on every call."""
+    from gaitlab.core.scene import MAX_CANDIDATE_PAIRS
+
+    rng = np.random.default_rng(5)
+    point = np.array([700.0, 150.0])
+    mids = np.column_stack([rng.uniform(0, W, 40), rng.uniform(300, H, 40)])
+    d = point - mids
+    family = np.degrees(np.arctan2(d[:, 0], -d[:, 1]))  # tilt of the line from each midpoint toward the point
+    tilt = np.append(family, rng.uniform(-80, 80, 360))
+    mid = np.vstack([mids, np.column_stack([rng.uniform(0, W, 360), rng.uniform(0, H, 360)])])
+    assert 400 * 399 // 2 > MAX_CANDIDATE_PAIRS
+    vp = vanishing_point(tilt, mid)
+    assert vp is not None and np.allclose(vp.xy, point, atol=0.5) and vp.lines >= 40
+    assert np.array_equal(vanishing_point(tilt, mid).xy, vp.xy)

@@ -50,6 +50,10 @@ MIN_MOVING_FRAMES = 3
 # roll gaitlab corrects (gaitlab.core.analysis.MAX_ROLL_DEG, 10°) plus the convergence of verticals at the frame's
 # edge under a camera pitched by up to ~15° (tan 15° x half the frame's width over the focal length, ~8°).
 MAX_TILT_FROM_VERTICAL_DEG = 20.0
+# Pairs of lines whose meeting point is tried as the vanishing point, at most: with a share w of the lines in the
+# family, a pair of two of them turns up among n random pairs with a chance 1 - (1 - w^2)^n, above 99.9 % for w down
+# to 6 % (Fischler & Bolles 1981, RANSAC); a room of a few dozen lines is tried whole.
+MAX_CANDIDATE_PAIRS = 2000
 # Horizontal lines within this angle of the image horizontal, degrees, are left out of the vanishing point: the
 # lines across the view meet far out to the side, where a degree of their angle moves the meeting point by a
 # frame's width. A camera turned by 11° (the bench's largest yaw) meets them ~5 focal lengths from the centre, which
@@ -182,8 +186,8 @@ def vanishing_point(tilt_deg: np.ndarray, mid_px: np.ndarray) -> VanishingPoint 
     """The point most of the lines (tilt_deg (L,) from the image vertical, through mid_px (L, 2)) run toward, by
     consensus then least squares.
 
-    Every pair's meeting point is a candidate; the one most lines pass within SAME_LINE_DEG of (a short segment's
-    angle is good to about that) wins: a floor of tiles has two families of lines, a room a few strays. Then the
+    Every pair's meeting point (at most MAX_CANDIDATE_PAIRS of them) is a candidate; the one most lines pass within
+    SAME_LINE_DEG of (a short segment's angle is good to about that) wins: a floor of tiles has two families of lines, a room a few strays. Then the
     point is fitted to those lines by least squares on their angles, with the lines' own robust scatter about it
     (at least MIN_LINE_SD_DEG), lines off by more than OUTLIER_SIGMAS of it dropped and the point refitted, as
     gaitlab.core.camera.fit_vertical does. None with fewer than MIN_SCENE_LINES lines kept."""
@@ -194,18 +198,19 @@ def vanishing_point(tilt_deg: np.ndarray, mid_px: np.ndarray) -> VanishingPoint 
         return None
     t = np.radians(tilt)
     normal = np.stack([np.cos(t), np.sin(t)], -1)  # across each line: normal . (p - mid) = 0 along it
-    best, best_count = None, 0
-    for i in range(len(tilt)):
-        for j in range(i + 1, len(tilt)):
-            a = normal[[i, j]]
-            if abs(np.linalg.det(a)) < 1e-6:  # parallel in the image: they meet at no finite point
-                continue
-            v = np.linalg.solve(a, [normal[i] @ mid[i], normal[j] @ mid[j]])
-            count = int(np.sum(np.abs(_angle_off_deg(v, tilt, mid)) <= SAME_LINE_DEG))
-            if count > best_count:
-                best, best_count = v, count
-    if best is None:
+    i, j = np.triu_indices(len(tilt), 1)
+    if len(i) > MAX_CANDIDATE_PAIRS:  # a room full of lines: a fixed sample of pairs, the same on every run
+        pick = np.sort(np.random.default_rng(0).choice(len(i), MAX_CANDIDATE_PAIRS, replace=False))
+        i, j = i[pick], j[pick]
+    det = normal[i, 0] * normal[j, 1] - normal[i, 1] * normal[j, 0]
+    meets = np.abs(det) >= 1e-6  # lines parallel in the image meet at no finite point
+    if not meets.any():
         return None
+    i, j, det = i[meets], j[meets], det[meets]
+    ci, cj = np.sum(normal[i] * mid[i], 1), np.sum(normal[j] * mid[j], 1)  # Cramer's rule for each pair's point
+    points = np.stack([(ci * normal[j, 1] - cj * normal[i, 1]) / det, (normal[i, 0] * cj - normal[j, 0] * ci) / det], -1)
+    counts = [int(np.sum(np.abs(_angle_off_deg(v, tilt, mid)) <= SAME_LINE_DEG)) for v in points]
+    best = points[int(np.argmax(counts))]  # the first of the most supported, as pairs come in order
 
     def fit(keep: np.ndarray, start: np.ndarray, scatter: float):
         return least_squares(lambda p: _angle_off_deg(p, tilt[keep], mid[keep]) / scatter, start,
