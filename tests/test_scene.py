@@ -231,6 +231,11 @@ def test_too_few_lines_meeting_give_no_point():
     assert vanishing_point(tilt[:3], mid[:3]) is None
     assert vanishing_point(np.array([10.0, -40.0, 30.0, 55.0]), np.array([[100, 600], [900, 500], [400, 650],
                                                                           [1100, 700]], float)) is None
+    # parallel in the image (a family seen square, its point at infinity), exactly or to a hundred-thousandth of a
+    # degree: no point, and no failure
+    along = np.array([[100, 500], [300, 500], [500, 500], [700, 500], [900, 500]], float)
+    assert vanishing_point(np.full(5, 30.0), along) is None
+    assert vanishing_point(np.array([30.0, 30.00001, 30.00002, 29.99999, 30.00003]), along) is None
 
 
 def test_the_horizon_gives_a_turned_camera_its_pitch_and_its_roll_without_the_rooms_verticals():

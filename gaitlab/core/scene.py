@@ -187,10 +187,11 @@ def vanishing_point(tilt_deg: np.ndarray, mid_px: np.ndarray) -> VanishingPoint 
     consensus then least squares.
 
     Every pair's meeting point (at most MAX_CANDIDATE_PAIRS of them) is a candidate; the one most lines pass within
-    SAME_LINE_DEG of (a short segment's angle is good to about that) wins: a floor of tiles has two families of lines, a room a few strays. Then the
-    point is fitted to those lines by least squares on their angles, with the lines' own robust scatter about it
-    (at least MIN_LINE_SD_DEG), lines off by more than OUTLIER_SIGMAS of it dropped and the point refitted, as
-    gaitlab.core.camera.fit_vertical does. None with fewer than MIN_SCENE_LINES lines kept."""
+    SAME_LINE_DEG of (a short segment's angle is good to about that) wins: a floor of tiles has two families of
+    lines, a room a few strays. Then the point is fitted to those lines by least squares on their angles, with the
+    lines' own robust scatter about it (at least MIN_LINE_SD_DEG), lines off by more than OUTLIER_SIGMAS of it
+    dropped and the point refitted, as gaitlab.core.camera.fit_vertical does. None with fewer than MIN_SCENE_LINES
+    lines kept (lines parallel in the image meet nowhere)."""
     from scipy.optimize import least_squares
 
     tilt, mid = np.asarray(tilt_deg, float).reshape(-1), np.asarray(mid_px, float).reshape(-1, 2)
