@@ -73,6 +73,8 @@ CASES = [
          "at least 7"),
     Case("clip turned 90° without metadata", _derived("sideways.mp4", 3.0, turn_pixels=1), 0,
          "turned by about", flags_allowed=False),
+    Case("camera high on a wall looking down (the bundled Pose2Sim cam02)",
+         _copy(SAMPLES / "pose2sim_single_cam02.mp4", "high camera.mp4"), 0, "looks down at the person by"),
     Case("4K resolution", _derived("uhd.mp4", 1.5, scale=3.0), 0, "per side"),
     Case("variable frame rate", _derived("vfr.mp4", 3.0, keep=lambda i: i % 7 not in (3, 5)), 0,
          "at least 7"),
