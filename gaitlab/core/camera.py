@@ -398,7 +398,7 @@ def estimate_camera_pose(hip_xy: np.ndarray, body_axis_tilt_deg: np.ndarray, wid
                             intrinsics(width, height, focal_px(width, height, f35)), prior, horizon, focal_sd)
 
     focal_sd = focal_px(width, height, focal_35mm + PHONE_FOCAL_35MM_SD) - f
-    k = intrinsics(width, height, f)
+    k = k_assumed = intrinsics(width, height, f)
     k_f = intrinsics(width, height, f + focal_sd)
     room = with_room(focal_35mm, horizon_point)
     if room is None and horizon_point is not None:  # the horizon alone: its pitch at the body's roll
@@ -427,8 +427,7 @@ def estimate_camera_pose(hip_xy: np.ndarray, body_axis_tilt_deg: np.ndarray, wid
     yaw_f = pose_from_image(hip, tau, k_f, focal.pitch_deg, focal.roll_deg)[0]
     yaw_p = pose_from_image(hip, tau, k, pitch + room.pitch_sd_deg, roll)[0]
     # the body's lean from the room: its axis' roll at the room's pitch minus the room's own roll (without the body)
-    alone = fit_vertical(*room_lines, None, intrinsics(width, height, focal_px(width, height, focal_35mm)), prior,
-                         horizon_point, focal_sd)
+    alone = fit_vertical(*room_lines, None, k_assumed, prior, horizon_point, focal_sd)
     lean = nan if alone is None else \
         pose_from_image(hip, tau, intrinsics(width, height, alone.focal_px), alone.pitch_deg)[1] - alone.roll_deg
     pitch_sd = math.hypot(room.pitch_sd_deg, focal.pitch_deg - pitch)

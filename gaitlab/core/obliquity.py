@@ -59,13 +59,16 @@ def image_line_angle_deg(left_xy: np.ndarray, right_xy: np.ndarray) -> np.ndarra
     return np.degrees(np.arctan2(left_xy[..., 1] - right_xy[..., 1], np.abs(right_xy[..., 0] - left_xy[..., 0])))
 
 
+def _body_axis(xyz: np.ndarray, dims: int) -> np.ndarray:
+    """(N, dims) the shoulder midpoint minus the ankle midpoint per frame, in the first dims coordinates of xyz."""
+    top = 0.5 * (xyz[:, LEFT_SHOULDER, :dims] + xyz[:, RIGHT_SHOULDER, :dims])
+    return top - 0.5 * (xyz[:, LEFT_ANKLE, :dims] + xyz[:, RIGHT_ANKLE, :dims])
+
+
 def body_axis_tilt_deg(track: PoseTrack) -> np.ndarray:
     """Per frame: the shoulder-midpoint -> ankle-midpoint line from image vertical, positive = top
     toward image right. Over a walk it averages to the camera roll (the body is upright on average)."""
-    im = track.image_xyz
-    top = 0.5 * (im[:, LEFT_SHOULDER, :2] + im[:, RIGHT_SHOULDER, :2])
-    bottom = 0.5 * (im[:, LEFT_ANKLE, :2] + im[:, RIGHT_ANKLE, :2])
-    d = top - bottom
+    d = _body_axis(track.image_xyz, 2)
     return np.degrees(np.arctan2(d[:, 0], -d[:, 1]))
 
 
@@ -74,8 +77,7 @@ def body_length(track: PoseTrack) -> tuple[float, float]:
     landmarks and in the image (NaN without a frame showing both): their ratio is the image's scale at the person,
     gaitlab.core.camera.estimate_camera_pose's distance."""
     def length(xyz: np.ndarray, dims: int) -> float:
-        top = 0.5 * (xyz[:, LEFT_SHOULDER, :dims] + xyz[:, RIGHT_SHOULDER, :dims])
-        d = np.linalg.norm(top - 0.5 * (xyz[:, LEFT_ANKLE, :dims] + xyz[:, RIGHT_ANKLE, :dims]), axis=1)
+        d = np.linalg.norm(_body_axis(xyz, dims), axis=1)
         return float(np.nanmedian(d)) if np.isfinite(d).any() else float("nan")
 
     return length(track.world_xyz, 3), length(track.image_xyz, 2)
