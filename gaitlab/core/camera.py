@@ -395,9 +395,9 @@ def estimate_camera_pose(hip_xy: np.ndarray, body_axis_tilt_deg: np.ndarray, wid
         lines_tilt, lines_xy = room_lines
         return fit_vertical(np.append(lines_tilt, tau), np.vstack([lines_xy, hip]),
                             np.append(np.full(len(lines_tilt), np.nan), BODY_AXIS_LEAN_SD_DEG),
-                            intrinsics(width, height, focal_px(width, height, f35)), prior, horizon, focal_sd)
+                            intrinsics(width, height, focal_px(width, height, f35)), prior, horizon, focal_prior_sd)
 
-    focal_sd = focal_px(width, height, focal_35mm + PHONE_FOCAL_35MM_SD) - f
+    focal_prior_sd = focal_sd = focal_px(width, height, focal_35mm + PHONE_FOCAL_35MM_SD) - f
     k = k_assumed = intrinsics(width, height, f)
     k_f = intrinsics(width, height, f + focal_sd)
     room = with_room(focal_35mm, horizon_point)
@@ -427,7 +427,7 @@ def estimate_camera_pose(hip_xy: np.ndarray, body_axis_tilt_deg: np.ndarray, wid
     yaw_f = pose_from_image(hip, tau, k_f, focal.pitch_deg, focal.roll_deg)[0]
     yaw_p = pose_from_image(hip, tau, k, pitch + room.pitch_sd_deg, roll)[0]
     # the body's lean from the room: its axis' roll at the room's pitch minus the room's own roll (without the body)
-    alone = fit_vertical(*room_lines, None, k_assumed, prior, horizon_point, focal_sd)
+    alone = fit_vertical(*room_lines, None, k_assumed, prior, horizon_point, focal_prior_sd)
     lean = nan if alone is None else \
         pose_from_image(hip, tau, intrinsics(width, height, alone.focal_px), alone.pitch_deg)[1] - alone.roll_deg
     pitch_sd = math.hypot(room.pitch_sd_deg, focal.pitch_deg - pitch)
