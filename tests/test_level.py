@@ -185,3 +185,48 @@ def test_a_constant_pelvic_tilt_is_kept_and_the_disagreement_reported(view):
     assert a.sides["right"].mean_drop_deg == pytest.approx(7.0 + 3.0, abs=0.5)
     assert a.sides["left"].mean_drop_deg == pytest.approx(3.0 - 3.0, abs=0.5)
     assert "leg-length difference" in " ".join(warning_texts(a.warnings))
+
+
+# ---- walking without the symmetry: the mean over whole strides ---------------------------------------------------
+
+def test_a_level_is_read_over_whole_strides_and_not_over_part_of_one():
+    """A pelvis that drops alike on both sides (level at 30°) averages to its level over any whole number of strides,
+    not over part of one: over 1.25 strides the plain mean is off by the unfinished stride's drop."""
+    from gaitlab.core.level import over_whole_strides, whole_strides
+
+    stride = 1.1
+    t = np.arange(0, 1.25 * stride, 1 / 30)
+    phase = 2 * np.pi * t / stride
+    rotation = 30.0 + 5.0 * np.maximum(np.sin(2 * phase), 0) * np.sign(np.sin(phase))  # one drop each way a stride
+    every = np.ones(t.size, bool)
+    assert abs(np.mean(rotation) - 30.0) > 0.5
+    assert np.mean(rotation[whole_strides(t, every, stride)]) == pytest.approx(30.0, abs=0.1)
+    assert not whole_strides(t, t < 0.45 * stride, stride).any()
+    one = t < stride  # frames spanning a stride less one frame interval: one whole stride
+    assert np.array_equal(whole_strides(t, one, stride), one)
+    later = (t > 0.1) & np.isfinite(rotation)  # counted from the first measured frame
+    assert whole_strides(t, later, stride)[t > 0.1].sum() == round(30 * stride)
+    back = whole_strides(t, every, stride, from_end=True)  # or back from the last
+    assert back.sum() == round(30 * stride) and back[-1] and not back[: t.size - back.sum()].any()
+    assert np.mean(rotation[back]) == pytest.approx(30.0, abs=0.1)
+    assert over_whole_strides(lambda m: float(np.mean(rotation[m])), t, every, stride) == pytest.approx(30.0, abs=0.1)
+    assert np.isnan(over_whole_strides(lambda m: float(np.mean(rotation[m])), t, t < 0.45 * stride, stride))
+
+
+def test_a_reference_shorter_than_a_stride_without_the_symmetry_is_not_measured():
+    """Without the symmetry a walk's level is its mean over whole strides. The band's chain restarting for 0.45 s (a
+    keyframe 10° off, its offset unknown) leaves a piece too short for that: its frames are not measured, rather than
+    read against the mean of the part of a stance they hold; the rest keeps its drops."""
+    from tests.synthetic import make_track
+    from tests.test_core import INFO
+
+    track, _ = make_track(drops={"left": 5.0, "right": 5.0})
+    short = (track.time_s >= 4.0) & (track.time_s < 4.45)
+    reference = np.where(short, 1, track.pelvis_pixel_reference)
+    rotation = np.where(short, track.pelvis_pixel_rotation_deg + 10.0, track.pelvis_pixel_rotation_deg)
+    a = analyze_track(replace(track, pelvis_pixel_reference=reference, pelvis_pixel_rotation_deg=rotation), INFO)
+    assert "over whole strides" in a.pelvis_level_method
+    assert np.isnan(a.frames.obliquity_deg[short]).all()
+    assert np.isfinite(a.frames.obliquity_deg[~short]).mean() > 0.9
+    assert not [s for s in a.steps if s.start_s < 4.45 and s.end_s > 4.0]
+    assert all(s.peak_drop_deg == pytest.approx(5.0, abs=0.6) for s in a.steps)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -250,6 +251,42 @@ def flight_level(rotation_deg: np.ndarray, flight: np.ndarray, roll_deg: float) 
     return float(np.median(r[sel])) + roll_deg, math.hypot(sd, FALLBACK_LEVEL_SD_DEG["flight"])
 
 
+def whole_strides(time_s: np.ndarray, measured: np.ndarray, stride: float, from_end: bool = False) -> np.ndarray:
+    """The `measured` frames (a boolean mask) within the most whole strides (of `stride` seconds) from the first of
+    them (from_end: back from the last); none where they span less than one stride.
+
+    A level is read over whole strides because each holds one stance of each side: the mean angle is the level where
+    both sides drop alike, and the symmetry's pose asymmetries (one thigh forward, the stance hip adducted) change
+    sign from one stance to the other. Over part of a stride both are wherever in the gait cycle that part lies: a
+    piece cut after one stance reads that stance's drop as level, and the symmetry's median over half a stride is
+    0.2-2.0° RMS from the clip's on the rendered bench (over one stride 0.1-0.7°, two 0.1-0.6°). A frame stands for
+    the interval to the next, so frames spanning one interval less than a stride are a stride."""
+    t = np.asarray(time_s, float)
+    m = np.asarray(measured, bool) & np.isfinite(t)
+    out = np.zeros(t.shape, bool)
+    idx = np.flatnonzero(m)
+    if idx.size < 2:
+        return out
+    interval = float(np.median(np.diff(t[np.isfinite(t)])))
+    first, last = t[idx[0]], t[idx[-1]]
+    strides = math.floor((last - first + interval) / stride + 1e-9)
+    if strides >= 1:
+        reach = strides * stride - interval / 2
+        out[idx] = t[idx] > last - reach if from_end else t[idx] < first + reach
+    return out
+
+
+def over_whole_strides(estimate: Callable[[np.ndarray], float], time_s: np.ndarray, measured: np.ndarray,
+                       stride: float) -> float:
+    """A level estimate (a function of a frame mask) over whole strides (whole_strides): the mean of its values over
+    the strides counted from the first measured frame and back from the last, so that every frame takes part and
+    neither end's part-stride does; NaN where the frames span less than a stride."""
+    ahead = whole_strides(time_s, measured, stride)
+    if not ahead.any():
+        return float("nan")
+    return 0.5 * (estimate(ahead) + estimate(whole_strides(time_s, measured, stride, from_end=True)))
+
+
 def _with_flight(level: float, sd: float, flight: tuple[float, float], roll_sd_deg: float
                  ) -> tuple[float, float, float, str]:
     """A symmetry level (its SD sd) and a flight-phase level compared: (level, SD, camera weight, how). They agree
@@ -276,7 +313,9 @@ def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float,
     noisy) pelvis angle each frame, and the median of rotation - tilt over the clip puts the precise but
     relative band rotation on that absolute level (gaitlab.measure.symmetry). Where too few frames measure
     the symmetry: in running, the pelvis passes through level in every flight phase; in walking the
-    clip's mean angle is taken as level, which assumes both sides drop alike. Those two are levels in
+    mean angle is taken as level, which assumes both sides drop alike. The symmetry and the mean are read over whole
+    strides (whole_strides): a reference shorter than a stride gets no level from them, and (without a run's flight
+    phases) its frames are not measured. The flight phases and the mean are levels in
     the world: the image's level differs from them by the camera roll (a screen rotation of -roll).
 
     Each level's uncertainty (one SD, degrees; gaitlab.core.uncertainty): from the symmetry, the scatter of the
@@ -298,20 +337,23 @@ def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float,
         sel = (track.pelvis_pixel_reference == ref) & np.isfinite(rotation)
         if not sel.any():  # every frame of this reference was rejected: nothing to put on a level
             continue
-        level, _, _ = rotation_at_level(rotation[sel], track.pelvis_symmetry_tilt_deg[sel],
-                                        track.pelvis_symmetry_quality[sel])
+        used = sel & np.isfinite(track.pelvis_symmetry_tilt_deg) & (track.pelvis_symmetry_quality > 0)
+        level = over_whole_strides(lambda m: rotation_at_level(rotation[m], track.pelvis_symmetry_tilt_deg[m],
+                                                               track.pelvis_symmetry_quality[m])[0], t, used, stride)
+        mean = over_whole_strides(lambda m: float(np.mean(rotation[m])), t, sel, stride)
         if np.isfinite(level):
             how = "symmetry"
         elif events.activity == "run" and (sel & flight).sum() >= 3:
             level, how = float(np.median(rotation[sel & flight])) + roll_deg, "flight"
-        else:
-            level, how = float(np.mean(rotation[sel])) + roll_deg, "mean"
+        elif np.isfinite(mean):
+            level, how = mean + roll_deg, "mean"
+        else:  # less than a stride: nothing says where its level is, and its frames are not measured
+            continue
         levels[int(ref)], by_ref[int(ref)] = float(level), how
         weights[int(ref)] = 1.0 if how == "symmetry" else 0.0
         if how != "symmetry":
             sds[int(ref)] = FALLBACK_LEVEL_SD_DEG[how]
         else:
-            used = sel & np.isfinite(track.pelvis_symmetry_tilt_deg) & (track.pelvis_symmetry_quality > 0)
             sds[int(ref)] = stride_median_sd_deg(rotation[used] - track.pelvis_symmetry_tilt_deg[used], t[used], stride)
             snrs[int(ref)], ok = texture_reliable(texture[used])
             unreliable[int(ref)] = not ok
@@ -330,7 +372,7 @@ def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float,
              "symmetry+flight": "the left-right symmetry of the pelvis region and its angle in flight phases, which "
                                 "agree",
              "flight": "the pelvis angle in flight phases",
-             "mean": "the mean pelvis angle over the clip (assumes both sides drop alike)"}
+             "mean": "the mean pelvis angle over whole strides (assumes both sides drop alike)"}
     method = "level from " + " and ".join(words[m] for m in sorted(methods)) if methods else "not measured"
     return LevelEstimate(method, methods <= {"symmetry", "symmetry+flight"}, levels, by_ref, sds, snrs, unreliable,
                          weights, apart, band, small)
