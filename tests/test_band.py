@@ -200,14 +200,37 @@ def test_from_in_front_the_thighs_below_the_hips_are_not_read():
     assert rot == pytest.approx(6.0, abs=0.3) and q > 0.5
 
 
-def test_turning_round_starts_a_new_reference():
+def test_turning_round_starts_a_new_reference_and_a_label_swap_does_not():
+    """The landmarks' facing flipped for fewer than FACING_FRAMES frames is MediaPipe swapping left and right, not a
+    turn: the band is read as before, on the same reference; held that long, it is the other side of the body."""
+    from gaitlab.measure.band import FACING_FRAMES
+
     rng = np.random.default_rng(15)
     tex = _texture(16)
     trk = PelvisBandTracker()
     rot, _ = trk.update(*_waist_strained_frame(tex, 0.0, 0.0, (640, 380), 2.0, rng, from_behind=True))
     assert rot == 0.0 and trk.reference_id == 0
-    rot, _ = trk.update(*_waist_strained_frame(tex, 3.0, 0.0, (640, 380), 2.0, rng, from_behind=False))
+    for _ in range(FACING_FRAMES - 1):
+        rot, _ = trk.update(*_waist_strained_frame(tex, 3.0, 0.0, (640, 380), 2.0, rng, from_behind=False))
+        assert rot == pytest.approx(3.0, abs=0.3) and trk.reference_id == 0
+    rot, _ = trk.update(*_waist_strained_frame(tex, 2.0, 0.0, (640, 380), 2.0, rng, from_behind=True))
+    assert rot == pytest.approx(2.0, abs=0.3) and trk.reference_id == 0
+    for _ in range(FACING_FRAMES):
+        rot, _ = trk.update(*_waist_strained_frame(tex, 3.0, 0.0, (640, 380), 2.0, rng, from_behind=False))
     assert rot == 0.0 and trk.reference_id == 1  # the other side of the body: a new reference
+
+
+def test_a_frame_that_cannot_be_registered_leaves_the_chain_whole():
+    """A frame whose band is something else (here another texture: a hand, blur) is not measured, and the next is
+    read against the same keyframe: one reference, its rotations comparable across the gap."""
+    rng = np.random.default_rng(17)
+    tex, other = _texture(18), _texture(19)
+    trk = PelvisBandTracker()
+    trk.update(*_frame(tex, 0.0, 1.0, (640, 380), 2.0, rng))
+    rot, q = trk.update(*_frame(other, 30.0, 1.0, (640, 380), 2.0, rng))
+    assert np.isnan(rot) and q == 0.0
+    rot, q = trk.update(*_frame(tex, 4.0, 1.0, (636, 383), 2.0, rng))
+    assert rot == pytest.approx(4.0, abs=0.3) and trk.reference_id == 0
 
 
 def test_facing_from_landmarks():

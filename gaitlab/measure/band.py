@@ -51,8 +51,13 @@ _ECC_EPS = 1e-5
 # at most this many times.
 _REFIT_TOLERANCE_RAD = np.deg2rad(0.05)
 _MAX_REFITS = 3
-# Fewer valid pixels than this fraction of a patch leave too little to register.
+# Fewer valid pixels than this fraction of the band region read (from in front, the part above the hip joints) leave
+# too little to register.
 _MIN_VALID_FRACTION = 0.25
+# Frames in a row the person must be seen facing the other way before the chain restarts for it: a person turning
+# round takes a step or two (half a second and more), while MediaPipe swaps its left and right labels for a frame or
+# two (a facing read from the landmarks); 3 frames are 0.05 s at 60 fps, 0.12 s at 25.
+FACING_FRAMES = 3
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,6 +142,7 @@ class PelvisBandTracker:
         self.outlier_sigmas = outlier_sigmas
         self.margin = int(round(search_margin_torso * self.shape.px_per_t))  # patch px around the band, current frame
         self._key: Keyframe | None = None
+        self._other_facing = 0  # frames in a row seen facing the other way from the keyframe
         # Counts rotation references: rotations measured under different references are not comparable.
         self.reference_id = 0
         self._warp = self._initial_warp()  # last warp keyframe patch -> current (extended) patch
@@ -179,14 +185,16 @@ class PelvisBandTracker:
 
         The first measurable frame defines the reference (rotation 0). Landmarks are used whenever
         finite, whatever their visibility: a hand hidden behind the pelvis is masked anyway, at little
-        cost. If registration fails outright the chain restarts, and the next measurable frame is a
-        new reference (its offset to the old one is unknown). So is a change of facing (the subject
-        turning round): the band then shows another side of the body, read another way."""
+        cost. A frame whose registration fails is not measured, and the next is registered to the same
+        keyframe; only when the subject's image size has outgrown the keyframe (past the square of
+        max_keyframe_scale_ratio) does the chain restart, the next measurable frame a new reference (its
+        offset to the old one is unknown). So does a change of facing held for FACING_FRAMES frames (the
+        subject turning round): the band then shows another side of the body, read another way."""
         band = PelvisBand.locate(self.shape, image_xyz)
         if band is None:
             return float("nan"), 0.0
         wide, wide_mask = band.sample(image, extra=self.margin), band.mask(extra=self.margin)
-        behind = band.from_behind
+        behind = self._facing(band.from_behind)
         if not behind:  # from in front, only above the hip joints (module docstring)
             wide_mask[self.margin + int(round(self.shape.hip_px[1])):] = 0
         patch, mask = self._inner(wide), self._inner(wide_mask)
@@ -198,13 +206,24 @@ class PelvisBandTracker:
             return 0.0, texture_q
         rho, rot = self._register(self._key, wide, wide_mask)
         if not np.isfinite(rot):
-            # Registration failed outright: restart the chain here (the rotation reference is lost).
-            self.reset()
+            # This frame could not be registered (a hand across the band, blur): the keyframe still holds for the next
+            # ones, so the chain goes on from it; only a keyframe the subject's image size has outgrown is dropped.
+            if self._drift(band.torso_px) > 2:
+                self.reset()
             return float("nan"), 0.0
         rotation = self._key.rotation + rot
         if self._reanchor_here(band.torso_px, rho):
             self._set_key(Keyframe(patch, mask, band.torso_px, rotation, behind))
         return float(np.rad2deg(rotation)), float(np.clip(rho, 0.0, 1.0) * texture_q)
+
+    def _facing(self, behind: bool) -> bool:
+        """Whether to read this frame as seen from behind: as the landmarks say, but for fewer than FACING_FRAMES in
+        a row against the keyframe's facing (a left-right label swap, not a turn), which keep the keyframe's."""
+        if self._key is None or self._key.behind == behind:
+            self._other_facing = 0
+            return behind
+        self._other_facing += 1
+        return behind if self._other_facing >= FACING_FRAMES else self._key.behind
 
     def _initial_warp(self) -> np.ndarray:
         """Keyframe band -> current extended patch with nothing moved: a shift by the margin."""
@@ -239,9 +258,15 @@ class PelvisBandTracker:
         half the search margin, i.e. the hip landmarks' typical bob), not at the extreme of a step's
         landmark bob, where the new band would be another body region (from in front, e.g. lower, taking
         in the gap between the thighs) and the chain would read that region from then on."""
-        drift = abs(np.log(torso_px / self._key.torso_px)) / np.log(self.max_scale_ratio)
+        drift = self._drift(torso_px)
         aligned = np.abs(self._band_shift()).max() <= 0.5 * self.margin
         return (drift > 1 and rho >= self.min_keyframe_ecc and aligned) or drift > 2
+
+    def _drift(self, torso_px: float) -> float:
+        """The subject's image-size change since the keyframe (T of torso_px image pixels now), in units of
+        log(max_keyframe_scale_ratio): past 1 the keyframe is due for replacement, past 2 it no longer resembles
+        the frames."""
+        return float(abs(np.log(torso_px / self._key.torso_px)) / np.log(self.max_scale_ratio))
 
     def _band_shift(self) -> np.ndarray:
         """Where the last registration found the keyframe band's centre in the current extended patch,
@@ -253,7 +278,8 @@ class PelvisBandTracker:
         """ECC registration keyframe -> extended patch, affine from behind and Euclidean from in front (see
         the module docstring); returns (correlation, rotation in radians, positive = counter-clockwise on
         screen), the rotation NaN when the registration failed or is implausible."""
-        if not (_enough(key.mask) and _enough(mask)):
+        region = self._region_px(key.behind)
+        if not (_enough(key.mask, region) and _enough(self._inner(mask), region)):
             return 0.0, float("nan")
         fit = self._ecc(key.patch, key.mask, patch, mask, self._warp,
                         cv2.MOTION_AFFINE if key.behind else cv2.MOTION_EUCLIDEAN)
@@ -295,7 +321,8 @@ class PelvisBandTracker:
         back_mask = cv2.warpAffine(mask, warp, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
                                    borderValue=0)
         valid = (key.mask > 0) & (back_mask > 0)
-        if not _enough(valid):
+        region = self._region_px(key.behind)
+        if not _enough(valid, region):
             return rho, warp
         a, b = key.patch[valid], back[valid]
         res = (b - b.mean()) / (b.std() + 1e-6) - (a - a.mean()) / (a.std() + 1e-6)
@@ -303,9 +330,14 @@ class PelvisBandTracker:
         scale = 1.4826 * np.median(np.abs(res))
         inliers = np.zeros_like(key.mask)
         inliers[valid] = np.where(np.abs(res) <= self.outlier_sigmas * scale, 255, 0)
-        if not _enough(inliers):
+        if not _enough(inliers, region):
             return rho, warp
         return self._ecc(key.patch, inliers, patch, mask, warp, cv2.MOTION_AFFINE) or (rho, warp)
+
+    def _region_px(self, behind: bool) -> int:
+        """Pixels of the band region read: the whole band from behind, the part above the hip joints from in front."""
+        rows = self.shape.height_px if behind else int(round(self.shape.hip_px[1]))
+        return rows * self.shape.width_px
 
     def _overstrained(self, warp: np.ndarray) -> bool:
         """Whether an affine warp stretches or shrinks some direction by more than max_strain."""
@@ -313,9 +345,9 @@ class PelvisBandTracker:
         return bool(stretches.max() > 1 + self.max_strain or stretches.min() < 1 / (1 + self.max_strain))
 
 
-def _enough(mask: np.ndarray) -> bool:
-    """Whether at least _MIN_VALID_FRACTION of a mask's pixels are valid (non-zero)."""
-    return bool((mask > 0).sum() >= _MIN_VALID_FRACTION * mask.size)
+def _enough(mask: np.ndarray, region_px: int) -> bool:
+    """Whether at least _MIN_VALID_FRACTION of the band region read (region_px pixels) is valid (non-zero) in mask."""
+    return bool((mask > 0).sum() >= _MIN_VALID_FRACTION * region_px)
 
 
 def _vertical_tilt(warp: np.ndarray) -> float:
