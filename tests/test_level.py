@@ -78,7 +78,30 @@ def _with_texture(track, snr):
                                                                np.nan))
 
 
-def test_a_symmetry_level_on_plain_clothing_gets_the_stated_uncertainty():
+def _levels_apart(good, ref, track, events):
+    """The whole-stride mean's level of the track's one reference, and the weight and SD the symmetry's level of SD
+    sd gets combined with it (gaitlab.core.level._with_world_cue)."""
+    from gaitlab.core.level import over_whole_strides
+    from gaitlab.core.obliquity import reliable_rotation
+    from gaitlab.core.uncertainty import FALLBACK_LEVEL_SD_DEG, Z95, stride_s
+    rotation = reliable_rotation(track)
+    sel = (track.pelvis_pixel_reference == ref) & np.isfinite(rotation)
+    mean = over_whole_strides(lambda m: float(np.mean(rotation[m])), track.time_s, sel,
+                              stride_s(events.cadence_steps_per_min))
+
+    def combined(level, sd):
+        c_sd = FALLBACK_LEVEL_SD_DEG["mean"]
+        w = c_sd**2 / (sd**2 + c_sd**2)
+        own = np.hypot(w * sd, (1 - w) * c_sd)
+        agree = abs(level - mean) <= Z95 * np.hypot(sd, c_sd)
+        return w * level + (1 - w) * mean, own if agree else max(own, abs(level - mean) / 2)
+    return mean, combined
+
+
+def test_a_symmetry_level_on_plain_clothing_is_combined_with_the_mean_over_whole_strides():
+    """On plain clothing the symmetry is no surer than the mean angle over whole strides (UNRELIABLE_LEVEL_SD_DEG is
+    the mean's stated SD): the two are combined by their uncertainties, even where they disagree (here the clothing
+    misleads the symmetry by 3°), and where they disagree the level's SD is at least half their difference."""
     from gaitlab.core.events import detect_gait_events
     from gaitlab.core.level import estimate_pelvis_level
     from gaitlab.core.uncertainty import UNRELIABLE_LEVEL_SD_DEG
@@ -86,12 +109,22 @@ def test_a_symmetry_level_on_plain_clothing_gets_the_stated_uncertainty():
     track, _ = make_track(drops={"left": 7.0, "right": 3.0}, symmetry_noise_deg=1.0)
     events = detect_gait_events(track, view="posterior")
     good = estimate_pelvis_level(_with_texture(track, 4.0), events, 0.0)
-    weak = estimate_pelvis_level(_with_texture(track, 1.0), events, 0.0)
     (ref,) = good.level_sd_deg
+    mean, combined = _levels_apart(good, ref, track, events)
+    misled = replace(track, pelvis_symmetry_tilt_deg=track.pelvis_symmetry_tilt_deg - 3.0)
+    for tilt_track, sym_level in ((track, good.rotation_at_level_deg[ref]),
+                                  (misled, good.rotation_at_level_deg[ref] + 3.0)):
+        weak = estimate_pelvis_level(_with_texture(tilt_track, 1.0), events, 0.0)
+        assert weak.texture_unreliable[ref] and weak.unreliable_texture_snr() == 1.0
+        assert weak.method_by_reference[ref] == "symmetry+mean" and weak.from_symmetry
+        level, sd = combined(sym_level, np.hypot(good.level_sd_deg[ref], UNRELIABLE_LEVEL_SD_DEG))
+        assert weak.rotation_at_level_deg[ref] == pytest.approx(level, abs=0.02)
+        assert weak.level_sd_deg[ref] == pytest.approx(sd, abs=0.02)
+        assert min(sym_level, mean) < weak.rotation_at_level_deg[ref] < max(sym_level, mean)
     assert not good.texture_unreliable[ref] and good.unreliable_texture_snr() is None
-    assert weak.texture_unreliable[ref] and weak.unreliable_texture_snr() == 1.0
-    assert weak.rotation_at_level_deg == good.rotation_at_level_deg  # the same level, only less sure
-    assert weak.level_sd_deg[ref] == pytest.approx(np.hypot(good.level_sd_deg[ref], UNRELIABLE_LEVEL_SD_DEG))
+    assert good.method_by_reference[ref] == "symmetry"  # a symmetry that carries the level is not combined
+    assert abs(weak.rotation_at_level_deg[ref] - good.rotation_at_level_deg[ref]) < 2.0  # the 3° halved
+    assert weak.level_sd_deg[ref] >= abs(good.rotation_at_level_deg[ref] + 3.0 - mean) / 2 > 1.5  # they disagree
 
 
 def test_a_symmetry_level_on_a_band_too_few_pixels_tall_gets_the_stated_uncertainty():
@@ -119,10 +152,14 @@ def test_a_symmetry_level_on_a_band_too_few_pixels_tall_gets_the_stated_uncertai
     assert full.band_px[ref] > 2 * SYMMETRY_BAND_HALF_HEIGHT_T * 100  # the synthetic trunk is ~150 px
     assert not full.band_too_small[ref] and full.too_small_band_px() is None
     assert small.band_too_small[ref] and small.too_small_band_px() == pytest.approx(0.9 * MIN_LEVEL_BAND_PX, rel=0.01)
-    assert small.rotation_at_level_deg == full.rotation_at_level_deg  # the same level, only less sure
     one_pixel = np.degrees(np.arctan(1 / small.band_px[ref]))
     assert one_pixel == pytest.approx(2.7 / 0.9, rel=0.01)  # just over the smallest detectable difference
-    assert small.level_sd_deg[ref] == pytest.approx(np.hypot(full.level_sd_deg[ref], one_pixel))
+    # the symmetry, a pixel's tilt less sure, combined with the mean over whole strides (as on plain clothing)
+    _, combined = _levels_apart(full, ref, track, events)
+    level, sd = combined(full.rotation_at_level_deg[ref], np.hypot(full.level_sd_deg[ref], one_pixel))
+    assert small.method_by_reference[ref] == "symmetry+mean"
+    assert small.rotation_at_level_deg[ref] == pytest.approx(level, abs=0.02)
+    assert small.level_sd_deg[ref] == pytest.approx(sd, abs=0.02)
     a = analyze_track(small_track, VideoInfo("clip.mp4", 30.0, 300, 10.0, 1280, 720, 0, "h264"))
     (w,) = [w for w in a.warnings if w.code == WarningCode.PELVIS_TOO_SMALL]
     text = warning_texts([w])[0]

@@ -47,9 +47,10 @@ def test_plain_clothing_gets_the_pelvis_unreliable_warning_and_honest_intervals(
     text = warning_text(w)
     assert text.startswith("The pelvis could not be measured reliably: the clothing around the hips is dark and plain")
     assert "1.0 times the noise" in text and "visible waistband" in text and "stickers" in text
+    assert "too faint or small to carry it alone" in weak.pelvis_level_method
     for side in ("left", "right"):
         g, k = good.sides[side], weak.sides[side]
-        assert k.mean_drop_deg == g.mean_drop_deg
+        assert k.mean_drop_deg == pytest.approx(g.mean_drop_deg, abs=1.0)  # the mean's level is not far off here
         assert k.interval.level_fallback and not g.interval.level_fallback
         assert k.interval.half_width_deg > g.interval.half_width_deg + 1.0
 

@@ -287,22 +287,28 @@ def over_whole_strides(estimate: Callable[[np.ndarray], float], time_s: np.ndarr
     return 0.5 * (estimate(ahead) + estimate(whole_strides(time_s, measured, stride, from_end=True)))
 
 
-def _with_flight(level: float, sd: float, flight: tuple[float, float], roll_sd_deg: float
-                 ) -> tuple[float, float, float, str]:
-    """A symmetry level (its SD sd) and a flight-phase level compared: (level, SD, camera weight, how). They agree
-    when they differ by at most Z95 SDs of their difference (the symmetry's level also carries the roll estimate's
-    error, roll_sd_deg: it is read in the image, the flight's in the world); then their inverse-variance mean, whose
-    error is w x the symmetry's and roll's plus (1 - w) x the flight's. A constant pelvic tilt (a leg-length
-    difference) moves the flight phases' level but not the symmetry's: beyond their noise the two disagree, and the
-    symmetry is kept alone, so the tilt stays in the obliquity."""
-    f_level, f_sd = flight
+def _with_world_cue(level: float, sd: float, cue: tuple[float, float], roll_sd_deg: float, name: str,
+                    keep_apart: bool = True) -> tuple[float, float, float, str]:
+    """A symmetry level (its SD sd) and a level found in the world (`name`: the flight phases', or the mean angle's over
+    whole strides; (level, SD)) compared: (level, SD, camera weight, how). They agree when they differ by at most Z95
+    SDs of their difference (the symmetry's level also carries the roll estimate's error, roll_sd_deg: it is read in
+    the image, the world cue's not); then their inverse-variance mean, whose error is w x the symmetry's and roll's
+    plus (1 - w) x the cue's. A constant pelvic tilt (a leg-length difference) moves the world cue's level but not the
+    symmetry's: beyond their noise the two disagree, and the symmetry is kept alone (keep_apart), so the tilt stays in
+    the obliquity. Without keep_apart (a symmetry the pixels cannot carry, no surer than the cue) they are combined
+    anyway, and the SD is at least half their difference, so that the level's 95 % interval holds both."""
+    c_level, c_sd = cue
     sym_var = sd**2 + roll_sd_deg**2
-    if not (math.isfinite(f_level) and math.isfinite(f_sd) and math.isfinite(sym_var)):
+    if not (math.isfinite(c_level) and math.isfinite(c_sd) and math.isfinite(sym_var)):
         return level, sd, 1.0, "symmetry"
-    if abs(level - f_level) > Z95 * math.sqrt(sym_var + f_sd**2):
+    apart = abs(level - c_level)
+    agree = apart <= Z95 * math.sqrt(sym_var + c_sd**2)
+    if not agree and keep_apart:
         return level, sd, 1.0, "symmetry"
-    w = f_sd**2 / (sym_var + f_sd**2) if sym_var + f_sd**2 > 0 else 0.5
-    return (w * level + (1 - w) * f_level, math.hypot(w * sd, (1 - w) * f_sd), w, "symmetry+flight")
+    w = c_sd**2 / (sym_var + c_sd**2) if sym_var + c_sd**2 > 0 else 0.5
+    combined_sd = math.hypot(w * sd, (1 - w) * c_sd)
+    return (w * level + (1 - w) * c_level, combined_sd if agree else max(combined_sd, apart / 2), w,
+            f"symmetry+{name}")
 
 
 def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float,
@@ -325,8 +331,10 @@ def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float,
     of one pixel over its height (pixel_tilt_deg), the larger of the two where both.
 
     In running both are read where they can be: the symmetry's level and the flight phases' (flight_level) are
-    combined where they agree within their noise and roll_sd_deg, the camera roll estimate's SD (_with_flight);
-    where they do not, the symmetry is kept and the difference reported (cue_disagreement_deg)."""
+    combined where they agree within their noise and roll_sd_deg, the camera roll estimate's SD (_with_world_cue);
+    where they do not, the symmetry is kept and the difference reported (cue_disagreement_deg). In walking, a
+    symmetry the pixels cannot carry alone (too faint or too small: then no surer than the mean) is combined with the
+    mean over whole strides whether they agree or not, its SD at least half their difference."""
     flight = ~events.left_contact & ~events.right_contact & events.valid
     rotation = track.pelvis_pixel_rotation_deg
     t = track.time_s
@@ -365,14 +373,21 @@ def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float,
             if events.activity == "run":
                 flown = flight_level(rotation, sel & flight, roll_deg)
                 apart[int(ref)] = level - flown[0]  # a rotation difference is an obliquity difference
-                level, sds[int(ref)], weights[int(ref)], how = _with_flight(level, sds[int(ref)], flown, roll_sd_deg)
-                levels[int(ref)], by_ref[int(ref)] = float(level), how
+                level, sds[int(ref)], weights[int(ref)], how = _with_world_cue(level, sds[int(ref)], flown,
+                                                                               roll_sd_deg, "flight")
+            elif added > 0 and np.isfinite(mean):  # walking, on a symmetry the pixels cannot carry alone
+                level, sds[int(ref)], weights[int(ref)], how = _with_world_cue(
+                    level, sds[int(ref)], (mean + roll_deg, FALLBACK_LEVEL_SD_DEG["mean"]), roll_sd_deg, "mean",
+                    keep_apart=False)
+            levels[int(ref)], by_ref[int(ref)] = float(level), how
     methods = set(by_ref.values())
     words = {"symmetry": "the left-right symmetry of the pelvis region",
              "symmetry+flight": "the left-right symmetry of the pelvis region and its angle in flight phases, which "
                                 "agree",
+             "symmetry+mean": "the left-right symmetry of the pelvis region, too faint or small to carry it alone, "
+                              "and the mean pelvis angle over whole strides (assumes both sides drop alike)",
              "flight": "the pelvis angle in flight phases",
              "mean": "the mean pelvis angle over whole strides (assumes both sides drop alike)"}
     method = "level from " + " and ".join(words[m] for m in sorted(methods)) if methods else "not measured"
-    return LevelEstimate(method, methods <= {"symmetry", "symmetry+flight"}, levels, by_ref, sds, snrs, unreliable,
+    return LevelEstimate(method, methods <= {"symmetry", "symmetry+flight", "symmetry+mean"}, levels, by_ref, sds, snrs, unreliable,
                          weights, apart, band, small)
