@@ -389,5 +389,5 @@ def estimate_pelvis_level(track: PoseTrack, events: GaitEvents, roll_deg: float,
              "flight": "the pelvis angle in flight phases",
              "mean": "the mean pelvis angle over whole strides (assumes both sides drop alike)"}
     method = "level from " + " and ".join(words[m] for m in sorted(methods)) if methods else "not measured"
-    return LevelEstimate(method, methods <= {"symmetry", "symmetry+flight", "symmetry+mean"}, levels, by_ref, sds, snrs, unreliable,
-                         weights, apart, band, small)
+    from_symmetry = methods <= {"symmetry", "symmetry+flight", "symmetry+mean"}
+    return LevelEstimate(method, from_symmetry, levels, by_ref, sds, snrs, unreliable, weights, apart, band, small)

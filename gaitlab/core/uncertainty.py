@@ -42,10 +42,10 @@ DEFAULT_STRIDE_S = 1.1  # a walking stride, where the cadence is unknown
 MIN_STRIDE_BLOCKS = 4  # strides needed for the scatter of their means (stride_median_sd_deg) to be worth a number
 OUTLIER_SIGMAS = 2.5  # the usual robust cut (~1 % of normal errors): here, gaitlab.core.camera's, the band's and symmetry's
 # The stated uncertainty (one SD, degrees) of a level found by a fallback, where the pelvis' symmetry was measured
-# in too few frames. "mean": the mean pelvis angle over whole strides, which is off level by about 0.3 x the right-minus-left
-# difference in mean drop (and by all of a leg-length difference): 1.2° for a 4° side difference, a marked
-# asymmetry (a check, not the source: on the 12 walking clips of the bench the truth's own mean obliquity is 1.19°
-# RMS from level). "flight": the pelvis angle in running's flight phases, where the
+# in too few frames. "mean": the mean pelvis angle over whole strides, which is off level by about 0.3 x the
+# right-minus-left difference in mean drop (and by all of a leg-length difference): 1.2° for a 4° side difference, a
+# marked asymmetry (a check, not the source: on the 12 walking clips of the bench the truth's own mean obliquity is
+# 1.19° RMS from level). "flight": the pelvis angle in running's flight phases, where the
 # pelvis passes through level (the truth's flight-phase median is within 0.04° of level on the bench's three
 # runs); 0.5° stands for the band's noise over the few, short flight phases - stated, not validated (no bench clip
 # falls back to it).
