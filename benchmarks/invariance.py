@@ -6,11 +6,12 @@ size or recompressed (issue 28).
 For every clip of ../shared/bench, ../shared/real_videos and ../shared/real_videos2 that gaitlab measures from the
 front or behind, each transform is written as a new clip (x264; CRF 18 but for crf33) and analysed. Printed per
 clip and side: the original mean drop and, per transform (crf18: the clip itself re-encoded as every other
-transform but crf33 is, a change no viewer sees: the floor of what the others can show), the change (transformed minus original, sides swapped
-back for the mirror), with "v" where the verdict differs and "m" where the side's measurability differs; then the
-median and max |change|, the verdict flips of sides >= 1° from the threshold, and measurability changes under the
-mirror, over the four transforms issue 28 names and then over crf18 alone; over every value, then without the half-size clips below MIN_HALF_LINES lines (issue 28 asks for invariance
-down to half of 720p: a 480p clip halved is 240 lines, shown in brackets). Tracks are cached in a temporary folder
+transform but crf33 is, a change no viewer sees: the floor of what the others can show), the change (transformed
+minus original, sides swapped back for the mirror), with "v" where the verdict differs and "m" where the side's
+measurability differs; then the median and max |change|, the verdict flips of sides >= 1° from the threshold, and
+measurability changes under the mirror: over the four transforms issue 28 names, then without the half-size clips
+below MIN_HALF_LINES lines (issue 28 asks for invariance down to half of 720p: a 480p clip halved is 240 lines,
+shown in brackets), then over crf18 alone. Tracks are cached in a temporary folder
 (or in --tracks DIR, kept for the next run: the transformed clips are written the same each time, so a change to the
 analysis alone is measured again in minutes), never in the user's cache.
 """

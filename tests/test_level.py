@@ -78,9 +78,9 @@ def _with_texture(track, snr):
                                                                np.nan))
 
 
-def _levels_apart(good, ref, track, events):
-    """The whole-stride mean's level of the track's one reference, and the weight and SD the symmetry's level of SD
-    sd gets combined with it (gaitlab.core.level._with_world_cue)."""
+def _levels_apart(ref, track, events):
+    """The whole-stride mean's level of a reference of the track, and a function giving the level and SD a symmetry
+    level (with its SD) gets combined with it (as gaitlab.core.level._with_world_cue does)."""
     from gaitlab.core.level import over_whole_strides
     from gaitlab.core.obliquity import reliable_rotation
     from gaitlab.core.uncertainty import FALLBACK_LEVEL_SD_DEG, Z95, stride_s
@@ -110,7 +110,7 @@ def test_a_symmetry_level_on_plain_clothing_is_combined_with_the_mean_over_whole
     events = detect_gait_events(track, view="posterior")
     good = estimate_pelvis_level(_with_texture(track, 4.0), events, 0.0)
     (ref,) = good.level_sd_deg
-    mean, combined = _levels_apart(good, ref, track, events)
+    mean, combined = _levels_apart(ref, track, events)
     misled = replace(track, pelvis_symmetry_tilt_deg=track.pelvis_symmetry_tilt_deg - 3.0)
     for tilt_track, sym_level in ((track, good.rotation_at_level_deg[ref]),
                                   (misled, good.rotation_at_level_deg[ref] + 3.0)):
@@ -155,7 +155,7 @@ def test_a_symmetry_level_on_a_band_too_few_pixels_tall_gets_the_stated_uncertai
     one_pixel = np.degrees(np.arctan(1 / small.band_px[ref]))
     assert one_pixel == pytest.approx(2.7 / 0.9, rel=0.01)  # just over the smallest detectable difference
     # the symmetry, a pixel's tilt less sure, combined with the mean over whole strides (as on plain clothing)
-    _, combined = _levels_apart(full, ref, track, events)
+    _, combined = _levels_apart(ref, track, events)
     level, sd = combined(full.rotation_at_level_deg[ref], np.hypot(full.level_sd_deg[ref], one_pixel))
     assert small.method_by_reference[ref] == "symmetry+mean"
     assert small.rotation_at_level_deg[ref] == pytest.approx(level, abs=0.02)
