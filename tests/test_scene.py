@@ -287,23 +287,17 @@ def test_lines_that_may_be_verticals_are_not_taken_for_horizontals():
     assert np.allclose(np.sort(horizontal), np.sort(segment_tilt_deg(segs[1:3])))
 
 
-@pytest.mark.parametrize("walls_m", [(1.4, 1.6, 1.8, 2.0, 2.2), (-2.2, -1.8, -1.4, 1.4, 1.8, 2.2)])
-def test_the_rooms_verticals_and_its_horizon_give_the_focal_length_with_the_roll(walls_m):
-    """A camera whose lens is not the 26 mm assumed (30 mm, as a phone's 1.2x zoom), pitched 6° down and rolled -3°,
-    with the room's verticals and the floor's seams: the verticals' convergence says tan(pitch) / f, the horizon
-    f x tan(pitch). With the focal length assumed the two disagree, and verticals at one edge of the frame (one
-    wall) put that into the roll with a confident SD (off by more than 4 of them). Fitted together: the truth within
-    2 SDs and 0.3° with one wall; with walls on both sides the focal length within 1.5 mm and the roll within 0.1°."""
-    f_true = focal_px(W, H, 30.0)
-    k_true = intrinsics(W, H, f_true)
-    pitch, roll = 6.0, -3.0
+def _room_through_a_30mm_lens(walls_m, pitch=6.0, roll=-3.0):
+    """A camera with a 30-mm lens (not the 26 mm assumed), pitched and rolled, seeing the verticals of walls at
+    walls_m (x, 5 m ahead) and the floor's seams running away from it: (rotation, intrinsics, the verticals as
+    (tilts, midpoints), the seams' vanishing point, the hips' image point 3 m ahead)."""
+    k_true = intrinsics(W, H, focal_px(W, H, 30.0))
     r = camera_rotation(0.0, pitch, roll)
     walls = []
     for x in walls_m:
         top, bottom = project(np.array([[x, 5.0, 1.0], [x, 5.0, -0.6]]), np.zeros(3), r, k_true)
         walls.append([*top, *bottom])
     walls = np.array(walls)
-    lines = (segment_tilt_deg(walls), 0.5 * (walls[:, :2] + walls[:, 2:]))
     seams = []
     for x in np.arange(-2.0, 2.01, 0.5):
         near, far = project(np.array([[x, 3.0, -1.0], [x, 10.0, -1.0]]), np.zeros(3), r, k_true)
@@ -311,6 +305,18 @@ def test_the_rooms_verticals_and_its_horizon_give_the_focal_length_with_the_roll
     seams = np.array(seams)
     vp = vanishing_point(segment_tilt_deg(seams), 0.5 * (seams[:, :2] + seams[:, 2:]))
     hip = project(np.array([0.0, 3.0, -0.3]), np.zeros(3), r, k_true)
+    return r, k_true, (segment_tilt_deg(walls), 0.5 * (walls[:, :2] + walls[:, 2:])), vp, hip
+
+
+@pytest.mark.parametrize("walls_m", [(1.4, 1.6, 1.8, 2.0, 2.2), (-2.2, -1.8, -1.4, 1.4, 1.8, 2.2)])
+def test_the_rooms_verticals_and_its_horizon_give_the_focal_length_with_the_roll(walls_m):
+    """A camera whose lens is not the 26 mm assumed (30 mm, as a phone's 1.2x zoom), pitched 6° down and rolled -3°,
+    with the room's verticals and the floor's seams: the verticals' convergence says tan(pitch) / f, the horizon
+    f x tan(pitch). With the focal length assumed the two disagree, and verticals at one edge of the frame (one
+    wall) put that into the roll with a confident SD (off by more than 4 of them). Fitted together: the truth within
+    2 SDs and 0.3° with one wall; with walls on both sides the focal length within 1.5 mm and the roll within 0.1°."""
+    roll = -3.0
+    r, k_true, lines, vp, hip = _room_through_a_30mm_lens(walls_m, roll=roll)
     hips = np.tile(hip, (40, 1))
     body = np.full(40, float(screen_tilt_of_vertical_deg(hip, r, k_true)))
     fitted = estimate_camera_pose(hips, body, W, H, room_lines=lines, horizon_point=vp)
@@ -359,22 +365,7 @@ def test_a_persons_lean_is_read_against_the_rooms_own_fit_with_the_lenss_prior()
     off): the room's own fit, without the body, takes the focal length's prior (26 ± 2 mm), not the narrower SD the
     fit with the body reached. One wall leaves the roll, and with it the lean, open by a few tenths: within 0.3°
     (0.27° off; the code before, 0.39°)."""
-    f_true = focal_px(W, H, 30.0)
-    k_true = intrinsics(W, H, f_true)
-    r = camera_rotation(0.0, 6.0, -3.0)
-    walls = []
-    for x in (1.4, 1.6, 1.8, 2.0, 2.2):
-        top, bottom = project(np.array([[x, 5.0, 1.0], [x, 5.0, -0.6]]), np.zeros(3), r, k_true)
-        walls.append([*top, *bottom])
-    walls = np.array(walls)
-    seams = []
-    for x in np.arange(-2.0, 2.01, 0.5):
-        near, far = project(np.array([[x, 3.0, -1.0], [x, 10.0, -1.0]]), np.zeros(3), r, k_true)
-        seams.append([*far, *near])
-    seams = np.array(seams)
-    vp = vanishing_point(segment_tilt_deg(seams), 0.5 * (seams[:, :2] + seams[:, 2:]))
-    hip = project(np.array([0.0, 3.0, -0.3]), np.zeros(3), r, k_true)
+    r, k_true, lines, vp, hip = _room_through_a_30mm_lens((1.4, 1.6, 1.8, 2.0, 2.2))
     body = np.full(40, float(screen_tilt_of_vertical_deg(hip, r, k_true)) + 3.0)
-    pose = estimate_camera_pose(np.tile(hip, (40, 1)), body, W, H, horizon_point=vp,
-                                room_lines=(segment_tilt_deg(walls), 0.5 * (walls[:, :2] + walls[:, 2:])))
+    pose = estimate_camera_pose(np.tile(hip, (40, 1)), body, W, H, horizon_point=vp, room_lines=lines)
     assert pose.body_lean_deg == pytest.approx(3.0, abs=0.3)
