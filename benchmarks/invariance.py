@@ -75,6 +75,9 @@ def write_transformed(src: Path, dst: Path, transform: str) -> Path:
         stream = out.add_stream("libx264", rate=30, options={"crf": "33" if transform == "crf33" else "18"})
         stream.pix_fmt = "yuv420p"
         stream.time_base = stream.codec_context.time_base = time_base
+        # x264 on several threads writes a 1080p clip differently from run to run (decoded pixels up to 9 grey levels
+        # apart, so another track); on one it is the same bytes each time, as the track cache and a rerun need
+        stream.codec_context.thread_count = 1
         for i, f in enumerate(iter_frames(src)):
             rgb = np.ascontiguousarray(_frame(f.rgb, transform))
             if i == 0:
