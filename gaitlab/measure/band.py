@@ -196,7 +196,7 @@ class PelvisBandTracker:
         wide, wide_mask = band.sample(image, extra=self.margin), band.mask(extra=self.margin)
         behind = self._facing(band.from_behind)
         if not behind:  # from in front, only above the hip joints (module docstring)
-            wide_mask[self.margin + int(round(self.shape.hip_px[1])):] = 0
+            wide_mask[self.margin + self._front_rows:] = 0
         patch, mask = self._inner(wide), self._inner(wide_mask)
         texture_q = self._texture_quality(patch, mask)
         if self._key is not None and self._key.behind != behind:
@@ -204,7 +204,7 @@ class PelvisBandTracker:
         if self._key is None:
             self._set_key(Keyframe(patch, mask, band.torso_px, 0.0, behind))
             return 0.0, texture_q
-        rho, rot = self._register(self._key, wide, wide_mask)
+        rho, rot = self._register(self._key, wide, wide_mask, mask)
         if not np.isfinite(rot):
             # This frame could not be registered (a hand across the band, blur): the keyframe still holds for the next
             # ones, so the chain goes on from it; only a keyframe the subject's image size has outgrown is dropped.
@@ -274,12 +274,14 @@ class PelvisBandTracker:
         c = np.array(self.shape.hip_px)
         return self._warp[:, :2].astype(np.float64) @ c + self._warp[:, 2] - c - self.margin
 
-    def _register(self, key: Keyframe, patch: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
-        """ECC registration keyframe -> extended patch, affine from behind and Euclidean from in front (see
-        the module docstring); returns (correlation, rotation in radians, positive = counter-clockwise on
-        screen), the rotation NaN when the registration failed or is implausible."""
+    def _register(self, key: Keyframe, patch: np.ndarray, mask: np.ndarray, band_mask: np.ndarray
+                  ) -> tuple[float, float]:
+        """ECC registration keyframe -> extended patch (mask: its valid pixels; band_mask: those of the band inside
+        it), affine from behind and Euclidean from in front (see the module docstring); returns (correlation, rotation
+        in radians, positive = counter-clockwise on screen), the rotation NaN when the registration failed or is
+        implausible."""
         region = self._region_px(key.behind)
-        if not (_enough(key.mask, region) and _enough(self._inner(mask), region)):
+        if not (_enough(key.mask, region) and _enough(band_mask, region)):
             return 0.0, float("nan")
         fit = self._ecc(key.patch, key.mask, patch, mask, self._warp,
                         cv2.MOTION_AFFINE if key.behind else cv2.MOTION_EUCLIDEAN)
@@ -336,8 +338,13 @@ class PelvisBandTracker:
 
     def _region_px(self, behind: bool) -> int:
         """Pixels of the band region read: the whole band from behind, the part above the hip joints from in front."""
-        rows = self.shape.height_px if behind else int(round(self.shape.hip_px[1]))
+        rows = self.shape.height_px if behind else self._front_rows
         return rows * self.shape.width_px
+
+    @property
+    def _front_rows(self) -> int:
+        """Rows of the band read from in front: those above the hip joints' line."""
+        return int(round(self.shape.hip_px[1]))
 
     def _overstrained(self, warp: np.ndarray) -> bool:
         """Whether an affine warp stretches or shrinks some direction by more than max_strain."""
