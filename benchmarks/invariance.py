@@ -2,6 +2,7 @@
 size or recompressed (issue 28).
 
     python benchmarks/invariance.py [--only SUBSTRING ...] [--transforms mirror roll3 half crf33 crf18] [--tracks DIR]
+                                    [--clips DIR]
 
 For every clip of ../shared/bench, ../shared/real_videos and ../shared/real_videos2 that gaitlab measures from the
 front or behind, each transform is written as a new clip (x264; CRF 18 but for crf33) and analysed. Printed per
@@ -13,7 +14,8 @@ measurability changes under the mirror: over the four transforms issue 28 names,
 below MIN_HALF_LINES lines (issue 28 asks for invariance down to half of 720p: a 480p clip halved is 240 lines,
 shown in brackets), then over crf18 alone. Tracks are cached in a temporary folder
 (or in --tracks DIR, kept for the next run: the transformed clips are written the same each time, so a change to the
-analysis alone is measured again in minutes), never in the user's cache.
+analysis alone is measured again without tracking), never in the user's cache; with --clips DIR the transformed clips
+are kept there too and not written again (writing them on one x264 thread is most of a rerun's time).
 """
 from __future__ import annotations
 
@@ -102,6 +104,7 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", default=[], help="clips whose name holds one of these")
     parser.add_argument("--transforms", nargs="*", default=list(TRANSFORMS), choices=TRANSFORMS)
     parser.add_argument("--tracks", type=Path, help="keep the tracks in this folder (default: a temporary one)")
+    parser.add_argument("--clips", type=Path, help="keep the transformed clips in this folder (default: not kept)")
     args = parser.parse_args()
     clips = sorted(p for d in FOLDERS if d.is_dir() for p in d.glob("*.mp4")
                    if not args.only or any(s in p.name for s in args.only))
@@ -111,6 +114,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="gaitlab-invariance-") as tmp:
         tmp = Path(tmp)
         tracks = args.tracks or tmp / "tracks"
+        if args.clips:
+            args.clips.mkdir(parents=True, exist_ok=True)
         print(f"{'clip':34s} side   orig° " + " ".join(f"{t:>8s}" for t in args.transforms), flush=True)
         for clip in clips:
             orig, threshold, view = side_means(clip, model, tracks)
@@ -120,10 +125,13 @@ def main() -> int:
                 lines = min(container.streams.video[0].width, container.streams.video[0].height)
             moved = {}
             for t in args.transforms:
-                out = write_transformed(clip, tmp / f"{clip.stem}.{t}.mp4", t)
+                out = (args.clips or tmp) / f"{clip.stem}.{t}.mp4"
+                if not (args.clips and out.is_file()):
+                    write_transformed(clip, out.with_suffix(".part.mp4"), t).replace(out)
                 sides, _, _ = side_means(out, model, tracks)
                 moved[t] = {"left": sides["right"], "right": sides["left"]} if t == "mirror" else sides
-                out.unlink()
+                if not args.clips:
+                    out.unlink()
             for s in SIDES:
                 cells = []
                 for t in args.transforms:
