@@ -287,11 +287,11 @@ def test_lines_that_may_be_verticals_are_not_taken_for_horizontals():
     assert np.allclose(np.sort(horizontal), np.sort(segment_tilt_deg(segs[1:3])))
 
 
-def _room_through_a_30mm_lens(walls_m, pitch=6.0, roll=-3.0):
-    """A camera with a 30-mm lens (not the 26 mm assumed), pitched and rolled, seeing the verticals of walls at
+def _room_through_a_lens(walls_m, pitch=6.0, roll=-3.0, lens_35mm=30.0):
+    """A camera with a lens_35mm lens (30 mm: not the 26 mm assumed), pitched and rolled, seeing the verticals of walls at
     walls_m (x, 5 m ahead) and the floor's seams running away from it: (rotation, intrinsics, the verticals as
     (tilts, midpoints), the seams' vanishing point, the hips' image point 3 m ahead)."""
-    k_true = intrinsics(W, H, focal_px(W, H, 30.0))
+    k_true = intrinsics(W, H, focal_px(W, H, lens_35mm))
     r = camera_rotation(0.0, pitch, roll)
     walls = []
     for x in walls_m:
@@ -316,7 +316,7 @@ def test_the_rooms_verticals_and_its_horizon_give_the_focal_length_with_the_roll
     wall) put that into the roll with a confident SD (off by more than 4 of them). Fitted together: the truth within
     2 SDs and 0.3° with one wall; with walls on both sides the focal length within 1.5 mm and the roll within 0.1°."""
     roll = -3.0
-    r, k_true, lines, vp, hip = _room_through_a_30mm_lens(walls_m, roll=roll)
+    r, k_true, lines, vp, hip = _room_through_a_lens(walls_m, roll=roll)
     hips = np.tile(hip, (40, 1))
     body = np.full(40, float(screen_tilt_of_vertical_deg(hip, r, k_true)))
     fitted = estimate_camera_pose(hips, body, W, H, room_lines=lines, horizon_point=vp)
@@ -327,6 +327,62 @@ def test_the_rooms_verticals_and_its_horizon_give_the_focal_length_with_the_roll
         assert abs(assumed.roll_deg - roll) > 4 * assumed.roll_sd_deg
     else:
         assert fitted.focal_35mm == pytest.approx(30.0, abs=1.5) and fitted.roll_deg == pytest.approx(roll, abs=0.1)
+
+
+@pytest.mark.parametrize("lens_35mm", [30.0, 52.0])
+def test_a_horizon_that_no_main_cameras_lens_brings_to_the_verticals_is_left_out(lens_35mm):
+    """Through a 2x zoom (52 mm) the floor's horizon and one wall's verticals agree at no focal length a phone's main
+    camera has (26 mm within OUTLIER_SIGMAS of its SD): fitted together, their difference goes into the roll (by
+    over 1°), so the horizon is left out, the pose says how far apart they were, and the roll is the verticals' own.
+    Through a 1.2x zoom (30 mm) they agree within that range: the horizon is kept and the focal length fitted."""
+    from gaitlab.core.uncertainty import OUTLIER_SIGMAS
+
+    roll = -3.0
+    r, k_true, lines, vp, hip = _room_through_a_lens((0.6, 0.8, 1.0, 1.2), roll=roll, lens_35mm=lens_35mm)
+    body = np.full(40, float(screen_tilt_of_vertical_deg(hip, r, k_true)))
+    pose = estimate_camera_pose(np.tile(hip, (40, 1)), body, W, H, room_lines=lines, horizon_point=vp)
+    together = fit_vertical(np.append(lines[0], body[0]), np.vstack([lines[1], hip]),
+                            np.append(np.full(len(lines[0]), np.nan), BODY_AXIS_LEAN_SD_DEG), K, (0.0, 10.0), vp,
+                            focal_px(W, H, 28.0) - focal_px(W, H))
+    if lens_35mm > 40:
+        assert pose.horizon_apart_sd > OUTLIER_SIGMAS and pose.horizon_lines == 0 and not pose.focal_fitted
+        assert abs(together.roll_deg - roll) > 1.0
+        assert pose.roll_deg == pytest.approx(roll, abs=0.1)
+    else:
+        assert pose.horizon_apart_sd <= OUTLIER_SIGMAS and pose.horizon_lines == vp.lines and pose.focal_fitted
+        assert pose.roll_deg == pytest.approx(together.roll_deg, abs=1e-6)
+
+
+@pytest.mark.parametrize("lens_35mm", [26.0, 52.0])
+def test_a_zoomed_clip_is_told(lens_35mm):
+    """A walk filmed through a 2x zoom (52 mm equivalent) in a room with door frames and floor seams gets the
+    warning, with its advice, and the horizon is left out; the same room through a main camera (26 mm) gets neither:
+    the horizon is used."""
+    from dataclasses import replace
+
+    from gaitlab.core.analysis import analyze_track
+    from gaitlab.core.clip import VideoInfo
+    from gaitlab.core.result import WarningCode
+    from gaitlab.outputs.wording import warning_text
+    from tests.synthetic import make_track
+
+    track, _ = make_track(fps=30.0, dur_s=8.0, drops={"left": 3.0, "right": 7.0}, symmetry_noise_deg=0.5)
+    w, h = track.width, track.height
+    k = intrinsics(w, h, focal_px(w, h, lens_35mm))
+    r = camera_rotation(0.0, 5.0, 0.0)
+    edges = np.array([[x, 5.0, z] for x in (-1.1, -0.9, 0.9, 1.1) for z in (0.8, -0.6)])
+    seams = np.array([[x, y, -1.0] for x in (-1.0, -0.6, 0.6, 1.0) for y in (12.0, 5.0)])
+    px = project(np.vstack([edges, seams]), np.zeros(3), r, k).reshape(-1, 4)
+    frames = np.arange(0, len(track), 30)
+    seen = replace(track, scene_segment_frame=np.repeat(frames, len(px)), scene_segments_px=np.tile(px, (len(frames), 1)))
+    a = analyze_track(seen, VideoInfo("clip.mp4", 30.0, len(track), 8.0, w, h, 0, "h264"))
+    told = [x for x in a.warnings if x.code is WarningCode.CAMERA_ZOOMED]
+    assert a.camera.room_lines >= 4
+    if lens_35mm > 40:
+        assert told and a.camera.horizon_lines == 0
+        assert "zoomed" in warning_text(told[0]) and "1x" in warning_text(told[0])
+    else:
+        assert not told and a.camera.horizon_lines == 4 and a.camera.focal_fitted
 
 
 def test_the_ceilings_lines_run_down_to_the_same_horizon():
@@ -365,7 +421,7 @@ def test_a_persons_lean_is_read_against_the_rooms_own_fit_with_the_lenss_prior()
     off): the room's own fit, without the body, takes the focal length's prior (26 ± 2 mm), not the narrower SD the
     fit with the body reached. One wall leaves the roll, and with it the lean, open by a few tenths: within 0.3°
     (0.27° off; the code before, 0.39°)."""
-    r, k_true, lines, vp, hip = _room_through_a_30mm_lens((1.4, 1.6, 1.8, 2.0, 2.2))
+    r, k_true, lines, vp, hip = _room_through_a_lens((1.4, 1.6, 1.8, 2.0, 2.2))
     body = np.full(40, float(screen_tilt_of_vertical_deg(hip, r, k_true)) + 3.0)
     pose = estimate_camera_pose(np.tile(hip, (40, 1)), body, W, H, horizon_point=vp, room_lines=lines)
     assert pose.body_lean_deg == pytest.approx(3.0, abs=0.3)

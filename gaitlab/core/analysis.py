@@ -34,7 +34,14 @@ from gaitlab.core.result import (
 )
 from gaitlab.core.scene import horizontal_lines, roll_changes_deg, room_lines, vanishing_point
 from gaitlab.core.track import LEFT_FOOT_INDEX, LEFT_HEEL, LEFT_HIP, RIGHT_FOOT_INDEX, RIGHT_HEEL, RIGHT_HIP, PoseTrack
-from gaitlab.core.uncertainty import FALLBACK_LEVEL_SD_DEG, METHOD_RESIDUAL_DEG, Z95, stride_median_sd_deg, stride_s
+from gaitlab.core.uncertainty import (
+    FALLBACK_LEVEL_SD_DEG,
+    METHOD_RESIDUAL_DEG,
+    OUTLIER_SIGMAS,
+    Z95,
+    stride_median_sd_deg,
+    stride_s,
+)
 from gaitlab.core.verdict import judge_steps, side_verdicts, step_count_warnings
 from gaitlab.core.view import ViewEstimate, estimate_view, facing_stretches, to_anatomical
 
@@ -331,7 +338,8 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
 def _camera_warnings(roll: float, camera: CameraPose, estimate: ViewEstimate, turning: float | None
                      ) -> tuple[bool, list[AnalysisWarning]]:
     """Whether the clip stays measurable with this camera, and what to say of the camera: on its side, tilted,
-    turning during the clip, or turned or pitched beyond the validated yaw or pitch. roll: the vertical's tilt at the
+    turning during the clip, turned or pitched beyond the validated yaw or pitch, or its lens not a phone's main
+    camera's. roll: the vertical's tilt at the
     hips; turning: how much the camera's roll changes (gaitlab.core.scene.roll_changes_deg)."""
     measurable, warnings = estimate.measurable, []
     # a camera whose roll changes by more than the method's own error puts its turns into every drop: no verdict
@@ -352,6 +360,8 @@ def _camera_warnings(roll: float, camera: CameraPose, estimate: ViewEstimate, tu
         warnings.append(AnalysisWarning(WarningCode.CAMERA_PITCHED, {
             "pitch_deg": float(camera.pitch_deg), "limit_deg": VALIDATED_CAMERA_PITCH_DEG,
             "height_above_hips_m": float(camera.height_above_hips_m)}))
+    if measurable and camera.horizon_apart_sd > OUTLIER_SIGMAS:
+        warnings.append(AnalysisWarning(WarningCode.CAMERA_ZOOMED, {"apart_sd": float(camera.horizon_apart_sd)}))
     return measurable, warnings
 
 

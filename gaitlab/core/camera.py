@@ -21,6 +21,7 @@ Pure numpy.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -191,6 +192,10 @@ class CameraPose:
     # roll); NaN without the room's lines
     body_lean_deg: float = float("nan")
     focal_fitted: bool = False
+    # how far apart the horizon's pitch and the room's verticals' are at the focal length within the lens prior that
+    # brings them closest, in SDs of the two (horizon_apart_sd); beyond OUTLIER_SIGMAS the horizon was left out.
+    # NaN unless both were seen
+    horizon_apart_sd: float = float("nan")
 
     @property
     def rotation(self) -> np.ndarray:
@@ -377,6 +382,9 @@ def estimate_camera_pose(hip_xy: np.ndarray, body_axis_tilt_deg: np.ndarray, wid
         axis' own scatter is counted apart: gaitlab.core.analysis); the height above the hips where the pitch was
         measured. NaN angles when no frame shows the person.
     """
+    # here: gaitlab.core.result, which gaitlab.core.uncertainty imports, imports this module
+    from gaitlab.core.uncertainty import OUTLIER_SIGMAS
+
     hip_xy = np.asarray(hip_xy, float)
     tilt = np.asarray(body_axis_tilt_deg, float)
     ok = np.isfinite(hip_xy).all(axis=1) & np.isfinite(tilt)
@@ -400,6 +408,9 @@ def estimate_camera_pose(hip_xy: np.ndarray, body_axis_tilt_deg: np.ndarray, wid
     focal_prior_sd = focal_sd = focal_px(width, height, focal_35mm + PHONE_FOCAL_35MM_SD) - f
     k = k_assumed = intrinsics(width, height, f)
     k_f = intrinsics(width, height, f + focal_sd)
+    apart = horizon_apart_sd(horizon_point, with_room, width, height, focal_35mm) if horizon_point is not None else nan
+    if apart > OUTLIER_SIGMAS:  # fitted together, the lines' scatter would swell to hold both and the roll move
+        horizon_point = None
     room = with_room(focal_35mm, horizon_point)
     if room is None and horizon_point is not None:  # the horizon alone: its pitch at the body's roll
         roll = tau
@@ -416,7 +427,8 @@ def estimate_camera_pose(hip_xy: np.ndarray, body_axis_tilt_deg: np.ndarray, wid
                            if horizon_point is not None else (nan, nan))
         return CameraPose(yaw, math.hypot(yaw_f - yaw, yaw_p - yaw), pitch_deg, pitch_sd_deg, roll,
                           math.hypot(roll_f - roll, roll_p - roll), above, above_sd, f, focal_35mm, bearing,
-                          int(ok.sum()), horizon_lines=horizon_point.lines if horizon_point is not None else 0)
+                          int(ok.sum()), horizon_lines=horizon_point.lines if horizon_point is not None else 0,
+                          horizon_apart_sd=apart)
     pitch, roll = room.pitch_deg, room.roll_deg
     if horizon_point is not None:  # the focal length fitted with roll and pitch: their SDs hold its uncertainty
         f, focal, focal_sd = room.focal_px, room, room.focal_sd_px
@@ -435,7 +447,34 @@ def estimate_camera_pose(hip_xy: np.ndarray, body_axis_tilt_deg: np.ndarray, wid
     return CameraPose(yaw, math.hypot(yaw_f - yaw, yaw_p - yaw), pitch, pitch_sd, roll,
                       math.hypot(room.roll_sd_deg, focal.roll_deg - roll), above, above_sd, f,
                       f * FULL_FRAME_DIAGONAL_MM / math.hypot(width, height), bearing, int(ok.sum()), room.lines,
-                      horizon_point.lines if horizon_point is not None else 0, lean, horizon_point is not None)
+                      horizon_point.lines if horizon_point is not None else 0, lean, horizon_point is not None, apart)
+
+
+def horizon_apart_sd(point: VanishingPoint, verticals: Callable[[float], VerticalFit | None], width: int, height: int,
+                     focal_35mm: float) -> float:
+    """How far apart, in SDs, the pitch the horizon gives (horizon_pitch_deg of point) and the pitch the room's
+    verticals give (verticals(f35): their fit at that 35-mm-equivalent focal length, None with too few lines: NaN)
+    are, at the focal length within OUTLIER_SIGMAS SDs of the lens prior that brings them closest.
+
+    The verticals' convergence measures tan(pitch) / f and the horizon's height f x tan(pitch) (fit_vertical), so
+    their difference falls monotonically as f grows: a focal length within that range that the two agree at gives
+    0; else the difference at the nearer end, over the two pitches' SDs from the lines alone. Beyond OUTLIER_SIGMAS
+    no phone's main camera explains them: a zoomed clip (2x, a telephoto lens) or lines that are not level, and
+    fitted together the difference goes into the roll (lines to one side of the frame)."""
+    from gaitlab.core.uncertainty import OUTLIER_SIGMAS
+
+    ends = []
+    for f35 in (focal_35mm - OUTLIER_SIGMAS * PHONE_FOCAL_35MM_SD, focal_35mm + OUTLIER_SIGMAS * PHONE_FOCAL_35MM_SD):
+        fit = verticals(f35)
+        if fit is None:
+            return float("nan")
+        k = intrinsics(width, height, focal_px(width, height, f35))
+        ends.append((horizon_pitch_deg(point.xy, fit.roll_deg, k) - fit.pitch_deg,
+                     math.hypot(_point_pitch_sd_deg(point, fit.roll_deg, k), fit.pitch_sd_deg)))
+    (d_lo, sd_lo), (d_hi, sd_hi) = ends
+    if d_lo * d_hi <= 0:
+        return 0.0
+    return min(abs(d_lo) / sd_lo, abs(d_hi) / sd_hi)
 
 
 def _height_above_hips(hip_xy: np.ndarray, k: np.ndarray, pose: tuple[float, float, float], pitch_sd_deg: float,

@@ -135,7 +135,7 @@ def _camera_dict(analysis: Analysis) -> dict | None:
             "height_above_hips_m": _num(c.height_above_hips_m), "height_sd_m": _num(c.height_sd_m),
             "focal_px": _num(c.focal_px), "focal_35mm_assumed": _num(c.focal_35mm), "bearing_deg": _num(c.bearing_deg),
             "focal_fitted": c.focal_fitted, "room_lines": c.room_lines, "horizon_lines": c.horizon_lines,
-            "body_lean_deg": _num(c.body_lean_deg),
+            "body_lean_deg": _num(c.body_lean_deg), "horizon_apart_sd": _num(c.horizon_apart_sd),
             "text": camera_pose_text(analysis)}
 
 

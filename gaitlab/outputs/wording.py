@@ -256,6 +256,12 @@ WARNING_TEMPLATES = {
     WarningCode.CAMERA_PITCHED: "The camera looks {pitch_way} at the person by {pitch_abs:.0f}°{camera_height}, more "
                                 "than the {limit_deg:.0f}° the perspective correction was checked on: put the phone "
                                 "at about the height of the hips, level, and far enough away to see the whole body.",
+    WarningCode.CAMERA_ZOOMED: "The room's level lines (floor seams, shelf edges) and its upright lines (door frames, "
+                               "posts) do not fit together through a phone's main camera ({apart_sd:.0f} SDs apart): "
+                               "the clip looks zoomed in (2x or a telephoto lens), or the lines taken for level are "
+                               "not level. The level lines were left out. The correction for perspective assumes a "
+                               "main camera (about 26 mm equivalent), and a zoomed clip makes it too large: film at "
+                               "1x for the best reading.",
     WarningCode.BODY_LEANS: "Compared with the room's vertical lines (door frames, shelves, posts, wall edges), the "
                             "person's body leans {lean_deg:.1f}° to their {side} on average over the clip: a lean to "
                             "one side (a painful hip, a cane, or a trunk lean that spares a weak hip), or room lines "
