@@ -349,15 +349,15 @@ def test_a_horizon_that_no_main_cameras_lens_brings_to_the_verticals_is_left_out
         assert abs(together.roll_deg - roll) > 1.0
         assert pose.roll_deg == pytest.approx(roll, abs=0.1)
     else:
-        assert pose.horizon_apart_sd <= OUTLIER_SIGMAS and pose.horizon_lines == vp.lines and pose.focal_fitted
+        assert abs(pose.horizon_apart_sd) <= OUTLIER_SIGMAS and pose.horizon_lines == vp.lines and pose.focal_fitted
         assert pose.roll_deg == pytest.approx(together.roll_deg, abs=1e-6)
 
 
-@pytest.mark.parametrize("lens_35mm", [26.0, 52.0])
+@pytest.mark.parametrize("lens_35mm", [26.0, 52.0, 13.0])
 def test_a_zoomed_clip_is_told(lens_35mm):
-    """A walk filmed through a 2x zoom (52 mm equivalent) in a room with door frames and floor seams gets the
-    warning, with its advice, and the horizon is left out; the same room through a main camera (26 mm) gets neither:
-    the horizon is used."""
+    """A walk filmed through a 2x zoom (52 mm equivalent) or an ultra-wide lens (13 mm) in a room with door frames
+    and floor seams gets the warning, saying which, with its advice, and the horizon is left out; the same room
+    through a main camera (26 mm) gets neither: the horizon is used."""
     from dataclasses import replace
 
     from gaitlab.core.analysis import analyze_track
@@ -378,9 +378,10 @@ def test_a_zoomed_clip_is_told(lens_35mm):
     a = analyze_track(seen, VideoInfo("clip.mp4", 30.0, len(track), 8.0, w, h, 0, "h264"))
     told = [x for x in a.warnings if x.code is WarningCode.CAMERA_ZOOMED]
     assert a.camera.room_lines >= 4
-    if lens_35mm > 40:
-        assert told and a.camera.horizon_lines == 0
-        assert "zoomed" in warning_text(told[0]) and "1x" in warning_text(told[0])
+    if lens_35mm != 26.0:
+        assert told and a.camera.horizon_lines == 0 and "1x" in warning_text(told[0])
+        assert ("zoomed in" in warning_text(told[0])) == (lens_35mm > 26.0)
+        assert ("wide-angle" in warning_text(told[0])) == (lens_35mm < 26.0)
     else:
         assert not told and a.camera.horizon_lines == 4 and a.camera.focal_fitted
 

@@ -193,8 +193,8 @@ class CameraPose:
     body_lean_deg: float = float("nan")
     focal_fitted: bool = False
     # how far apart the horizon's pitch and the room's verticals' are at the focal length within the lens prior that
-    # brings them closest, in SDs of the two (horizon_apart_sd); beyond OUTLIER_SIGMAS the horizon was left out.
-    # NaN unless both were seen
+    # brings them closest, in SDs of the two, + where a longer lens would bring them together (horizon_apart_sd);
+    # beyond OUTLIER_SIGMAS either way the horizon was left out. NaN unless both were seen
     horizon_apart_sd: float = float("nan")
 
     @property
@@ -409,7 +409,7 @@ def estimate_camera_pose(hip_xy: np.ndarray, body_axis_tilt_deg: np.ndarray, wid
     k = k_assumed = intrinsics(width, height, f)
     k_f = intrinsics(width, height, f + focal_sd)
     apart = horizon_apart_sd(horizon_point, with_room, width, height, focal_35mm) if horizon_point is not None else nan
-    if apart > OUTLIER_SIGMAS:  # fitted together, the lines' scatter would swell to hold both and the roll move
+    if abs(apart) > OUTLIER_SIGMAS:  # fitted together, the lines' scatter would swell to hold both and the roll move
         horizon_point = None
     room = with_room(focal_35mm, horizon_point)
     if room is None and horizon_point is not None:  # the horizon alone: its pitch at the body's roll
@@ -454,13 +454,14 @@ def horizon_apart_sd(point: VanishingPoint, verticals: Callable[[float], Vertica
                      focal_35mm: float) -> float:
     """How far apart, in SDs, the pitch the horizon gives (horizon_pitch_deg of point) and the pitch the room's
     verticals give (verticals(f35): their fit at that 35-mm-equivalent focal length, None with too few lines: NaN)
-    are, at the focal length within OUTLIER_SIGMAS SDs of the lens prior that brings them closest.
+    are, at the focal length within OUTLIER_SIGMAS SDs of the lens prior that brings them closest; positive where a
+    longer lens would bring them together (a zoomed clip), negative where a shorter one would (a wide-angle lens).
 
     The verticals' convergence measures tan(pitch) / f and the horizon's height f x tan(pitch) (fit_vertical), so
-    their difference falls monotonically as f grows: a focal length within that range that the two agree at gives
-    0; else the difference at the nearer end, over the two pitches' SDs from the lines alone. Beyond OUTLIER_SIGMAS
-    no phone's main camera explains them: a zoomed clip (2x, a telephoto lens) or lines that are not level, and
-    fitted together the difference goes into the roll (lines to one side of the frame)."""
+    their difference shrinks monotonically toward the focal length they agree at: one within that range gives 0;
+    else the difference at the nearer end, over the two pitches' SDs from the lines alone. Beyond OUTLIER_SIGMAS no
+    phone's main camera explains them (or the lines taken for level are not), and fitted together the difference
+    goes into the roll (lines to one side of the frame)."""
     from gaitlab.core.uncertainty import OUTLIER_SIGMAS
 
     ends = []
@@ -471,10 +472,10 @@ def horizon_apart_sd(point: VanishingPoint, verticals: Callable[[float], Vertica
         k = intrinsics(width, height, focal_px(width, height, f35))
         ends.append((horizon_pitch_deg(point.xy, fit.roll_deg, k) - fit.pitch_deg,
                      math.hypot(_point_pitch_sd_deg(point, fit.roll_deg, k), fit.pitch_sd_deg)))
-    (d_lo, sd_lo), (d_hi, sd_hi) = ends
-    if d_lo * d_hi <= 0:
+    (d_short, sd_short), (d_long, sd_long) = ends
+    if d_short * d_long <= 0:
         return 0.0
-    return min(abs(d_lo) / sd_lo, abs(d_hi) / sd_hi)
+    return abs(d_long) / sd_long if abs(d_long) < abs(d_short) else -abs(d_short) / sd_short
 
 
 def _height_above_hips(hip_xy: np.ndarray, k: np.ndarray, pose: tuple[float, float, float], pitch_sd_deg: float,

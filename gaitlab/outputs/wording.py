@@ -257,11 +257,10 @@ WARNING_TEMPLATES = {
                                 "than the {limit_deg:.0f}° the perspective correction was checked on: put the phone "
                                 "at about the height of the hips, level, and far enough away to see the whole body.",
     WarningCode.CAMERA_ZOOMED: "The room's level lines (floor seams, shelf edges) and its upright lines (door frames, "
-                               "posts) do not fit together through a phone's main camera ({apart_sd:.0f} SDs apart): "
-                               "the clip looks zoomed in (2x or a telephoto lens), or the lines taken for level are "
-                               "not level. The level lines were left out. The correction for perspective assumes a "
-                               "main camera (about 26 mm equivalent), and a zoomed clip makes it too large: film at "
-                               "1x for the best reading.",
+                               "posts) do not fit together through a phone's main camera: the clip looks {lens}, or "
+                               "the lines taken for level are not level. The level lines were left out. The "
+                               "correction for perspective assumes a main camera (about 26 mm equivalent); with "
+                               "another lens it comes out too {wrong}: film at 1x for the best reading.",
     WarningCode.BODY_LEANS: "Compared with the room's vertical lines (door frames, shelves, posts, wall edges), the "
                             "person's body leans {lean_deg:.1f}° to their {side} on average over the clip: a lean to "
                             "one side (a painful hip, a cane, or a trunk lean that spares a weak hip), or room lines "
@@ -323,7 +322,7 @@ def read_part(video: VideoInfo) -> str:
 def _warning_fields(values: dict) -> dict:
     """A warning's values plus the words its sentence needs: a plural ending for a count of steps, the order of
     facings, the ends-early phrase, the fallback level method without its 'level from ' lead, the camera pitch's
-    way and the camera's height."""
+    way and the camera's height, the lens a horizon at odds with the verticals suggests."""
     fields = dict(values)
     if "steps" in values:
         fields["plural"] = "" if values["steps"] == 1 else "s"
@@ -338,6 +337,10 @@ def _warning_fields(values: dict) -> dict:
         above = values.get("height_above_hips_m", float("nan"))
         fields["camera_height"] = ("" if above is None or not math.isfinite(above) else
                                    f" (from {abs(above):.1f} m {'above' if above >= 0 else 'below'} their hips)")
+    if "apart_sd" in values:  # + : a longer lens than a main camera's would bring them together
+        zoomed = values["apart_sd"] > 0
+        fields["lens"] = "zoomed in (2x or a telephoto lens)" if zoomed else "filmed with a wide-angle lens (0.5x)"
+        fields["wrong"] = "large" if zoomed else "small"
     return fields
 
 
