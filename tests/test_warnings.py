@@ -24,6 +24,12 @@ def test_a_warning_renders_its_numbers_and_plural():
     assert "(walking away from, then toward the camera)" in warning_text(turned)
 
 
+@pytest.mark.parametrize("apart_sd, lens, wrong", [(16.7, "zoomed in", "too large"), (-8.4, "wide-angle", "too small")])
+def test_the_zoom_warning_says_which_way_the_lens_is_off(apart_sd, lens, wrong):
+    text = warning_text(AnalysisWarning(WarningCode.CAMERA_ZOOMED, {"apart_sd": apart_sd}))
+    assert lens in text and wrong in text and "film at 1x" in text
+
+
 def test_plain_clothing_gets_the_pelvis_unreliable_warning_and_honest_intervals():
     """A walk whose band interior has texture at 1x the noise (dark, plain clothing) is measured as before but gets
     the warning, with its advice, and wider intervals whose level part a longer film does not shrink; the same walk

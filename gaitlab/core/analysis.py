@@ -360,7 +360,7 @@ def _camera_warnings(roll: float, camera: CameraPose, estimate: ViewEstimate, tu
         warnings.append(AnalysisWarning(WarningCode.CAMERA_PITCHED, {
             "pitch_deg": float(camera.pitch_deg), "limit_deg": VALIDATED_CAMERA_PITCH_DEG,
             "height_above_hips_m": float(camera.height_above_hips_m)}))
-    if measurable and abs(camera.horizon_apart_sd) > OUTLIER_SIGMAS:
+    if measurable and abs(camera.horizon_apart_sd) > OUTLIER_SIGMAS and not camera.horizon_lines:  # left out
         warnings.append(AnalysisWarning(WarningCode.CAMERA_ZOOMED, {"apart_sd": float(camera.horizon_apart_sd)}))
     return measurable, warnings
 

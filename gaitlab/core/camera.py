@@ -194,7 +194,8 @@ class CameraPose:
     focal_fitted: bool = False
     # how far apart the horizon's pitch and the room's verticals' are at the focal length within the lens prior that
     # brings them closest, in SDs of the two, + where a longer lens would bring them together (horizon_apart_sd);
-    # beyond OUTLIER_SIGMAS either way the horizon was left out. NaN unless both were seen
+    # beyond OUTLIER_SIGMAS either way the horizon was left out where the verticals read the pitch the more precisely
+    # (then horizon_lines is 0). NaN unless both were seen
     horizon_apart_sd: float = float("nan")
 
     @property
@@ -409,8 +410,14 @@ def estimate_camera_pose(hip_xy: np.ndarray, body_axis_tilt_deg: np.ndarray, wid
     k = k_assumed = intrinsics(width, height, f)
     k_f = intrinsics(width, height, f + focal_sd)
     apart = horizon_apart_sd(horizon_point, with_room, width, height, focal_35mm) if horizon_point is not None else nan
-    if abs(apart) > OUTLIER_SIGMAS:  # fitted together, the lines' scatter would swell to hold both and the roll move
-        horizon_point = None
+    # Apart, one of the two is wrong or the lens is not a main camera's. Where the verticals read the pitch the more
+    # precisely (lines across the frame), the horizon is left out: fitted together, the lines' scatter would swell to
+    # hold both and the roll move. Where the horizon does (the verticals along one wall, which trade roll for pitch),
+    # it stays in the fit, which then drops the verticals that disagree with it.
+    if abs(apart) > OUTLIER_SIGMAS:
+        verticals = with_room(focal_35mm)
+        if verticals.pitch_sd_deg < _point_pitch_sd_deg(horizon_point, verticals.roll_deg, k):
+            horizon_point = None
     room = with_room(focal_35mm, horizon_point)
     if room is None and horizon_point is not None:  # the horizon alone: its pitch at the body's roll
         roll = tau
@@ -460,8 +467,8 @@ def horizon_apart_sd(point: VanishingPoint, verticals: Callable[[float], Vertica
     The verticals' convergence measures tan(pitch) / f and the horizon's height f x tan(pitch) (fit_vertical), so
     their difference shrinks monotonically toward the focal length they agree at: one within that range gives 0;
     else the difference at the nearer end, over the two pitches' SDs from the lines alone. Beyond OUTLIER_SIGMAS no
-    phone's main camera explains them (or the lines taken for level are not), and fitted together the difference
-    goes into the roll (lines to one side of the frame)."""
+    phone's main camera explains them: the lens is another (zoomed, wide-angle), the lines taken for level are not,
+    or the verticals kept are not the room's (estimate_camera_pose decides which by their precision)."""
     from gaitlab.core.uncertainty import OUTLIER_SIGMAS
 
     ends = []

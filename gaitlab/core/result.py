@@ -127,7 +127,7 @@ class WarningCode(str, Enum):
     CAMERA_PITCHED = "camera_pitched"
     # apart_sd: the room's horizon and its verticals agree at no focal length a phone's main camera has
     # (gaitlab.core.camera.horizon_apart_sd, in SDs, + a longer lens): a zoomed or wide-angle clip, or level lines that
-    # are not; the horizon was left out
+    # are not; the horizon was left out (the verticals read the pitch the more precisely)
     CAMERA_ZOOMED = "camera_zoomed"
     # lean_deg (unsigned), side: the body's mean axis leans toward the person's side from the room's vertical lines
     # (gaitlab.core.camera.CameraPose.body_lean_deg) beyond what upright walking explains; the room's lines set the roll

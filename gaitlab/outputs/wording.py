@@ -339,7 +339,7 @@ def _warning_fields(values: dict) -> dict:
                                    f" (from {abs(above):.1f} m {'above' if above >= 0 else 'below'} their hips)")
     if "apart_sd" in values:  # + : a longer lens than a main camera's would bring them together
         zoomed = values["apart_sd"] > 0
-        fields["lens"] = "zoomed in (2x or a telephoto lens)" if zoomed else "filmed with a wide-angle lens (0.5x)"
+        fields["lens"] = "zoomed in" if zoomed else "filmed through a wide-angle lens (0.5x)"
         fields["wrong"] = "large" if zoomed else "small"
     return fields
 
