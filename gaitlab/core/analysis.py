@@ -339,8 +339,8 @@ def _camera_warnings(roll: float, camera: CameraPose, estimate: ViewEstimate, tu
                      ) -> tuple[bool, list[AnalysisWarning]]:
     """Whether the clip stays measurable with this camera, and what to say of the camera: on its side, tilted,
     turning during the clip, turned or pitched beyond the validated yaw or pitch, or its lens not a phone's main
-    camera's. roll: the vertical's tilt at the
-    hips; turning: how much the camera's roll changes (gaitlab.core.scene.roll_changes_deg)."""
+    camera's. roll: the vertical's tilt at the hips; turning: how much the camera's roll changes
+    (gaitlab.core.scene.roll_changes_deg)."""
     measurable, warnings = estimate.measurable, []
     # a camera whose roll changes by more than the method's own error puts its turns into every drop: no verdict
     if turning is not None and turning > METHOD_RESIDUAL_DEG:
