@@ -34,14 +34,7 @@ from gaitlab.core.result import (
 )
 from gaitlab.core.scene import horizontal_lines, roll_changes_deg, room_lines, vanishing_point
 from gaitlab.core.track import LEFT_FOOT_INDEX, LEFT_HEEL, LEFT_HIP, RIGHT_FOOT_INDEX, RIGHT_HEEL, RIGHT_HIP, PoseTrack
-from gaitlab.core.uncertainty import (
-    FALLBACK_LEVEL_SD_DEG,
-    METHOD_RESIDUAL_DEG,
-    OUTLIER_SIGMAS,
-    Z95,
-    stride_median_sd_deg,
-    stride_s,
-)
+from gaitlab.core.uncertainty import FALLBACK_LEVEL_SD_DEG, METHOD_RESIDUAL_DEG, Z95, stride_median_sd_deg, stride_s
 from gaitlab.core.verdict import judge_steps, side_verdicts, step_count_warnings
 from gaitlab.core.view import ViewEstimate, estimate_view, facing_stretches, to_anatomical
 
@@ -360,7 +353,7 @@ def _camera_warnings(roll: float, camera: CameraPose, estimate: ViewEstimate, tu
         warnings.append(AnalysisWarning(WarningCode.CAMERA_PITCHED, {
             "pitch_deg": float(camera.pitch_deg), "limit_deg": VALIDATED_CAMERA_PITCH_DEG,
             "height_above_hips_m": float(camera.height_above_hips_m)}))
-    if measurable and abs(camera.horizon_apart_sd) > OUTLIER_SIGMAS and not camera.horizon_lines:  # left out
+    if measurable and camera.horizon_left_out:
         warnings.append(AnalysisWarning(WarningCode.CAMERA_ZOOMED, {"apart_sd": float(camera.horizon_apart_sd)}))
     return measurable, warnings
 

@@ -199,6 +199,12 @@ class CameraPose:
     horizon_apart_sd: float = float("nan")
 
     @property
+    def horizon_left_out(self) -> bool:
+        """Whether the room's horizon was seen with its verticals and left out for disagreeing with them
+        (estimate_camera_pose: a horizon kept has its lines counted)."""
+        return math.isfinite(self.horizon_apart_sd) and not self.horizon_lines
+
+    @property
     def rotation(self) -> np.ndarray:
         """camera_rotation of this pose."""
         return camera_rotation(self.yaw_deg, self.pitch_deg, self.roll_deg)
