@@ -269,3 +269,61 @@ def test_adopted_keyframe_measures_on_the_same_reference():
     assert second.update(*later)[0] == pytest.approx(4.0, abs=0.3)
     far = _frame(tex, 4.0, 0.6, (660, 372), 2.0, rng)
     assert not PelvisBandTracker().adopt(first.keyframe, far[1])
+
+
+def _shifted(frame, dx_px, dy_px):
+    """A frame whose landmarks are all put (dx_px, dy_px) image pixels away from where the body is."""
+    img, xyz, vis = frame
+    return img, xyz + (dx_px, dy_px, 0.0), vis
+
+
+def _patch_difference(a, b):
+    return float(np.mean(np.abs(a - b)))
+
+
+def test_a_first_keyframe_placed_off_by_its_landmarks_settles_where_they_put_it_on_average():
+    """The first frame's landmarks 7 px low and 5 px aside, every later frame's right: after settle_frames the
+    keyframe is the band where the landmarks put it on average, and the frames measured meanwhile are given again,
+    measured from it."""
+    rng = np.random.default_rng(13)
+    tex = _texture(14)
+    trk = PelvisBandTracker(frame_rate_hz=30.0, settle_s=0.5)
+    assert trk.settle_frames == 15
+    angles = 4.0 * np.sin(np.arange(20) / 3.0)
+    frames = [_frame(tex, a, 1.0, (640 + 3 * i, 380), 2.0, rng) for i, a in enumerate(angles)]
+    right = PelvisBandTracker()
+    right.update(*frames[0])
+    trk.update(*_shifted(frames[0], 5.0, 7.0), frame=0)
+    assert not trk.keyframe.settled
+    misplaced = _patch_difference(trk.keyframe.patch, right.keyframe.patch)
+    given = {}
+    for i in range(1, 20):
+        given[i] = trk.update(*frames[i], frame=i)
+        for frame, rotation, quality, reference in trk.take_revisions():
+            given[frame] = (rotation, quality)
+            assert reference == trk.reference_id
+    assert trk.keyframe.settled
+    settled = _patch_difference(trk.keyframe.patch, right.keyframe.patch)
+    assert settled < 0.2 * misplaced
+    assert np.max(np.abs([given[i][0] - angles[i] for i in range(1, 20)])) < 0.3
+
+
+def test_the_settled_keyframe_is_centred_on_the_bodys_mirror_axis():
+    """Landmarks 9 px to one side of a mirror-symmetric band in every frame (MediaPipe's are not mirror-symmetric):
+    told where the axis lies, the keyframe settles centred on it, mirror-symmetric; not told, it stays where the
+    landmarks put it."""
+    rng = np.random.default_rng(15)
+    t = _texture(16)
+    tex = (t + t[:, ::-1]) / 2
+    frames = [_shifted(_frame(tex, 2.0 * np.sin(i / 2.0), 1.0, (640, 380), 1.0, rng), 9.0, 0.0) for i in range(12)]
+    told, not_told = (PelvisBandTracker(frame_rate_hz=30.0, settle_s=0.3) for _ in range(2))
+    axis_px = -9.0 * told.shape.px_per_t / TORSO_PX
+    for i, frame in enumerate(frames):
+        told.update(*frame, frame=i, midline_px=axis_px)
+        not_told.update(*frame, frame=i)
+    assert told.keyframe.settled and not_told.keyframe.settled
+
+    def asymmetry(patch):
+        return _patch_difference(patch, patch[:, ::-1])
+
+    assert asymmetry(told.keyframe.patch) < 0.3 * asymmetry(not_told.keyframe.patch)

@@ -130,3 +130,35 @@ def test_two_spans_tracked_at_once_give_the_track_of_one(sample_walk_track, pose
     for side in ("left", "right"):
         assert b.sides[side].flagged == a.sides[side].flagged
         assert abs(b.sides[side].mean_drop_deg - a.sides[side].mean_drop_deg) < 0.5
+
+
+def test_the_tracks_band_rotations_are_those_of_one_tracker_with_its_settled_keyframe(sample_walk_track):
+    """Replayed frame by frame through a tracker of its own (the track's landmarks, the symmetry's axis, the region
+    the pipeline cuts), the band's rotations are the track's, the first strides' as measured again from the settled
+    keyframe: the pipeline writes the revisions back into the rows they belong to."""
+    from gaitlab.measure.band import PelvisBandTracker
+    from gaitlab.measure.symmetry import PelvisSymmetry
+    from gaitlab.tracking.pipeline import pelvis_region
+    from gaitlab.tracking.video import iter_frames, probe
+
+    track = sample_walk_track.track
+    band = PelvisBandTracker(frame_rate_hz=probe(SAMPLES / "sample_walk_post_short.mp4").fps)
+    symmetry = PelvisSymmetry()
+    rotation = np.full(len(track), np.nan)
+    provisional = rotation.copy()
+    for frame in iter_frames(SAMPLES / "sample_walk_post_short.mp4"):
+        i = frame.index
+        if not track.detected[i]:
+            continue
+        image, xyz = pelvis_region(frame.rgb, track.image_xyz[i], (band, symmetry))
+        symmetry.update(image, xyz, track.visibility[i])
+        rotation[i] = provisional[i] = band.update(image, xyz, track.visibility[i], i, symmetry.axis_offset_px)[0]
+        for j, revised, _, _ in band.take_revisions():
+            rotation[j] = revised
+    band.finish()
+    for j, revised, _, _ in band.take_revisions():
+        rotation[j] = revised
+    settling = slice(1, band.settle_frames)
+    assert np.nanmax(np.abs(provisional[settling] - rotation[settling])) > 0.05  # the keyframe moved
+    # to the ECC's numerical noise (the track keeps landmarks in float32, the pipeline hands on MediaPipe's)
+    np.testing.assert_allclose(track.pelvis_pixel_rotation_deg, rotation, atol=0.01)

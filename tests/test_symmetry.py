@@ -83,6 +83,18 @@ def test_hip_landmark_off_the_midline():
     assert tilt == pytest.approx(5.0, abs=0.4)
 
 
+@pytest.mark.parametrize("angle", [0.0, 6.0])
+@pytest.mark.parametrize("offset", [-10.0, 0.0, 12.0])
+def test_where_the_mirror_axis_lies_against_the_hip_landmarks(angle, offset):
+    """The hip midpoint put `offset` image pixels along the hip line from the body's midline: the axis is found that
+    far the other way, in patch pixels (px_per_t a T), at any tilt."""
+    sym = PelvisSymmetry()
+    sym.update(*_frame(_symmetric_pelvis(2), angle, hip_offset_px=offset))
+    assert sym.axis_offset_px == pytest.approx(-offset * sym.shape.px_per_t / TORSO_PX, abs=0.5)
+    sym.update(np.zeros((H, W), np.uint8), np.full((33, 3), np.nan), np.zeros(33))
+    assert np.isnan(sym.axis_offset_px)
+
+
 def test_one_sided_illumination_does_not_bias():
     """A 60-grey-level ramp across the frame (light from one side) is not mirror-symmetric; the
     contrast normalisation removes it."""

@@ -24,6 +24,16 @@ as the pelvis' (on the bench's anterior run the whole band read 0.58 of the trut
 part above the hip joints 0.78; every anterior clip's frame-to-frame residual fell or held). Facing
 comes from the landmarks: from behind the person's right hip and shoulder are on the image right.
 
+The chain's first keyframe is placed by one frame's landmarks, and where they put the band decides which body
+region the whole chain reads: their error (a pixel or a few, ±0.02 T, changing with the gait phase and with the way
+the picture is mirrored) moves that region, and with it the rotation's size (on the bench's anterior run, the first
+keyframe placed 3 px, 0.02 T, lower reads 13 % more for the whole clip, 3 px higher 9 % less; mirrored, MediaPipe
+puts it 3 px aside and the clip reads 15 % more). So the first keyframe is settled: over its first strides each
+frame's band is found relative to where that frame's landmarks put it; the median of those shifts is, down, the
+keyframe's own placement error against the landmarks' placement over the strides and, across, taken against the
+body's mirror axis found in the same frame (gaitlab.measure.symmetry: from the pixels, so MediaPipe's handedness
+drops out). The keyframe is cut again there and those frames measured again from it (take_revisions).
+
 The keyframe is replaced only when
 the subject's image size has changed a lot (walking toward / away from the camera), by a frame that
 still matches it well; the new keyframe inherits its measured rotation, so the absolute rotation
@@ -34,7 +44,7 @@ gaitlab.measure.geometry's.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -58,6 +68,22 @@ _MIN_VALID_FRACTION = 0.25
 # round takes a step or two (half a second and more), while MediaPipe swaps its left and right labels for a frame or
 # two (a facing read from the landmarks); 3 frames are 0.05 s at 60 fps, 0.12 s at 25.
 FACING_FRAMES = 3
+# The time over which the chain's first keyframe is settled (module docstring), seconds: two strides of walking at
+# an ordinary cadence (~110 steps a minute), three of running, so that the landmarks' error (their bob within a
+# stride) is pooled over every phase of the gait; the tracker does not know the stride, and over two or three the
+# part of a stride left over weighs less than over one (1.1 s is 1.6 running strides).
+KEYFRAME_SETTLE_S = 2.2
+
+
+@dataclass(frozen=True, eq=False)
+class _Buffered:
+    """A frame measured while the keyframe settles, kept to be measured again (see PelvisBandTracker.update)."""
+
+    frame: int | None
+    wide: np.ndarray
+    wide_mask: np.ndarray
+    band_mask: np.ndarray
+    texture_q: float
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,6 +102,8 @@ class Keyframe:
         Its rotation relative to the tracker's reference, radians, positive = counter-clockwise on screen.
     behind : bool
         Filmed from behind (read with the affine registration).
+    settled : bool
+        Its placement checked over its first strides (module docstring), or inherited from a keyframe that was.
     """
 
     patch: np.ndarray
@@ -83,6 +111,7 @@ class Keyframe:
     torso_px: float
     rotation: float
     behind: bool
+    settled: bool = True
 
 
 class PelvisBandTracker:
@@ -98,6 +127,8 @@ class PelvisBandTracker:
         max_strain: float = 0.3,
         outlier_sigmas: float = OUTLIER_SIGMAS,
         search_margin_torso: float = 0.10,
+        frame_rate_hz: float = 30.0,
+        settle_s: float = KEYFRAME_SETTLE_S,
     ) -> None:
         """
         Parameters
@@ -132,6 +163,11 @@ class PelvisBandTracker:
             is then always read from the same body region, not from a band that slides over the body
             with the landmarks' placement error (the hip landmarks bob ~0.05 T against the hip joints
             within a running stance, and the band is only ~0.36 T tall).
+        frame_rate_hz : float
+            The clip's frame rate, frames a second: with settle_s, the frames over which the first keyframe is
+            settled.
+        settle_s : float
+            The time over which the chain's first keyframe is settled, seconds (KEYFRAME_SETTLE_S).
         """
         self.shape = BandShape() if shape is None else shape
         self.min_keyframe_ecc = min_keyframe_ecc
@@ -146,14 +182,33 @@ class PelvisBandTracker:
         # Counts rotation references: rotations measured under different references are not comparable.
         self.reference_id = 0
         self._warp = self._initial_warp()  # last warp keyframe patch -> current (extended) patch
+        self.settle_frames = max(int(round(settle_s * frame_rate_hz)), 1)
+        # While the keyframe settles: its own sample (patch, arm mask) with the margin, the frames since, and
+        # where its band was found in each, relative to that frame's landmarks (patch pixels).
+        self._key_wide: tuple[np.ndarray, np.ndarray] | None = None
+        self._buffered: list[_Buffered] = []
+        self._shifts: list[np.ndarray] = []
+        self._revisions: list[tuple[int | None, float, float, int]] = []
         self._criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, _ECC_ITERATIONS, _ECC_EPS)
 
     def reset(self) -> None:
         """Forget the keyframe: the next measurable frame becomes the reference."""
+        self.finish()
         if self._key is not None:
             self.reference_id += 1
         self._key = None
         self._warp = self._initial_warp()
+
+    def finish(self) -> None:
+        """Settle a keyframe still settling with the frames seen so far (at the end of the clip or of a chain)."""
+        if self._key is not None and not self._key.settled:
+            self._settle()
+
+    def take_revisions(self) -> list[tuple[int | None, float, float, int]]:
+        """Frames measured again since the last call, once the keyframe they were measured from settled:
+        (frame as given to update, rotation_deg, quality, reference id), in frame order."""
+        revisions, self._revisions = self._revisions, []
+        return revisions
 
     @property
     def keyframe(self) -> Keyframe | None:
@@ -176,9 +231,12 @@ class PelvisBandTracker:
         band = PelvisBand.locate(self.shape, image_xyz)
         return None if band is None else band.source_box(width, height, extra=self.margin)
 
-    def update(self, image: np.ndarray, image_xyz: np.ndarray, visibility: np.ndarray) -> tuple[float, float]:
+    def update(self, image: np.ndarray, image_xyz: np.ndarray, visibility: np.ndarray, frame: int | None = None,
+               midline_px: float = float("nan")) -> tuple[float, float]:
         """image: (H,W) uint8 grey or (H,W,3) uint8 RGB upright frame; image_xyz (33,3) pixels (NaN if no
-        person); visibility (33,).
+        person); visibility (33,); frame: the caller's name for this frame, given back with its revision;
+        midline_px: where the band's mirror axis lies at the hips' row in this frame, right of the hip landmarks'
+        midpoint, patch pixels (gaitlab.measure.symmetry.PelvisSymmetry.axis_offset_px; NaN: not known).
         Returns (rotation_deg, quality): the pelvis band's in-plane rotation relative to the tracker's
         reference, degrees, positive = counter-clockwise ON SCREEN (the image-right end rising);
         quality 0..1 (0 / NaN rotation when it cannot measure).
@@ -189,22 +247,32 @@ class PelvisBandTracker:
         keyframe; only when the subject's image size has outgrown the keyframe (past the square of
         max_keyframe_scale_ratio) does the chain restart, the next measurable frame a new reference (its
         offset to the old one is unknown). So does a change of facing held for FACING_FRAMES frames (the
-        subject turning round): the band then shows another side of the body, read another way."""
+        subject turning round): the band then shows another side of the body, read another way.
+
+        A chain's first keyframe settles over its first settle_frames frames (module docstring): those frames'
+        rotations are then measured again, and take_revisions gives them."""
         band = PelvisBand.locate(self.shape, image_xyz)
         if band is None:
             return float("nan"), 0.0
-        wide, wide_mask = band.sample(image, extra=self.margin), band.mask(extra=self.margin)
+        wide, arm_mask = band.sample(image, extra=self.margin), band.mask(extra=self.margin)
         behind = self._facing(band.from_behind)
-        if not behind:  # from in front, only above the hip joints (module docstring)
-            wide_mask[self.margin + self._front_rows:] = 0
+        wide_mask = self._read_rows(arm_mask.copy(), behind, self.margin)
         patch, mask = self._inner(wide), self._inner(wide_mask)
         texture_q = self._texture_quality(patch, mask)
         if self._key is not None and self._key.behind != behind:
             self.reset()
         if self._key is None:
-            self._set_key(Keyframe(patch, mask, band.torso_px, 0.0, behind))
+            self._set_key(Keyframe(patch, mask, band.torso_px, 0.0, behind, settled=False))
+            self._key_wide = (wide, arm_mask)
             return 0.0, texture_q
+        if not self._key.settled and (len(self._buffered) + 1 >= self.settle_frames or self._drift(band.torso_px) > 1):
+            self._settle()
         rho, rot = self._register(self._key, wide, wide_mask, mask)
+        if not self._key.settled:
+            self._buffered.append(_Buffered(frame, wide, wide_mask, mask, texture_q))
+            if np.isfinite(rot):
+                shift = self._band_shift()
+                self._shifts.append(np.array([shift[0], shift[1], shift[0] - midline_px]))
         if not np.isfinite(rot):
             # This frame could not be registered (a hand across the band, blur): the keyframe still holds for the next
             # ones, so the chain goes on from it; only a keyframe the subject's image size has outgrown is dropped.
@@ -215,6 +283,42 @@ class PelvisBandTracker:
         if self._reanchor_here(band.torso_px, rho):
             self._set_key(Keyframe(patch, mask, band.torso_px, rotation, behind))
         return float(np.rad2deg(rotation)), float(np.clip(rho, 0.0, 1.0) * texture_q)
+
+    def _settle(self) -> None:
+        """Cut the settling keyframe again where its band lies against the landmarks' placement over the frames
+        seen (the median of its shifts), and measure those frames again from it (module docstring)."""
+        key, (wide, arm_mask) = self._key, self._key_wide
+        buffered, shifts = self._buffered, self._shifts
+        self._key_wide, self._buffered, self._shifts = None, [], []
+        # The body region the landmarks put at the band's place on average lies -shift from it in the keyframe;
+        # across, the band is centred on the body's mirror axis where it was found (MediaPipe's landmarks are not
+        # mirror-symmetric: mirrored, the hip midpoint moves by pixels).
+        shifts = np.array(shifts).reshape(-1, 3)
+        across = shifts[:, 2][np.isfinite(shifts[:, 2])]
+        offset = np.array([np.median(across) if len(across) else np.median(shifts[:, 0]), np.median(shifts[:, 1])]) \
+            if len(shifts) else None
+        if offset is None:
+            self._key = replace(key, settled=True)  # as placed: the chain's warp goes on
+            return
+        # to a fraction of a pixel: rounded, a clip re-encoded or mirrored could settle a whole pixel away
+        dx, dy = np.clip(-offset, -self.margin, self.margin)
+        cut = np.float32([[1, 0, self.margin + dx], [0, 1, self.margin + dy]])
+        size = (self.shape.width_px, self.shape.height_px)
+        patch = cv2.warpAffine(wide, cut, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+        mask = cv2.warpAffine(arm_mask, cut, size, flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
+        self._set_key(replace(key, patch=patch, mask=self._read_rows(mask, key.behind, 0), settled=True))
+        for b in buffered:
+            rho, rot = self._register(self._key, b.wide, b.wide_mask, b.band_mask)
+            measured = (float(np.rad2deg(key.rotation + rot)), float(np.clip(rho, 0.0, 1.0) * b.texture_q)) \
+                if np.isfinite(rot) else (float("nan"), 0.0)
+            self._revisions.append((b.frame, *measured, self.reference_id))
+
+    def _read_rows(self, mask: np.ndarray, behind: bool, margin: int) -> np.ndarray:
+        """A band mask (with `margin` pixels around the band) cut, in place, to the rows read: all from behind, those
+        above the hip joints from in front (module docstring)."""
+        if not behind:
+            mask[margin + self._front_rows:] = 0
+        return mask
 
     def _facing(self, behind: bool) -> bool:
         """Whether to read this frame as seen from behind: as the landmarks say, but for fewer than FACING_FRAMES in

@@ -167,6 +167,9 @@ class PelvisSymmetry:
         self.outlier_sigmas = outlier_sigmas
         self.interior_half_px = interior_half_width_torso * self.shape.px_per_t
         self.texture_snr = float("nan")  # the last measured frame's interior texture over noise (texture_snr)
+        # The last measured frame's mirror axis at the hip landmarks' row: how far right of their midpoint it
+        # lies, patch pixels (px_per_t a T); NaN when the frame was not measured.
+        self.axis_offset_px = float("nan")
 
     def update(self, image: np.ndarray, image_xyz: np.ndarray, visibility: np.ndarray) -> tuple[float, float]:
         """image (H,W) uint8 grey or (H,W,3) uint8 RGB upright frame, image_xyz (33,3) pixels (NaN if no
@@ -176,7 +179,7 @@ class PelvisSymmetry:
         band = PelvisBand.locate(self.shape, image_xyz)
         if band is None:
             self._previous_tilt = None
-            self.texture_snr = float("nan")
+            self.texture_snr = self.axis_offset_px = float("nan")
             return float("nan"), 0.0
         rgb = band.sample(image, colour=True) if np.ndim(image) == 3 else None
         self.texture_snr = self.interior_texture_snr(image, band)
@@ -193,7 +196,7 @@ class PelvisSymmetry:
         PelvisBand.sample gives it for self.shape: hip midpoint at the horizontal centre) and, when the
         frame has colour, the same band in RGB (h, w, 3) (matched on chroma when it has chroma texture);
         mask uint8, 255 = valid. Consecutive calls are taken as consecutive frames (see follow_window_deg)."""
-        tilt, quality = self._measure(padded, mask, rgb)
+        tilt, quality, self.axis_offset_px = self._measure(padded, mask, rgb)
         self._previous_tilt = tilt if np.isfinite(tilt) else None
         return tilt, quality
 
@@ -238,22 +241,31 @@ class PelvisSymmetry:
         texture = np.sqrt(max(spread**2 - noise**2, 0.0))  # the noise's own part taken out in quadrature
         return float(texture / max(noise, self.floor))
 
-    def _measure(self, padded: np.ndarray, mask: np.ndarray, rgb: np.ndarray | None) -> tuple[float, float]:
+    def _measure(self, padded: np.ndarray, mask: np.ndarray, rgb: np.ndarray | None) -> tuple[float, float, float]:
+        """(tilt, quality, axis offset) of one frame (see measure and axis_offset_px)."""
+        nan = float("nan")
         prepared = self._prepare(padded, mask, rgb)
         if prepared is None:
-            return float("nan"), 0.0
+            return nan, 0.0, nan
         norm, mask, texture_q = prepared
         fit = self._mirror_fit(norm, mask)
         if fit is None:
-            return float("nan"), 0.0
+            return nan, 0.0, nan
         rho, warp = fit
         # warp maps mirror coords to patch coords (y down): content rotated CCW on screen by a gives
         # warp[1,0] = -sin(a); the mirror-to-patch rotation is twice the tilt of the symmetry axis.
         tilt = 0.5 * float(np.degrees(np.arctan2(-warp[1, 0], warp[0, 0])))
         if not np.isfinite(tilt) or abs(tilt) > self.max_tilt:
-            return float("nan"), 0.0
+            return nan, 0.0, nan
         quality = float(np.clip(rho, 0.0, 1.0)) * texture_q
-        return tilt, quality
+        return tilt, quality, self._axis_offset(warp, norm.shape[1])
+
+    def _axis_offset(self, warp: np.ndarray, width: int) -> float:
+        """Where the mirror axis crosses the hip landmarks' row, right of their midpoint, patch pixels: the point
+        of that row that the reflection (column x to width - 1 - x) followed by the warp brings back onto itself."""
+        hip_x, hip_y = (v - self._m for v in self.shape.hip_px)
+        a, b, t = float(warp[0, 0]), float(warp[0, 1]), float(warp[0, 2])
+        return (a * (width - 1) + b * hip_y + t) / (1.0 + a) - hip_x
 
     def _prepare(self, padded: np.ndarray, mask: np.ndarray, rgb: np.ndarray | None
                  ) -> tuple[np.ndarray, np.ndarray, float] | None:

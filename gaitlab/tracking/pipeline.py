@@ -27,11 +27,12 @@ from gaitlab.tracking.model import ModelInfo, cache_dir, file_sha256
 from gaitlab.tracking.pose import FramePose, ImageLandmarker, PoseExtractor, PoseSettings, cache_key
 from gaitlab.tracking.video import iter_frames, probe
 
-PELVIS_METHOD = "band-ecc-7+symmetry-6+scene-3"  # part of the cache key: bump when the pixel measures change
+PELVIS_METHOD = "band-ecc-13+symmetry-6+scene-3"  # part of the cache key: bump when the pixel measures change
 PENDING_BAND_FRAMES = 8  # frames waiting for the pelvis band measurement
 TRACK_SPANS = 2  # spans of the clip tracked concurrently (see span_cuts)
 MIN_SPAN_S = 4.0  # a span starts with a fresh detection: keep a few strides in each
-KEYFRAME_OFFER_FRAMES = 30  # a span waits at most this many of the previous span's frames for its keyframe
+# a span waits at most this many of the previous span's frames for its keyframe, beyond the keyframe's settling
+KEYFRAME_OFFER_FRAMES = 30
 # The room's lines are looked for this often, seconds: the camera stands still, so a few frames show them all; more
 # than one frame gives the lines a passing person hides in one of them
 SCENE_SAMPLE_S = 1.0
@@ -105,6 +106,11 @@ class _TrackBuffer:
     def set_pelvis(self, i: int, values: tuple[float, float, int, float, float, float]) -> None:
         self._arrays["pelvis"][i] = values
 
+    def revise_band(self, revisions: list[tuple[int, float, float, int]]) -> None:
+        """Band rotations measured again (PelvisBandTracker.take_revisions): (row, rotation, quality, reference)."""
+        for i, rotation, quality, reference in revisions:
+            self._arrays["pelvis"][i, :3] = rotation, quality, reference if np.isfinite(rotation) else -1
+
     def add_scene(self, i: int, segments: np.ndarray) -> None:
         """Frame i's scene segments (gaitlab.measure.scene), in frame order."""
         self.scene_frame += [i] * len(segments)
@@ -142,7 +148,8 @@ def pelvis_region(rgb: np.ndarray, image_xyz: np.ndarray, measures: Iterable[Pel
 class _KeyframeHandoff:
     """The first pelvis keyframe of one span, handed to the span after it, so that both measure rotations
     from the same reference (one level for the clip, as a single pass would): (keyframe, reference id in
-    the giving span), or None when the giving span had none in its first KEYFRAME_OFFER_FRAMES frames."""
+    the giving span), or None when the giving span had no settled keyframe (gaitlab.measure.band) within
+    KEYFRAME_OFFER_FRAMES frames beyond the keyframe's settling."""
 
     def __init__(self) -> None:
         self._ready = threading.Event()
@@ -166,37 +173,65 @@ class _Span:
     adopted_reference: int | None  # the previous span's reference id whose keyframe this span started from
 
 
-def _track_span(path: Path, model: ModelInfo, settings: PoseSettings, image_landmarker: ImageLandmarker,
-                start_s: float | None, end_s: float | None, expected: int, frame_done: Callable[[], None],
-                stop: threading.Event, give: _KeyframeHandoff, receive: _KeyframeHandoff | None) -> _Span:
-    """Track one span of the clip. Returns early once `stop` is set."""
-    frames = _TrackBuffer(expected + 8)
-    band = PelvisBandTracker()
-    symmetry = PelvisSymmetry()
-    adopted: int | None = None
-    seen = 0  # frames handed to the pelvis measures
+class _PelvisMeasures:
+    """One span's pelvis measures (band rotation, mirror symmetry), run frame by frame on the pelvis worker: each
+    frame's numbers, the band's rows measured again once its keyframe settled (gaitlab.measure.band), and the
+    keyframe handed on to the next span once settled."""
 
-    def measure_band(region: tuple[np.ndarray, np.ndarray] | None, visibility: np.ndarray
-                     ) -> tuple[float, float, int, float, float, float]:
-        nonlocal receive, seen, adopted
-        seen += 1
+    def __init__(self, frame_rate_hz: float, give: _KeyframeHandoff, receive: _KeyframeHandoff | None) -> None:
+        self.band = PelvisBandTracker(frame_rate_hz=frame_rate_hz if frame_rate_hz > 0 else 30.0)
+        self.symmetry = PelvisSymmetry()
+        self.adopted: int | None = None  # the previous span's reference id whose keyframe this span started from
+        self._give, self._receive = give, receive
+        self._seen = 0  # frames handed to the measures
+
+    def measure(self, i: int, region: tuple[np.ndarray, np.ndarray] | None, visibility: np.ndarray
+                ) -> tuple[tuple[float, float, int, float, float, float] | None, list]:
+        """Frame i's (rotation, quality, reference, tilt, tilt quality, texture-to-noise) and the band's revisions."""
+        band, symmetry = self.band, self.symmetry
+        self._seen += 1
         measured = (np.nan, 0.0, -1, np.nan, 0.0, np.nan)
         if region is not None:
             image, xyz = region
-            if receive is not None:  # blocks until the previous span's first keyframe (or its giving up)
-                handed = receive.take()
-                receive = None
+            if self._receive is not None:  # blocks until the previous span's first keyframe (or its giving up)
+                handed = self._receive.take()
+                self._receive = None
                 if handed is not None and band.adopt(handed[0], xyz):
-                    adopted = handed[1]
-            rotation, quality = band.update(image, xyz, visibility)
+                    self.adopted = handed[1]
             tilt, tilt_quality = symmetry.update(image, xyz, visibility)
+            rotation, quality = band.update(image, xyz, visibility, i, symmetry.axis_offset_px)
             measured = (rotation, quality, band.reference_id if np.isfinite(rotation) else -1, tilt, tilt_quality,
                         symmetry.texture_snr)
-        if band.keyframe is not None:
-            give.offer((band.keyframe, band.reference_id))
-        elif seen >= KEYFRAME_OFFER_FRAMES:
-            give.offer(None)
-        return measured
+        self._offer()
+        return measured, band.take_revisions()
+
+    def finish(self) -> tuple[None, list]:
+        """After the span's last frame: the band's last revisions."""
+        self.band.finish()
+        self._offer()
+        return None, self.band.take_revisions()
+
+    def _offer(self) -> None:
+        key = self.band.keyframe
+        if key is not None and key.settled:
+            self._give.offer((key, self.band.reference_id))
+        elif self._seen >= KEYFRAME_OFFER_FRAMES + self.band.settle_frames:
+            self._give.offer(None)
+
+
+def _track_span(path: Path, model: ModelInfo, settings: PoseSettings, image_landmarker: ImageLandmarker,
+                start_s: float | None, end_s: float | None, expected: int, frame_rate_hz: float,
+                frame_done: Callable[[], None], stop: threading.Event, give: _KeyframeHandoff,
+                receive: _KeyframeHandoff | None) -> _Span:
+    """Track one span of the clip. Returns early once `stop` is set."""
+    frames = _TrackBuffer(expected + 8)
+    pelvis = _PelvisMeasures(frame_rate_hz, give, receive)
+
+    def set_pelvis(j: int, measuring: Future) -> None:
+        measured, revisions = measuring.result()
+        if measured is not None:
+            frames.set_pelvis(j, measured)
+        frames.revise_band(revisions)  # earlier frames: their rows are set
 
     width = height = 0
     next_scene_s = -np.inf
@@ -215,24 +250,25 @@ def _track_span(path: Path, model: ModelInfo, settings: PoseSettings, image_land
                 height, width = frame.rgb.shape[:2]
                 pose = extractor.detect(frame)
                 i = frames.append(pose)
-                region = pelvis_region(frame.rgb, pose.image_xyz, (band, symmetry)) if pose.detected else None
-                pending.append((i, pool.submit(measure_band, region, pose.visibility)))
+                region = pelvis_region(frame.rgb, pose.image_xyz, (pelvis.band, pelvis.symmetry)) \
+                    if pose.detected else None
+                pending.append((i, pool.submit(pelvis.measure, i, region, pose.visibility)))
                 if frame.time_s >= next_scene_s:  # on the pelvis worker: in frame order, off the decoder's thread
                     next_scene_s = frame.time_s + SCENE_SAMPLE_S
                     scenes.append(pool.submit(lambda i=i, rgb=frame.rgb, xyz=pose.image_xyz if pose.detected else None:
                                               frames.add_scene(i, room_segments(rgb, xyz))))
                 del frame
                 while len(pending) > PENDING_BAND_FRAMES:
-                    j, f = pending.popleft()
-                    frames.set_pelvis(j, f.result())
+                    set_pelvis(*pending.popleft())
                 frame_done()
+            pending.append((-1, pool.submit(pelvis.finish)))
             for j, f in pending:
-                frames.set_pelvis(j, f.result())
+                set_pelvis(j, f)
             for f in scenes:
                 f.result()
     finally:
         give.offer(None)  # never leave the next span waiting
-    return _Span(frames, width, height, adopted)
+    return _Span(frames, width, height, pelvis.adopted)
 
 
 def track_cache_key(path: Path, model: ModelInfo, settings: PoseSettings = PoseSettings(),
@@ -340,7 +376,7 @@ def track_video(path: str | Path, model: ModelInfo, *, settings: PoseSettings = 
     stop = threading.Event()
     limit_heap_arenas()
     with ImageLandmarker(model.path, settings) as shared, ThreadPoolExecutor(len(starts), "gaitlab-span") as pool:
-        futures = [pool.submit(_track_span, path, model, settings, shared, a, b, share, frame_done, stop,
+        futures = [pool.submit(_track_span, path, model, settings, shared, a, b, share, info.fps, frame_done, stop,
                                handoffs[k], handoffs[k - 1] if k else None)
                    for k, (a, b) in enumerate(zip(starts, ends))]
         try:
