@@ -85,6 +85,20 @@ def test_spans_of_a_clip():
     assert span_cuts(0.0, 2 * MIN_SPAN_S - 0.1) == []
 
 
+def test_the_band_settles_over_two_strides_at_the_clips_rate_and_at_30_fps_where_the_rate_is_not_a_cameras():
+    """The first keyframe settles over KEYFRAME_SETTLE_S of frames, kept meanwhile: a rate the container lacks or
+    that no camera films at (a corrupt header) must not make that the whole clip."""
+    from gaitlab.measure.band import KEYFRAME_SETTLE_S
+    from gaitlab.tracking.pipeline import _KeyframeHandoff, _PelvisMeasures
+
+    def frames(rate):
+        return _PelvisMeasures(rate, _KeyframeHandoff(), None).band.settle_frames
+
+    assert frames(60.0) == round(60 * KEYFRAME_SETTLE_S) and frames(25.0) == round(25 * KEYFRAME_SETTLE_S)
+    for rate in (float("nan"), 0.0, -5.0, 1e6, float("inf")):
+        assert frames(rate) == round(30 * KEYFRAME_SETTLE_S)
+
+
 def test_joined_spans_keep_each_other_persons_sighting_on_its_own_frame():
     """Sightings beside the subject are kept per span by frame index; joining the spans shifts the second span's
     indices by the first span's frames."""
