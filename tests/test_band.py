@@ -351,23 +351,23 @@ def _pocket(img, xyz, turn_deg, grey=40.0):
 
 def test_one_sided_features_are_a_pockets_edges_not_the_symmetric_cloth_nor_its_shading():
     rng = np.random.default_rng(31)
-    for tilt in (0.0, 7.0):  # the pelvis, and the body's mirror axis with it, tilted in the keyframe
-        trk = PelvisBandTracker()
-        img, xyz, vis = _frame(_symmetric_texture(32), tilt, 1.0, (640, 380), 2.0, rng)
-        trk.update(img, xyz, vis)
-        key, axis = trk.keyframe, trk.shape.hip_px
-        assert not one_sided_features(key.patch, key.mask, 2.0, axis, tilt).any()
-        # light from the image right: one flank 1.8x the contrast of the other, the other only half as bright
-        ramp = np.linspace(0.55, 1.0, key.patch.shape[1], dtype=np.float32)
-        shaded = (key.patch - 128) * ramp + 128 * ramp
-        assert one_sided_features(shaded, key.mask, 2.0, axis, tilt).mean() < 0.01
-        pocket = PelvisBandTracker()
-        pocket.update(_pocket(img, xyz, 0.0), xyz, vis)
-        found = one_sided_features(pocket.keyframe.patch, pocket.keyframe.mask, 2.0, axis, tilt)
-        w = found.shape[1]
-        assert found[:, : w // 2 - 3].mean() > 0.2 and found[:, w // 2 + 3:].mean() < 0.01  # the pocket's side only
-        flat = np.full_like(key.patch, 20.0) + rng.normal(0, 2.0, key.patch.shape).astype(np.float32)
-        assert not one_sided_features(flat, key.mask, 2.0, axis, tilt).any()  # noise is not a feature
+    trk = PelvisBandTracker()
+    img, xyz, vis = _frame(_symmetric_texture(32), 0.0, 1.0, (640, 380), 2.0, rng)
+    plain = trk.update(img, xyz, vis)
+    key = trk.keyframe
+    assert plain == (0.0, pytest.approx(1.0, abs=0.1))
+    assert not one_sided_features(key.patch, key.mask, 2.0).any()
+    # light from the image right: one flank 1.8x the contrast of the other, the other only half as bright
+    ramp = np.linspace(0.55, 1.0, key.patch.shape[1], dtype=np.float32)
+    shaded = (key.patch - 128) * ramp + 128 * ramp
+    assert one_sided_features(shaded, key.mask, 2.0).mean() < 0.01
+    pocket = PelvisBandTracker()
+    pocket.update(_pocket(img, xyz, 0.0), xyz, vis)
+    found = one_sided_features(pocket.keyframe.patch, pocket.keyframe.mask, 2.0)
+    h, w = found.shape
+    assert found[:, : w // 2 - 3].mean() > 0.2 and found[:, w // 2 + 3:].mean() < 0.01  # the pocket's side only
+    flat = np.full_like(key.patch, 20.0) + rng.normal(0, 2.0, key.patch.shape).astype(np.float32)
+    assert not one_sided_features(flat, key.mask, 2.0).any()  # noise is not a feature
 
 
 def _plain_cloth_with_a_back_seam(seed):
@@ -376,20 +376,6 @@ def _plain_cloth_with_a_back_seam(seed):
     c = t.shape[1] // 2
     t[:, c - 2 : c + 3] -= 40
     return t
-
-
-def test_a_tilted_keyframe_is_mirrored_about_its_tilted_axis():
-    """Plain cloth with a back seam and a waistband (their edges the band's only features) tilted 7° in the keyframe:
-    mirrored about the tilted axis every edge has its partner; about the image vertical, the waistband's two halves
-    are 2 x 40 px x tan 7° ~ 10 px apart and would be taken as one-sided."""
-    rng = np.random.default_rng(35)
-    tex = _plain_cloth_with_a_back_seam(36)
-    tex[700 - int(0.14 * TORSO_PX):] -= 50
-    trk = PelvisBandTracker()
-    trk.update(*_frame(tex, 7.0, 1.0, (640, 380), 2.0, rng))
-    key, axis = trk.keyframe, trk.shape.hip_px
-    assert one_sided_features(key.patch, key.mask, 2.0, axis, 7.0).mean() < 0.01
-    assert one_sided_features(key.patch, key.mask, 2.0, axis, 0.0).mean() > 0.05
 
 
 def test_a_back_pocket_turning_with_the_thigh_does_not_pull_the_pelvis_tilt():

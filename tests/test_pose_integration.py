@@ -147,9 +147,9 @@ def test_two_spans_tracked_at_once_give_the_track_of_one(sample_walk_track, pose
 
 
 def test_the_tracks_band_rotations_are_those_of_one_tracker_with_its_settled_keyframe(sample_walk_track):
-    """Replayed frame by frame through a tracker of its own (the track's landmarks, the symmetry's axis and tilt,
-    the region the pipeline cuts), the band's rotations are the track's, the first strides' as measured again from the
-    settled keyframe: the pipeline writes the revisions back into the rows they belong to."""
+    """Replayed frame by frame through a tracker of its own (the track's landmarks, the symmetry's axis, the region
+    the pipeline cuts), the band's rotations are the track's, the first strides' as measured again from the settled
+    keyframe: the pipeline writes the revisions back into the rows they belong to."""
     from gaitlab.measure.band import PelvisBandTracker
     from gaitlab.measure.symmetry import PelvisSymmetry
     from gaitlab.tracking.pipeline import pelvis_region
@@ -165,8 +165,8 @@ def test_the_tracks_band_rotations_are_those_of_one_tracker_with_its_settled_key
         if not track.detected[i]:
             continue
         image, xyz = pelvis_region(frame.rgb, track.image_xyz[i], (band, symmetry))
-        tilt = symmetry.update(image, xyz, track.visibility[i])[0]
-        rotation[i] = provisional[i] = band.update(image, xyz, track.visibility[i], i, symmetry.axis_offset_px, tilt)[0]
+        symmetry.update(image, xyz, track.visibility[i])
+        rotation[i] = provisional[i] = band.update(image, xyz, track.visibility[i], i, symmetry.axis_offset_px)[0]
         for j, revised, _, _ in band.take_revisions():
             rotation[j] = revised
     band.finish()

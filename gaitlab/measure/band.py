@@ -251,14 +251,11 @@ class PelvisBandTracker:
         return None if band is None else band.source_box(width, height, extra=self.margin)
 
     def update(self, image: np.ndarray, image_xyz: np.ndarray, visibility: np.ndarray, frame: int | None = None,
-               midline_px: float = float("nan"), midline_tilt_deg: float = float("nan")) -> tuple[float, float]:
+               midline_px: float = float("nan")) -> tuple[float, float]:
         """image: (H,W) uint8 grey or (H,W,3) uint8 RGB upright frame; image_xyz (33,3) pixels (NaN if no
         person); visibility (33,); frame: the caller's name for this frame, given back with its revision;
         midline_px: where the band's mirror axis lies at the hips' row in this frame, right of the hip landmarks'
-        midpoint, patch pixels (gaitlab.measure.symmetry.PelvisSymmetry.axis_offset_px; NaN: not known);
-        midline_tilt_deg: that axis' tilt from the image vertical in this frame, degrees counter-clockwise on screen
-        (PelvisSymmetry's tilt; NaN: not known, taken as 0), about which a keyframe cut here is mirrored to find its
-        one-sided features (module docstring).
+        midpoint, patch pixels (gaitlab.measure.symmetry.PelvisSymmetry.axis_offset_px; NaN: not known).
         Returns (rotation_deg, quality): the pelvis band's in-plane rotation relative to the tracker's
         reference, degrees, positive = counter-clockwise ON SCREEN (the image-right end rising);
         quality 0..1 (0 / NaN rotation when it cannot measure).
@@ -284,10 +281,9 @@ class PelvisBandTracker:
         if self._key is not None and self._key.behind != behind:
             self.reset()
         if self._key is None:
-            key = Keyframe(patch, self._without_one_sided(patch, mask, midline_tilt_deg), band.torso_px, 0.0, behind,
-                           settled=False)
+            key = Keyframe(patch, self._without_one_sided(patch, mask), band.torso_px, 0.0, behind, settled=False)
             self._set_key(key)
-            self._key_wide = (wide, arm_mask, midline_tilt_deg)
+            self._key_wide = (wide, arm_mask)
             return 0.0, texture_q
         if not self._key.settled and (len(self._buffered) + 1 >= self.settle_frames or self._drift(band.torso_px) > 1):
             self._settle()
@@ -305,14 +301,13 @@ class PelvisBandTracker:
             return float("nan"), 0.0
         rotation = self._key.rotation + rot
         if self._reanchor_here(band.torso_px, rho):
-            mask = self._without_one_sided(patch, mask, midline_tilt_deg)
-            self._set_key(Keyframe(patch, mask, band.torso_px, rotation, behind))
+            self._set_key(Keyframe(patch, self._without_one_sided(patch, mask), band.torso_px, rotation, behind))
         return float(np.rad2deg(rotation)), float(np.clip(rho, 0.0, 1.0) * texture_q)
 
     def _settle(self) -> None:
         """Cut the settling keyframe again where its band lies against the landmarks' placement over the frames
         seen (the median of its shifts), and measure those frames again from it (module docstring)."""
-        key, (wide, arm_mask, tilt_deg) = self._key, self._key_wide
+        key, (wide, arm_mask) = self._key, self._key_wide
         buffered, shifts = self._buffered, self._shifts
         self._key_wide, self._buffered, self._shifts = None, [], []
         # The body region the landmarks put at the band's place on average lies -shift from it in the keyframe;
@@ -331,7 +326,7 @@ class PelvisBandTracker:
         size = (self.shape.width_px, self.shape.height_px)
         patch = cv2.warpAffine(wide, cut, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
         mask = cv2.warpAffine(arm_mask, cut, size, flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
-        mask = self._without_one_sided(patch, self._read_rows(mask, key.behind, 0), tilt_deg)
+        mask = self._without_one_sided(patch, self._read_rows(mask, key.behind, 0))
         self._set_key(replace(key, patch=patch, mask=mask, settled=True))
         for b in buffered:
             rho, rot = self._register(self._key, b.wide, b.wide_mask, b.band_mask)
@@ -339,12 +334,9 @@ class PelvisBandTracker:
                 if np.isfinite(rot) else (float("nan"), 0.0)
             self._revisions.append((b.frame, *measured, self.reference_id))
 
-    def _without_one_sided(self, patch: np.ndarray, mask: np.ndarray, tilt_deg: float) -> np.ndarray:
-        """A keyframe's mask without its one-sided features (a copy): mirrored about the patch's hip point, the axis
-        tilted by tilt_deg (NaN: 0), noise taken as min_texture_grey."""
-        tilt = tilt_deg if np.isfinite(tilt_deg) else 0.0
-        one_sided = one_sided_features(patch, mask, self.min_texture, self.shape.hip_px, tilt)
-        return np.where(one_sided, 0, mask).astype(mask.dtype)
+    def _without_one_sided(self, patch: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """A keyframe's mask without its one-sided features (a copy), noise taken as min_texture_grey."""
+        return np.where(one_sided_features(patch, mask, self.min_texture), 0, mask).astype(mask.dtype)
 
     def _read_rows(self, mask: np.ndarray, behind: bool, margin: int) -> np.ndarray:
         """A band mask (with `margin` pixels around the band) cut, in place, to the rows read: all from behind, those
@@ -489,13 +481,11 @@ class PelvisBandTracker:
         return bool(stretches.max() > 1 + self.max_strain or stretches.min() < 1 / (1 + self.max_strain))
 
 
-def one_sided_features(patch: np.ndarray, mask: np.ndarray, noise_grey: float, axis_px: tuple[float, float],
-                       axis_tilt_deg: float = 0.0, sigma_px: float = ONE_SIDED_EDGE_SIGMA_PX,
-                       tolerance_px: int = ONE_SIDED_MIRROR_TOLERANCE_PX,
+def one_sided_features(patch: np.ndarray, mask: np.ndarray, noise_grey: float,
+                       sigma_px: float = ONE_SIDED_EDGE_SIGMA_PX, tolerance_px: int = ONE_SIDED_MIRROR_TOLERANCE_PX,
                        contrast_ratio: float = ONE_SIDED_CONTRAST_RATIO) -> np.ndarray:
     """(h, w) bool: the pixels of a band patch (mask: its valid pixels) on or beside an edge that has no mirror
-    partner about the body's mirror axis, the line through axis_px (x, y) tilted axis_tilt_deg from the patch's
-    vertical, counter-clockwise on screen: a back pocket, a logo, a forearm left outside its mask strip (module
+    partner about the patch's centre column: a back pocket, a logo, a forearm left outside its mask strip (module
     docstring). An edge counts when its energy (the squared grey gradient, Gaussian-averaged over sigma_px) is above
     the band's median, above what noise of SD noise_grey (grey levels) gives at OUTLIER_SIGMAS, and above
     contrast_ratio**2 times the largest energy within tolerance_px of its mirror image; pixels whose mirror image is
@@ -507,23 +497,12 @@ def one_sided_features(patch: np.ndarray, mask: np.ndarray, noise_grey: float, a
     if not valid.any():
         return np.zeros(mask.shape, bool)
     size = 2 * tolerance_px + 1
-    mirrored = cv2.dilate(_mirrored(energy, axis_px, axis_tilt_deg, cv2.INTER_LINEAR), np.ones((size, size), np.uint8))
-    mirrored_valid = _mirrored(mask, axis_px, axis_tilt_deg, cv2.INTER_NEAREST) > 0
+    mirrored = cv2.dilate(cv2.flip(energy, 1), np.ones((size, size), np.uint8))
+    mirrored_valid = cv2.flip(mask, 1) > 0
     floor = max(float(np.median(energy[valid])), _SOBEL_NOISE_GAIN_SQ * (OUTLIER_SIGMAS * noise_grey) ** 2)
     one_sided = (energy > contrast_ratio**2 * mirrored) & (energy > floor) & mirrored_valid
     # the edge's whole blurred width, as far as its partner is sought
     return cv2.dilate(one_sided.astype(np.uint8), np.ones((size, size), np.uint8)) > 0
-
-
-def _mirrored(image: np.ndarray, axis_px: tuple[float, float], tilt_deg: float, interpolation: int) -> np.ndarray:
-    """image reflected about the line through axis_px (x, y) tilted tilt_deg from the vertical, counter-clockwise on
-    screen (y down: its upward direction is (-sin, -cos)); outside the image: 0."""
-    a = np.deg2rad(2.0 * tilt_deg)
-    reflect = np.array([[-np.cos(a), np.sin(a)], [np.sin(a), np.cos(a)]])
-    centre = np.asarray(axis_px, float)
-    warp = np.hstack([reflect, (centre - reflect @ centre)[:, None]]).astype(np.float32)
-    h, w = image.shape[:2]
-    return cv2.warpAffine(image, warp, (w, h), flags=interpolation | cv2.WARP_INVERSE_MAP, borderValue=0)
 
 
 def _enough(mask: np.ndarray, region_px: int) -> bool:

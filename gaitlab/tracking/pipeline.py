@@ -27,7 +27,7 @@ from gaitlab.tracking.model import ModelInfo, cache_dir, file_sha256
 from gaitlab.tracking.pose import FramePose, ImageLandmarker, PoseExtractor, PoseSettings, cache_key
 from gaitlab.tracking.video import MAX_CAMERA_FPS, iter_frames, probe
 
-PELVIS_METHOD = "band-ecc-16+symmetry-6+scene-3"  # part of the cache key: bump when the pixel measures change
+PELVIS_METHOD = "band-ecc-15+symmetry-6+scene-3"  # part of the cache key: bump when the pixel measures change
 PENDING_BAND_FRAMES = 8  # frames waiting for the pelvis band measurement
 TRACK_SPANS = 2  # spans of the clip tracked concurrently (see span_cuts)
 MIN_SPAN_S = 4.0  # a span starts with a fresh detection: keep a few strides in each
@@ -202,7 +202,7 @@ class _PelvisMeasures:
                 if handed is not None and band.adopt(handed[0], xyz):
                     self.adopted = handed[1]
             tilt, tilt_quality = symmetry.update(image, xyz, visibility)
-            rotation, quality = band.update(image, xyz, visibility, i, symmetry.axis_offset_px, tilt)
+            rotation, quality = band.update(image, xyz, visibility, i, symmetry.axis_offset_px)
             measured = (rotation, quality, band.reference_id if np.isfinite(rotation) else -1, tilt, tilt_quality,
                         symmetry.texture_snr)
         self._offer()
