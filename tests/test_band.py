@@ -3,7 +3,7 @@ import cv2
 import numpy as np
 import pytest
 
-from gaitlab.measure.band import PelvisBandTracker, one_sided_features
+from gaitlab.measure.band import PelvisBandTracker
 from gaitlab.measure.geometry import facing_away
 
 H, W = 720, 1280
@@ -327,69 +327,3 @@ def test_the_settled_keyframe_is_centred_on_the_bodys_mirror_axis():
         return _patch_difference(patch, patch[:, ::-1])
 
     assert asymmetry(told.keyframe.patch) < 0.3 * asymmetry(not_told.keyframe.patch)
-
-
-def _symmetric_texture(seed):
-    t = _texture(seed)
-    return (t + t[:, ::-1]) / 2
-
-
-def _pocket(img, xyz, turn_deg, grey=40.0):
-    """A dark back pocket drawn on the person's left buttock (from behind: image left of the midline, below the
-    hips), turned by turn_deg CCW on screen about the left hip with the thigh under it, on top of `img`."""
-    left_hip, right_hip = xyz[23, :2], xyz[24, :2]
-    across = (right_hip - left_hip) / np.linalg.norm(right_hip - left_hip)
-    down = np.array([-across[1], across[0]])
-    corners = [left_hip + 0.2 * TORSO_PX * (u * across + v * down) for u, v in ((-0.1, 0.05), (0.16, 0.05),
-                                                                                 (0.16, 0.5), (-0.1, 0.5))]
-    turn = cv2.getRotationMatrix2D(tuple(float(c) for c in left_hip), turn_deg, 1.0)
-    poly = np.array([turn[:, :2] @ c + turn[:, 2] for c in corners])
-    out = img.copy()
-    cv2.fillConvexPoly(out, np.round(poly * 16).astype(np.int32), grey, lineType=cv2.LINE_AA, shift=4)
-    return out
-
-
-def test_one_sided_features_are_a_pockets_edges_not_the_symmetric_cloth_nor_its_shading():
-    rng = np.random.default_rng(31)
-    trk = PelvisBandTracker()
-    img, xyz, vis = _frame(_symmetric_texture(32), 0.0, 1.0, (640, 380), 2.0, rng)
-    plain = trk.update(img, xyz, vis)
-    key = trk.keyframe
-    assert plain == (0.0, pytest.approx(1.0, abs=0.1))
-    assert not one_sided_features(key.patch, key.mask, 2.0).any()
-    # light from the image right: one flank 1.8x the contrast of the other, the other only half as bright
-    ramp = np.linspace(0.55, 1.0, key.patch.shape[1], dtype=np.float32)
-    shaded = (key.patch - 128) * ramp + 128 * ramp
-    assert one_sided_features(shaded, key.mask, 2.0).mean() < 0.01
-    pocket = PelvisBandTracker()
-    pocket.update(_pocket(img, xyz, 0.0), xyz, vis)
-    found = one_sided_features(pocket.keyframe.patch, pocket.keyframe.mask, 2.0)
-    h, w = found.shape
-    assert found[:, : w // 2 - 3].mean() > 0.2 and found[:, w // 2 + 3:].mean() < 0.01  # the pocket's side only
-    flat = np.full_like(key.patch, 20.0) + rng.normal(0, 2.0, key.patch.shape).astype(np.float32)
-    assert not one_sided_features(flat, key.mask, 2.0).any()  # noise is not a feature
-
-
-def _plain_cloth_with_a_back_seam(seed):
-    """Mirror-symmetric cloth of faint grain (~5 grey levels) with a dark seam down the midline over the sacrum."""
-    t = 128 + (_symmetric_texture(seed) - 128) * 0.2
-    c = t.shape[1] // 2
-    t[:, c - 2 : c + 3] -= 40
-    return t
-
-
-def test_a_back_pocket_turning_with_the_thigh_does_not_pull_the_pelvis_tilt():
-    """From behind, plain cloth with a back seam tilting with the pelvis while a dark pocket on one buttock turns
-    ±20° more with the thigh under it: the pocket's edges would outweigh the faint grain (1.5° off), but they are
-    one-sided and left out of the keyframe, so the tilt read is the pelvis'."""
-    rng = np.random.default_rng(33)
-    tex = _plain_cloth_with_a_back_seam(34)
-    trk = PelvisBandTracker(frame_rate_hz=30.0, settle_s=0.3)
-    angles = 4.0 * np.sin(np.arange(24) / 3.0)
-    given = {}
-    for i, a in enumerate(angles):
-        img, xyz, vis = _frame(tex, a, 1.0, (640 + 2 * i, 380), 2.0, rng)
-        given[i] = trk.update(_pocket(img, xyz, 20.0 * np.sin(i / 2.5)), xyz, vis, frame=i)[0]
-        for frame, rotation, _, _ in trk.take_revisions():
-            given[frame] = rotation
-    assert np.max(np.abs([given[i] - angles[i] for i in range(1, 24)])) < 0.3

@@ -173,7 +173,6 @@ def test_the_tracks_band_rotations_are_those_of_one_tracker_with_its_settled_key
     for j, revised, _, _ in band.take_revisions():
         rotation[j] = revised
     settling = slice(1, band.settle_frames)
-    assert np.nanmedian(np.abs(provisional[settling] - rotation[settling])) > 0.2  # the keyframe moved
-    # to the ECC's numerical noise (the track keeps landmarks in float32, the pipeline hands on MediaPipe's), which a
-    # keyframe's one-sided features, a threshold on its pixels, can pass on to a few hundredths of a degree
-    np.testing.assert_allclose(track.pelvis_pixel_rotation_deg, rotation, atol=0.05)
+    assert np.nanmax(np.abs(provisional[settling] - rotation[settling])) > 0.05  # the keyframe moved
+    # to the ECC's numerical noise (the track keeps landmarks in float32, the pipeline hands on MediaPipe's)
+    np.testing.assert_allclose(track.pelvis_pixel_rotation_deg, rotation, atol=0.01)

@@ -34,13 +34,6 @@ keyframe's own placement error against the landmarks' placement over the strides
 body's mirror axis found in the same frame (gaitlab.measure.symmetry: from the pixels, so MediaPipe's handedness
 drops out). The keyframe is cut again there and those frames measured again from it (take_revisions).
 
-A garment feature on one side only (a back pocket, a logo) is not the pelvis: it lies on a buttock or a thigh and
-turns with the leg under it, and on plain cloth its edges outweigh everything else the band holds (on the bench's
-pocket clip the band read 0.76 of the truth's image obliquity, the half without the pocket 0.98). The body is
-mirror-symmetric about its midline, which the settled keyframe is centred on, so such a feature is an edge without a
-mirror partner: the keyframe's pixels on and beside one (one_sided_features) are left out of the registration. The
-same leaves out a forearm that its mask strip missed (on the bench's posterior run, at the band's edge).
-
 The keyframe is replaced only when
 the subject's image size has changed a lot (walking toward / away from the camera), by a frame that
 still matches it well; the new keyframe inherits its measured rotation, so the absolute rotation
@@ -80,18 +73,6 @@ FACING_FRAMES = 3
 # stride) is pooled over every phase of the gait; the tracker does not know the stride, and over two or three the
 # part of a stride left over weighs less than over one (1.1 s is 1.6 running strides).
 KEYFRAME_SETTLE_S = 2.2
-# One-sided features (module docstring): edge energy is the squared grey gradient averaged over a seam's or a
-# garment edge's width (Gaussian sigma 3 patch px, ~1 cm); a pixel's mirror partner is sought within 3 patch px
-# (the mirror axis placed to a pixel, and tilted by up to ~5° over the band's half height, ~30 px, away from the hip
-# row); light from one side makes a feature's two mirror halves differ in contrast by up to ~2x (a lit and a shaded
-# flank), 4x in energy, so an edge with more than that over its mirror's is taken as one-sided. Only edges above the
-# band's median energy count (the fabric's grain is not mirror-symmetric in detail but is not a feature), and above
-# OUTLIER_SIGMAS times the gradient of the sensor's noise (on a dark, plain outfit the weak shading edges differ
-# from side to side by more than 2x and are all the band has): the 3x3 Sobel kernel's squared weights sum to 12.
-ONE_SIDED_EDGE_SIGMA_PX = 3.0
-ONE_SIDED_MIRROR_TOLERANCE_PX = 3
-ONE_SIDED_CONTRAST_RATIO = 2.0
-_SOBEL_NOISE_GAIN_SQ = 12.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -281,8 +262,7 @@ class PelvisBandTracker:
         if self._key is not None and self._key.behind != behind:
             self.reset()
         if self._key is None:
-            key = Keyframe(patch, self._without_one_sided(patch, mask), band.torso_px, 0.0, behind, settled=False)
-            self._set_key(key)
+            self._set_key(Keyframe(patch, mask, band.torso_px, 0.0, behind, settled=False))
             self._key_wide = (wide, arm_mask)
             return 0.0, texture_q
         if not self._key.settled and (len(self._buffered) + 1 >= self.settle_frames or self._drift(band.torso_px) > 1):
@@ -301,7 +281,7 @@ class PelvisBandTracker:
             return float("nan"), 0.0
         rotation = self._key.rotation + rot
         if self._reanchor_here(band.torso_px, rho):
-            self._set_key(Keyframe(patch, self._without_one_sided(patch, mask), band.torso_px, rotation, behind))
+            self._set_key(Keyframe(patch, mask, band.torso_px, rotation, behind))
         return float(np.rad2deg(rotation)), float(np.clip(rho, 0.0, 1.0) * texture_q)
 
     def _settle(self) -> None:
@@ -326,17 +306,12 @@ class PelvisBandTracker:
         size = (self.shape.width_px, self.shape.height_px)
         patch = cv2.warpAffine(wide, cut, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
         mask = cv2.warpAffine(arm_mask, cut, size, flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
-        mask = self._without_one_sided(patch, self._read_rows(mask, key.behind, 0))
-        self._set_key(replace(key, patch=patch, mask=mask, settled=True))
+        self._set_key(replace(key, patch=patch, mask=self._read_rows(mask, key.behind, 0), settled=True))
         for b in buffered:
             rho, rot = self._register(self._key, b.wide, b.wide_mask, b.band_mask)
             measured = (float(np.rad2deg(key.rotation + rot)), float(np.clip(rho, 0.0, 1.0) * b.texture_q)) \
                 if np.isfinite(rot) else (float("nan"), 0.0)
             self._revisions.append((b.frame, *measured, self.reference_id))
-
-    def _without_one_sided(self, patch: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """A keyframe's mask without its one-sided features (a copy), noise taken as min_texture_grey."""
-        return np.where(one_sided_features(patch, mask, self.min_texture), 0, mask).astype(mask.dtype)
 
     def _read_rows(self, mask: np.ndarray, behind: bool, margin: int) -> np.ndarray:
         """A band mask (with `margin` pixels around the band) cut, in place, to the rows read: all from behind, those
@@ -479,30 +454,6 @@ class PelvisBandTracker:
         """Whether an affine warp stretches or shrinks some direction by more than max_strain."""
         stretches = np.linalg.svd(warp[:, :2], compute_uv=False)
         return bool(stretches.max() > 1 + self.max_strain or stretches.min() < 1 / (1 + self.max_strain))
-
-
-def one_sided_features(patch: np.ndarray, mask: np.ndarray, noise_grey: float,
-                       sigma_px: float = ONE_SIDED_EDGE_SIGMA_PX, tolerance_px: int = ONE_SIDED_MIRROR_TOLERANCE_PX,
-                       contrast_ratio: float = ONE_SIDED_CONTRAST_RATIO) -> np.ndarray:
-    """(h, w) bool: the pixels of a band patch (mask: its valid pixels) on or beside an edge that has no mirror
-    partner about the patch's centre column: a back pocket, a logo, a forearm left outside its mask strip (module
-    docstring). An edge counts when its energy (the squared grey gradient, Gaussian-averaged over sigma_px) is above
-    the band's median, above what noise of SD noise_grey (grey levels) gives at OUTLIER_SIGMAS, and above
-    contrast_ratio**2 times the largest energy within tolerance_px of its mirror image; pixels whose mirror image is
-    not valid are not judged."""
-    grey = patch.astype(np.float32)
-    gx, gy = cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1)
-    energy = cv2.GaussianBlur(gx * gx + gy * gy, (0, 0), sigma_px)
-    valid = mask > 0
-    if not valid.any():
-        return np.zeros(mask.shape, bool)
-    size = 2 * tolerance_px + 1
-    mirrored = cv2.dilate(cv2.flip(energy, 1), np.ones((size, size), np.uint8))
-    mirrored_valid = cv2.flip(mask, 1) > 0
-    floor = max(float(np.median(energy[valid])), _SOBEL_NOISE_GAIN_SQ * (OUTLIER_SIGMAS * noise_grey) ** 2)
-    one_sided = (energy > contrast_ratio**2 * mirrored) & (energy > floor) & mirrored_valid
-    # the edge's whole blurred width, as far as its partner is sought
-    return cv2.dilate(one_sided.astype(np.uint8), np.ones((size, size), np.uint8)) > 0
 
 
 def _enough(mask: np.ndarray, region_px: int) -> bool:
