@@ -82,7 +82,6 @@ class _Buffered:
     frame: int | None
     wide: np.ndarray
     wide_mask: np.ndarray
-    band_mask: np.ndarray
     texture_q: float
 
 
@@ -269,7 +268,7 @@ class PelvisBandTracker:
             self._settle()
         rho, rot = self._register(self._key, wide, wide_mask, mask)
         if not self._key.settled:
-            self._buffered.append(_Buffered(frame, wide, wide_mask, mask, texture_q))
+            self._buffered.append(_Buffered(frame, wide, wide_mask, texture_q))
             if np.isfinite(rot):
                 shift = self._band_shift()
                 self._shifts.append(np.array([shift[0], shift[1], shift[0] - midline_px]))
@@ -282,7 +281,7 @@ class PelvisBandTracker:
         rotation = self._key.rotation + rot
         if self._reanchor_here(band.torso_px, rho):
             self._set_key(Keyframe(patch, mask, band.torso_px, rotation, behind))
-        return float(np.rad2deg(rotation)), float(np.clip(rho, 0.0, 1.0) * texture_q)
+        return _reading(rotation, rho, texture_q)
 
     def _settle(self) -> None:
         """Cut the settling keyframe again where its band lies against the landmarks' placement over the frames
@@ -293,13 +292,12 @@ class PelvisBandTracker:
         # The body region the landmarks put at the band's place on average lies -shift from it in the keyframe;
         # across, the band is centred on the body's mirror axis where it was found (MediaPipe's landmarks are not
         # mirror-symmetric: mirrored, the hip midpoint moves by pixels).
-        shifts = np.array(shifts).reshape(-1, 3)
-        across = shifts[:, 2][np.isfinite(shifts[:, 2])]
-        offset = np.array([np.median(across) if len(across) else np.median(shifts[:, 0]), np.median(shifts[:, 1])]) \
-            if len(shifts) else None
-        if offset is None:
+        if not shifts:
             self._key = replace(key, settled=True)  # as placed: the chain's warp goes on
             return
+        shifts = np.array(shifts)
+        across = shifts[:, 2][np.isfinite(shifts[:, 2])]
+        offset = np.array([np.median(across) if len(across) else np.median(shifts[:, 0]), np.median(shifts[:, 1])])
         # to a fraction of a pixel: rounded, a clip re-encoded or mirrored could settle a whole pixel away
         dx, dy = np.clip(-offset, -self.margin, self.margin)
         cut = np.float32([[1, 0, self.margin + dx], [0, 1, self.margin + dy]])
@@ -308,9 +306,8 @@ class PelvisBandTracker:
         mask = cv2.warpAffine(arm_mask, cut, size, flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
         self._set_key(replace(key, patch=patch, mask=self._read_rows(mask, key.behind, 0), settled=True))
         for b in buffered:
-            rho, rot = self._register(self._key, b.wide, b.wide_mask, b.band_mask)
-            measured = (float(np.rad2deg(key.rotation + rot)), float(np.clip(rho, 0.0, 1.0) * b.texture_q)) \
-                if np.isfinite(rot) else (float("nan"), 0.0)
+            rho, rot = self._register(self._key, b.wide, b.wide_mask, self._inner(b.wide_mask))
+            measured = _reading(key.rotation + rot, rho, b.texture_q) if np.isfinite(rot) else (float("nan"), 0.0)
             self._revisions.append((b.frame, *measured, self.reference_id))
 
     def _read_rows(self, mask: np.ndarray, behind: bool, margin: int) -> np.ndarray:
@@ -454,6 +451,12 @@ class PelvisBandTracker:
         """Whether an affine warp stretches or shrinks some direction by more than max_strain."""
         stretches = np.linalg.svd(warp[:, :2], compute_uv=False)
         return bool(stretches.max() > 1 + self.max_strain or stretches.min() < 1 / (1 + self.max_strain))
+
+
+def _reading(rotation_rad: float, rho: float, texture_q: float) -> tuple[float, float]:
+    """A registered frame's (rotation_deg, quality) as update gives them: quality the ECC correlation (clipped to
+    0..1) times the band's texture quality."""
+    return float(np.rad2deg(rotation_rad)), float(np.clip(rho, 0.0, 1.0) * texture_q)
 
 
 def _enough(mask: np.ndarray, region_px: int) -> bool:

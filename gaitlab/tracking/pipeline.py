@@ -109,7 +109,7 @@ class _TrackBuffer:
     def revise_band(self, revisions: list[tuple[int, float, float, int]]) -> None:
         """Band rotations measured again (PelvisBandTracker.take_revisions): (row, rotation, quality, reference)."""
         for i, rotation, quality, reference in revisions:
-            self._arrays["pelvis"][i, :3] = rotation, quality, reference if np.isfinite(rotation) else -1
+            self._arrays["pelvis"][i, :3] = _band_values(rotation, quality, reference)
 
     def add_scene(self, i: int, segments: np.ndarray) -> None:
         """Frame i's scene segments (gaitlab.measure.scene), in frame order."""
@@ -143,6 +143,11 @@ def pelvis_region(rgb: np.ndarray, image_xyz: np.ndarray, measures: Iterable[Pel
         return None
     (x0, y0), (x1, y1) = np.min(boxes, axis=0)[:2], np.max(boxes, axis=0)[2:]
     return rgb[y0:y1, x0:x1].copy(), image_xyz - [x0, y0, 0]
+
+
+def _band_values(rotation: float, quality: float, reference: int) -> tuple[float, float, int]:
+    """A frame's band columns of the track: (rotation, quality, reference), the reference -1 where not measured."""
+    return rotation, quality, reference if np.isfinite(rotation) else -1
 
 
 class _KeyframeHandoff:
@@ -203,8 +208,7 @@ class _PelvisMeasures:
                     self.adopted = handed[1]
             tilt, tilt_quality = symmetry.update(image, xyz, visibility)
             rotation, quality = band.update(image, xyz, visibility, i, symmetry.axis_offset_px)
-            measured = (rotation, quality, band.reference_id if np.isfinite(rotation) else -1, tilt, tilt_quality,
-                        symmetry.texture_snr)
+            measured = (*_band_values(rotation, quality, band.reference_id), tilt, tilt_quality, symmetry.texture_snr)
         self._offer()
         return measured, band.take_revisions()
 
