@@ -44,7 +44,7 @@ gaitlab.measure.geometry's.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -83,6 +83,18 @@ class _Buffered:
     wide: np.ndarray
     wide_mask: np.ndarray
     texture_q: float
+
+
+@dataclass(eq=False)
+class _Settling:
+    """A chain's first keyframe while it settles (see PelvisBandTracker.update): its own sample with the search
+    margin (grey band, arm mask), the frames measured since, and where its band was found in each, relative to that
+    frame's landmarks (patch pixels: across, down, and across from the body's mirror axis)."""
+
+    wide: np.ndarray
+    arm_mask: np.ndarray
+    frames: list[_Buffered] = field(default_factory=list)
+    shifts: list[np.ndarray] = field(default_factory=list)
 
 
 @dataclass(frozen=True, eq=False)
@@ -182,11 +194,7 @@ class PelvisBandTracker:
         self.reference_id = 0
         self._warp = self._initial_warp()  # last warp keyframe patch -> current (extended) patch
         self.settle_frames = max(int(round(settle_s * frame_rate_hz)), 1)
-        # While the keyframe settles: its own sample (patch, arm mask) with the margin, the frames since, and
-        # where its band was found in each, relative to that frame's landmarks (patch pixels).
-        self._key_wide: tuple[np.ndarray, np.ndarray] | None = None
-        self._buffered: list[_Buffered] = []
-        self._shifts: list[np.ndarray] = []
+        self._settling: _Settling | None = None  # while the chain's first keyframe settles
         self._revisions: list[tuple[int | None, float, float, int]] = []
         self._criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, _ECC_ITERATIONS, _ECC_EPS)
 
@@ -200,7 +208,7 @@ class PelvisBandTracker:
 
     def finish(self) -> None:
         """Settle a keyframe still settling with the frames seen so far (at the end of the clip or of a chain)."""
-        if self._key is not None and not self._key.settled:
+        if self._settling is not None:
             self._settle()
 
     def take_revisions(self) -> list[tuple[int | None, float, float, int]]:
@@ -221,6 +229,7 @@ class PelvisBandTracker:
         band = PelvisBand.locate(self.shape, image_xyz)
         if band is None or abs(np.log(band.torso_px / keyframe.torso_px)) > np.log(self.max_scale_ratio):
             return False
+        self._settling = None  # a keyframe of its own still settling is replaced
         self._set_key(keyframe)
         return True
 
@@ -262,16 +271,18 @@ class PelvisBandTracker:
             self.reset()
         if self._key is None:
             self._set_key(Keyframe(patch, mask, band.torso_px, 0.0, behind, settled=False))
-            self._key_wide = (wide, arm_mask)
+            self._settling = _Settling(wide, arm_mask)
             return 0.0, texture_q
-        if not self._key.settled and (len(self._buffered) + 1 >= self.settle_frames or self._drift(band.torso_px) > 1):
+        settling = self._settling
+        if settling is not None and (len(settling.frames) + 1 >= self.settle_frames or self._drift(band.torso_px) > 1):
             self._settle()
+            settling = None
         rho, rot = self._register(self._key, wide, wide_mask, mask)
-        if not self._key.settled:
-            self._buffered.append(_Buffered(frame, wide, wide_mask, texture_q))
+        if settling is not None:
+            settling.frames.append(_Buffered(frame, wide, wide_mask, texture_q))
             if np.isfinite(rot):
                 shift = self._band_shift()
-                self._shifts.append(np.array([shift[0], shift[1], shift[0] - midline_px]))
+                settling.shifts.append(np.array([shift[0], shift[1], shift[0] - midline_px]))
         if not np.isfinite(rot):
             # This frame could not be registered (a hand across the band, blur): the keyframe still holds for the next
             # ones, so the chain goes on from it; only a keyframe the subject's image size has outgrown is dropped.
@@ -286,26 +297,25 @@ class PelvisBandTracker:
     def _settle(self) -> None:
         """Cut the settling keyframe again where its band lies against the landmarks' placement over the frames
         seen (the median of its shifts), and measure those frames again from it (module docstring)."""
-        key, (wide, arm_mask) = self._key, self._key_wide
-        buffered, shifts = self._buffered, self._shifts
-        self._key_wide, self._buffered, self._shifts = None, [], []
+        key, settling = self._key, self._settling
+        self._settling = None
         # The body region the landmarks put at the band's place on average lies -shift from it in the keyframe;
         # across, the band is centred on the body's mirror axis where it was found (MediaPipe's landmarks are not
         # mirror-symmetric: mirrored, the hip midpoint moves by pixels).
-        if not shifts:
+        if not settling.shifts:
             self._key = replace(key, settled=True)  # as placed: the chain's warp goes on
             return
-        shifts = np.array(shifts)
+        shifts = np.array(settling.shifts)
         across = shifts[:, 2][np.isfinite(shifts[:, 2])]
         offset = np.array([np.median(across) if len(across) else np.median(shifts[:, 0]), np.median(shifts[:, 1])])
         # to a fraction of a pixel: rounded, a clip re-encoded or mirrored could settle a whole pixel away
         dx, dy = np.clip(-offset, -self.margin, self.margin)
         cut = np.float32([[1, 0, self.margin + dx], [0, 1, self.margin + dy]])
         size = (self.shape.width_px, self.shape.height_px)
-        patch = cv2.warpAffine(wide, cut, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
-        mask = cv2.warpAffine(arm_mask, cut, size, flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
+        patch = cv2.warpAffine(settling.wide, cut, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+        mask = cv2.warpAffine(settling.arm_mask, cut, size, flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
         self._set_key(replace(key, patch=patch, mask=self._read_rows(mask, key.behind, 0), settled=True))
-        for b in buffered:
+        for b in settling.frames:
             rho, rot = self._register(self._key, b.wide, b.wide_mask, self._inner(b.wide_mask))
             measured = _reading(key.rotation + rot, rho, b.texture_q) if np.isfinite(rot) else (float("nan"), 0.0)
             self._revisions.append((b.frame, *measured, self.reference_id))
