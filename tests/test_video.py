@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from gaitlab.errors import VideoError
-from gaitlab.tracking.video import i420_planes, iter_frames, iter_i420_frames, nearest_frame, probe
+from gaitlab.tracking.video import camera_rate_hz, i420_planes, iter_frames, iter_i420_frames, nearest_frame, probe
 from tests.clips import write_audio_only, write_clip
 
 
@@ -191,6 +191,14 @@ def test_a_browser_recording_without_a_frame_rate_is_not_1000_fps(tmp_path):
         out.mux(stream.encode())
     info = probe(path)
     assert info.frames == 60 and 29.5 < info.fps < 30.5
+
+
+def test_camera_rate_is_the_claim_a_camera_films_at_else_frames_over_duration():
+    """One rule for a plausible frame rate, used by probe and by the band's settling time."""
+    assert camera_rate_hz(240.0, 10, 1.0) == 240.0  # a phone's slow motion is a rate a camera films at
+    assert camera_rate_hz(1000.0, 300, 10.0) == 30.0  # a timestamp clock taken for a rate
+    assert camera_rate_hz(0.0, 250, 10.0) == 25.0
+    assert camera_rate_hz(1000.0) is None and camera_rate_hz(0.0, 250, 0.0) is None
 
 
 def test_a_file_name_that_is_not_utf8_is_shown_not_fatal(tmp_path):

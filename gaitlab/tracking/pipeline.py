@@ -25,7 +25,7 @@ from gaitlab.measure.symmetry import PelvisSymmetry
 from gaitlab.runtime import limit_heap_arenas, name_os_thread, prefetch, release_freed_memory
 from gaitlab.tracking.model import ModelInfo, cache_dir, file_sha256
 from gaitlab.tracking.pose import FramePose, ImageLandmarker, PoseExtractor, PoseSettings, cache_key
-from gaitlab.tracking.video import MAX_CAMERA_FPS, iter_frames, probe
+from gaitlab.tracking.video import camera_rate_hz, iter_frames, probe
 
 PELVIS_METHOD = "band-ecc-13+symmetry-6+scene-3"  # part of the cache key: bump when the pixel measures change
 PENDING_BAND_FRAMES = 8  # frames waiting for the pelvis band measurement
@@ -186,8 +186,7 @@ class _PelvisMeasures:
     def __init__(self, frame_rate_hz: float, give: _KeyframeHandoff, receive: _KeyframeHandoff | None) -> None:
         # a rate the container does not give, or none a camera films at, is taken as 30 fps: it only sets how many
         # frames the band's first keyframe settles over (and keeps in memory meanwhile)
-        rate = frame_rate_hz if 0 < frame_rate_hz <= MAX_CAMERA_FPS else 30.0
-        self.band = PelvisBandTracker(frame_rate_hz=rate)
+        self.band = PelvisBandTracker(frame_rate_hz=camera_rate_hz(frame_rate_hz) or 30.0)
         self.symmetry = PelvisSymmetry()
         self.adopted: int | None = None  # the previous span's reference id whose keyframe this span started from
         self._give, self._receive = give, receive

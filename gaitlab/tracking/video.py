@@ -29,6 +29,15 @@ MAX_FRAME_INTERVAL_S = 2.0
 MAX_CAMERA_FPS = 480.0
 
 
+def camera_rate_hz(claimed_hz: float, frames: int = 0, duration_s: float = 0.0) -> float | None:
+    """The frame rate a clip was filmed at, frames a second: the container's claim where a camera films at it
+    (0 < rate <= MAX_CAMERA_FPS), else its frames over its duration where both are known (no rate, or the
+    timestamps' clock taken for one: a browser's 1000 fps), else None."""
+    if 0 < claimed_hz <= MAX_CAMERA_FPS:
+        return claimed_hz
+    return frames / duration_s if frames and duration_s else None
+
+
 @dataclass(frozen=True)
 class Frame:
     """One decoded frame, upright (rotation side data applied; downscaled when iter_frames is asked to), and its
@@ -92,10 +101,8 @@ def probe(path: str | Path) -> VideoInfo:
             # Written as a live stream (a browser's MediaRecorder WebM): no duration in the header, so
             # count the packets and read their timestamps (demuxing only, no decoding).
             frames, duration = _count_packets(path)
-        if (not fps or fps > MAX_CAMERA_FPS) and duration and frames:
-            fps = frames / duration  # no rate, or the timestamps' clock taken for one (a browser's 1000 fps)
         return VideoInfo(
-            name=shown_name(path), fps=fps, frames=frames, duration_s=duration, width=width, height=height,
+            name=shown_name(path), fps=camera_rate_hz(fps, frames, duration) or fps, frames=frames, duration_s=duration, width=width, height=height,
             rotation_deg=turns * 90, codec=stream.codec_context.name,
         )
     finally:
