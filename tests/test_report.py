@@ -218,16 +218,13 @@ def test_long_clip_shows_a_window_around_the_largest_drop_and_the_drop_over_time
     assert "Drop over the clip" in html and "of the clip&#x27;s 90, around the largest drop" in html
 
 
-def test_a_single_step_is_not_said_to_have_an_interval():
-    """With one step there is no interval: the sentence must not say that 'the interval spans the threshold'."""
+def test_a_side_with_one_step_has_no_verdict_and_says_why():
+    """One step is not a mean: no interval, so no verdict, and the sentence says a mean needs two."""
     from dataclasses import replace
 
-    from gaitlab.core.result import DropInterval
     from gaitlab.outputs.wording import side_verdict
 
     a = make_analysis()
-    nan = float("nan")
-    one = replace(a.sides["left"], steps=1, verdict_class="cannot_tell", flagged=False,
-                  interval=DropInterval(nan, nan, nan, 1.2, 0.2, 0.7))
+    one = replace(a.sides["left"], steps=1, measurable=False, verdict_class="", flagged=False, interval=None)
     text = side_verdict(a, one)
-    assert "a single step gives no interval" in text and "interval spans" not in text
+    assert "no verdict" in text and "only 1 complete single-leg stance" in text and "at least 2" in text

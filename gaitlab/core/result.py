@@ -29,6 +29,9 @@ DEFAULT_THRESHOLD_DEG = 5.0
 # pelvic drop seen in walking or running (about 12 even with marked abductor weakness).
 THRESHOLD_RANGE_DEG = (1.0, 20.0)
 MIN_STEPS_PER_SIDE = 7  # Dingenen et al. 2018: at least 7 steps per side for a stable mean
+# A side's verdict rests on the 95% interval of its mean drop, which one step cannot give (it has no spread): with
+# fewer steps than this the side has no verdict, and its one step is shown among the steps only.
+MIN_STEPS_FOR_VERDICT = 2
 SMALLEST_DETECTABLE_DIFFERENCE_DEG = 2.7  # Dingenen et al. 2018, contralateral pelvic drop from 2D video
 
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 
 from gaitlab.core.result import (
+    MIN_STEPS_FOR_VERDICT,
     MIN_STEPS_PER_SIDE,
     SIDES,
     AnalysisWarning,
@@ -43,7 +44,8 @@ def side_verdicts(steps: list[StepDrop], threshold_deg: float, measurable: bool,
         takes the steps' level and camera uncertainty. steps_over_threshold counts its steps strictly above it.
     measurable : bool
         False for a clip that supports no verdict (a side view, a video turned on its side): no side is then
-        measurable or flagged, though its numbers are still given; nor is a side without steps.
+        measurable or flagged, though its numbers are still given; nor is a side with fewer than
+        MIN_STEPS_FOR_VERDICT steps.
     camera_roll_deg : float
         The clip's camera roll estimate, degrees: a side that cannot be told is advised to level the camera only
         when the camera is measurably tilted (gaitlab.core.uncertainty.settle).
@@ -69,7 +71,7 @@ def side_verdicts(steps: list[StepDrop], threshold_deg: float, measurable: bool,
             max_drop_deg=float(drops.max()) if n else float("nan"),
             steps_over_threshold=sum(above_threshold(d, threshold_deg) for d in drops),
             flagged=False,
-            measurable=bool(measurable and n > 0),
+            measurable=bool(measurable and n >= MIN_STEPS_FOR_VERDICT),
             baseline_mean_drop_deg=float(np.nanmean(base)) if n and np.isfinite(base).any() else float("nan"),
         )
         if out[side].measurable:
@@ -93,12 +95,12 @@ def _with_interval(v: SideVerdict, own: list[StepDrop], threshold_deg: float, ca
 
 
 def step_count_warnings(verdicts: dict[str, SideVerdict], view_measurable: bool) -> list[AnalysisWarning]:
-    """A warning per side without a step in a measurable view, or with fewer than MIN_STEPS_PER_SIDE."""
+    """A warning per side of a measurable view without a step, or with fewer than MIN_STEPS_PER_SIDE."""
     out = []
     for side, v in verdicts.items():
         if view_measurable and v.steps == 0:
             out.append(AnalysisWarning(WarningCode.NO_STANCE, {"side": side, "min_steps": MIN_STEPS_PER_SIDE}))
-        elif v.measurable and v.steps < MIN_STEPS_PER_SIDE:
+        elif view_measurable and v.steps < MIN_STEPS_PER_SIDE:
             out.append(AnalysisWarning(WarningCode.FEW_STEPS,
                                        {"side": side, "steps": v.steps, "min_steps": MIN_STEPS_PER_SIDE}))
     return out

@@ -213,8 +213,7 @@ def _card(analysis: Analysis, side: str, threshold: str) -> dict[str, str]:
         if leans:
             details.append(trunk_lean_words(float(np.mean(leans))))
         iv = v.interval
-        ci = f"95% interval {fmt_interval(iv.low_deg, iv.high_deg)}" if iv and math.isfinite(iv.low_deg) else \
-            "no interval (one step)"
+        ci = f"95% interval {fmt_interval(iv.low_deg, iv.high_deg)}"
         if iv:
             parts = ("interval made of ± steps " + fmt_deg(iv.steps_deg) + ", pelvis level " + fmt_deg(iv.level_deg)
                      + (" (too few pixels)" if iv.level_small_band else " (fallback)" if iv.level_fallback else "")

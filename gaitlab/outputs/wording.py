@@ -9,6 +9,7 @@ import math
 
 from gaitlab.core.clip import VideoInfo
 from gaitlab.core.result import (
+    MIN_STEPS_FOR_VERDICT,
     MIN_STEPS_PER_SIDE,
     SMALLEST_DETECTABLE_DIFFERENCE_DEG,
     Analysis,
@@ -122,6 +123,9 @@ def no_verdict_reason(analysis: Analysis, v: SideVerdict) -> str:
             "; pelvic drop needs the camera straight behind or in front of the person"
     if v.steps == 0:
         return "no complete single-leg stance on this leg was found in the clip"
+    if v.steps < MIN_STEPS_FOR_VERDICT:
+        return (f"only {plural(v.steps, 'complete single-leg stance')} on this leg was found: a mean drop and its 95% "
+                f"interval need at least {MIN_STEPS_FOR_VERDICT}")
     return "the measurement was not reliable enough (see the warnings)"
 
 
@@ -169,9 +173,7 @@ def _class_clause(v: SideVerdict, threshold: str) -> str:
                 f"weak {v.side} hip abductors).")
     if v.verdict_class == "not_above":
         return f"the whole interval is below {threshold}: no Trendelenburg sign on this leg."
-    spans = ("the interval spans the threshold" if v.interval is not None and math.isfinite(v.interval.low_deg)
-             else "a single step gives no interval")
-    return f"cannot tell whether it is above {threshold}: {spans}. " + settle_text(v)
+    return f"cannot tell whether it is above {threshold}: the interval spans the threshold. " + settle_text(v)
 
 
 def side_verdict(analysis: Analysis, v: SideVerdict, lead: bool = True) -> str:
@@ -185,8 +187,7 @@ def side_verdict(analysis: Analysis, v: SideVerdict, lead: bool = True) -> str:
     else:
         t = f"{analysis.threshold_deg:g}°"
         iv = v.interval
-        ci = f" (95% interval {fmt_interval(iv.low_deg, iv.high_deg)})" if iv and math.isfinite(iv.low_deg) else \
-            " (no interval: a single step has no spread)"
+        ci = f" (95% interval {fmt_interval(iv.low_deg, iv.high_deg)})"
         text = f"mean contralateral drop {fmt_deg(v.mean_drop_deg)}{ci} over {steps} — " + _class_clause(v, t)
         if v.steps < MIN_STEPS_PER_SIDE:
             text += f" Only {steps}: at least {MIN_STEPS_PER_SIDE} per side are needed for a stable mean, " \
