@@ -220,6 +220,40 @@ def test_turning_round_starts_a_new_reference_and_a_label_swap_does_not():
     assert rot == 0.0 and trk.reference_id == 1  # the other side of the body: a new reference
 
 
+def test_after_a_turn_the_old_facing_must_be_held_again_before_the_next():
+    """The frames counted against the old keyframe's facing do not count against the new one's: one frame of the old
+    facing right after a turn is a label swap on the new reference (before: it restarted the chain at once; on a far
+    walk re-encoded at CRF 33 that made a keyframe of a frame with both forearms across the band)."""
+    from gaitlab.measure.band import FACING_FRAMES
+
+    rng = np.random.default_rng(21)
+    tex = _texture(22)
+    trk = PelvisBandTracker()
+    trk.update(*_waist_strained_frame(tex, 0.0, 0.0, (640, 380), 2.0, rng, from_behind=True))
+    for _ in range(FACING_FRAMES):
+        trk.update(*_waist_strained_frame(tex, 1.0, 0.0, (640, 380), 2.0, rng, from_behind=False))
+    assert trk.reference_id == 1
+    rot, _ = trk.update(*_waist_strained_frame(tex, 3.0, 0.0, (640, 380), 2.0, rng, from_behind=True))
+    assert trk.reference_id == 1 and rot == pytest.approx(2.0, abs=0.3)
+
+
+def test_a_frame_whose_band_is_mostly_masked_does_not_become_the_keyframe():
+    """Both forearms across the band (arms folded over the hips) leave too little of it to register against: that
+    frame is not measured, and the next becomes the keyframe (before: it became the keyframe, and no later frame could
+    be registered to it until the subject's image size had changed by half)."""
+    rng = np.random.default_rng(23)
+    tex = _texture(24)
+    img, xyz, vis = _frame(tex, 0.0, 1.0, (640, 380), 2.0, rng)
+    for elbow, wrist, y in ((13, 15, 380 - 0.11 * TORSO_PX), (14, 16, 380 + 0.07 * TORSO_PX)):
+        xyz[elbow], xyz[wrist] = (640 - 150, y, 0), (640 + 150, y, 0)
+    trk = PelvisBandTracker()
+    rot, q = trk.update(img, xyz, vis)
+    assert np.isnan(rot) and q == 0.0 and trk.keyframe is None
+    assert trk.update(*_frame(tex, 0.0, 1.0, (640, 380), 2.0, rng))[0] == 0.0
+    rot, _ = trk.update(*_frame(tex, 3.0, 1.0, (636, 383), 2.0, rng))
+    assert rot == pytest.approx(3.0, abs=0.3) and trk.reference_id == 0
+
+
 def test_a_frame_that_cannot_be_registered_leaves_the_chain_whole():
     """A frame whose band is something else (here another texture: a hand, blur) is not measured, and the next is
     read against the same keyframe: one reference, its rotations comparable across the gap."""

@@ -204,6 +204,7 @@ class PelvisBandTracker:
         if self._key is not None:
             self.reference_id += 1
         self._key = None
+        self._other_facing = 0  # counted against the keyframe just dropped
         self._warp = self._initial_warp()
 
     def finish(self) -> None:
@@ -270,6 +271,8 @@ class PelvisBandTracker:
         if self._key is not None and self._key.behind != behind:
             self.reset()
         if self._key is None:
+            if not _enough(mask, self._region_px(behind)):  # forearms across the band: nothing to register against
+                return float("nan"), 0.0
             self._set_key(Keyframe(patch, mask, band.torso_px, 0.0, behind, settled=False))
             self._settling = _Settling(wide, arm_mask)
             return 0.0, texture_q
