@@ -201,36 +201,49 @@ def test_from_in_front_the_thighs_below_the_hips_are_not_read():
 
 
 def test_turning_round_starts_a_new_reference_and_a_label_swap_does_not():
-    """The landmarks' facing flipped for fewer than FACING_FRAMES frames is MediaPipe swapping left and right, not a
+    """The landmarks' facing flipped for fewer than facing_frames frames is MediaPipe swapping left and right, not a
     turn: the band is read as before, on the same reference; held that long, it is the other side of the body."""
-    from gaitlab.measure.band import FACING_FRAMES
-
     rng = np.random.default_rng(15)
     tex = _texture(16)
     trk = PelvisBandTracker()
     rot, _ = trk.update(*_waist_strained_frame(tex, 0.0, 0.0, (640, 380), 2.0, rng, from_behind=True))
     assert rot == 0.0 and trk.reference_id == 0
-    for _ in range(FACING_FRAMES - 1):
+    for _ in range(trk.facing_frames - 1):
         rot, _ = trk.update(*_waist_strained_frame(tex, 3.0, 0.0, (640, 380), 2.0, rng, from_behind=False))
         assert rot == pytest.approx(3.0, abs=0.3) and trk.reference_id == 0
     rot, _ = trk.update(*_waist_strained_frame(tex, 2.0, 0.0, (640, 380), 2.0, rng, from_behind=True))
     assert rot == pytest.approx(2.0, abs=0.3) and trk.reference_id == 0
-    for _ in range(FACING_FRAMES):
+    for _ in range(trk.facing_frames):
         rot, _ = trk.update(*_waist_strained_frame(tex, 3.0, 0.0, (640, 380), 2.0, rng, from_behind=False))
     assert rot == 0.0 and trk.reference_id == 1  # the other side of the body: a new reference
+
+
+@pytest.mark.parametrize("fps", [25.0, 30.0, 60.0])
+def test_the_band_calls_a_turn_what_the_analysis_facing_filter_keeps(fps):
+    """A facing held for facing_frames frames survives the analysis' median filter (gaitlab.core.view), one frame
+    fewer does not: the band restarts its chain exactly where the analysis sees a turn (at 25 fps, 7 frames: a label
+    swap of 3, as MediaPipe makes on a far walk re-encoded at CRF 33, is not one)."""
+    from scipy.ndimage import median_filter
+
+    from gaitlab.core.view import facing_filter_frames
+
+    hold = PelvisBandTracker(frame_rate_hz=fps).facing_frames
+    for run, survives in ((hold, True), (hold - 1, False)):
+        facing = np.ones(200)
+        facing[100:100 + run] = -1
+        assert (median_filter(facing, size=facing_filter_frames(fps), mode="nearest") < 0).any() == survives
+    assert PelvisBandTracker(frame_rate_hz=25.0).facing_frames > 3
 
 
 def test_after_a_turn_the_old_facing_must_be_held_again_before_the_next():
     """The frames counted against the old keyframe's facing do not count against the new one's: one frame of the old
     facing right after a turn is a label swap on the new reference (before: it restarted the chain at once; on a far
     walk re-encoded at CRF 33 that made a keyframe of a frame with both forearms across the band)."""
-    from gaitlab.measure.band import FACING_FRAMES
-
     rng = np.random.default_rng(21)
     tex = _texture(22)
     trk = PelvisBandTracker()
     trk.update(*_waist_strained_frame(tex, 0.0, 0.0, (640, 380), 2.0, rng, from_behind=True))
-    for _ in range(FACING_FRAMES):
+    for _ in range(trk.facing_frames):
         trk.update(*_waist_strained_frame(tex, 1.0, 0.0, (640, 380), 2.0, rng, from_behind=False))
     assert trk.reference_id == 1
     rot, _ = trk.update(*_waist_strained_frame(tex, 3.0, 0.0, (640, 380), 2.0, rng, from_behind=True))

@@ -139,6 +139,13 @@ def to_anatomical(track: PoseTrack, estimate: ViewEstimate) -> tuple[PoseTrack, 
     return fixed, int(swap.sum())
 
 
+def facing_filter_frames(frame_rate_hz: float) -> int:
+    """The length, frames (odd), of the median filter the per-frame facing is smoothed with: FACING_SMOOTH_S at this
+    rate (1, no smoothing, where the rate is not known). A facing held for fewer than half of it, plus one, frames in
+    a row does not survive the filter: a label swap, not a turn."""
+    return max(1, int(round(FACING_SMOOTH_S * frame_rate_hz)) | 1) if np.isfinite(frame_rate_hz) else 1
+
+
 def facing_stretches(track: PoseTrack) -> list[tuple[int, int, str]]:
     """Stretches [start, stop) of frames in which the person keeps facing one way ("away" or "toward")
     and stays frontal, lasting at least MIN_FACING_STRETCH_S; turns and side-on frames fall between."""
@@ -151,9 +158,7 @@ def facing_stretches(track: PoseTrack) -> list[tuple[int, int, str]]:
         yaw = np.degrees(np.arctan2(np.abs(sh[:, 2]), np.abs(sh[:, 0])))
         facing = np.where(np.isfinite(nose_depth) & (yaw <= OBLIQUE_MAX_YAW_DEG), np.sign(nose_depth), 0.0)
     t = track.time_s
-    fps = frame_rate_hz(t)
-    if np.isfinite(fps):
-        facing = median_filter(facing, size=max(1, int(round(FACING_SMOOTH_S * fps)) | 1), mode="nearest")
+    facing = median_filter(facing, size=facing_filter_frames(frame_rate_hz(t)), mode="nearest")
     out = []
     edges = np.flatnonzero(np.diff(facing)) + 1
     for a, b in zip(np.concatenate([[0], edges]), np.concatenate([edges, [len(facing)]])):

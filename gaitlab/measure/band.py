@@ -50,6 +50,7 @@ import cv2
 import numpy as np
 
 from gaitlab.core.uncertainty import OUTLIER_SIGMAS
+from gaitlab.core.view import facing_filter_frames
 from gaitlab.measure.geometry import BandShape, PelvisBand
 
 # ECC stops after this many Gauss-Newton iterations or once the correlation gains less than this:
@@ -64,10 +65,6 @@ _MAX_REFITS = 3
 # Fewer valid pixels than this fraction of the band region read (from in front, the part above the hip joints) leave
 # too little to register.
 _MIN_VALID_FRACTION = 0.25
-# Frames in a row the person must be seen facing the other way before the chain restarts for it: a person turning
-# round takes a step or two (half a second and more), while MediaPipe swaps its left and right labels for a frame or
-# two (a facing read from the landmarks); 3 frames are 0.05 s at 60 fps, 0.12 s at 25.
-FACING_FRAMES = 3
 # The time over which the chain's first keyframe is settled (module docstring), seconds: two strides of walking at
 # an ordinary cadence (~110 steps a minute), three of running, so that the landmarks' error (their bob within a
 # stride) is pooled over every phase of the gait; the tracker does not know the stride, and over two or three the
@@ -189,6 +186,11 @@ class PelvisBandTracker:
         self.outlier_sigmas = outlier_sigmas
         self.margin = int(round(search_margin_torso * self.shape.px_per_t))  # patch px around the band, current frame
         self._key: Keyframe | None = None
+        # Frames in a row the person must be seen facing the other way before the chain restarts for it (a facing read
+        # from the landmarks): as many as the analysis' facing filter keeps (gaitlab.core.view), so the band and the
+        # analysis call the same thing a turn. A person turning round takes a step or two (half a second and more),
+        # while MediaPipe swaps its left and right labels for a few frames (3 in a row on a far walk at 25 fps).
+        self.facing_frames = facing_filter_frames(frame_rate_hz) // 2 + 1
         self._other_facing = 0  # frames in a row seen facing the other way from the keyframe
         # Counts rotation references: rotations measured under different references are not comparable.
         self.reference_id = 0
@@ -255,7 +257,7 @@ class PelvisBandTracker:
         cost. A frame whose registration fails is not measured, and the next is registered to the same
         keyframe; only when the subject's image size has outgrown the keyframe (past the square of
         max_keyframe_scale_ratio) does the chain restart, the next measurable frame a new reference (its
-        offset to the old one is unknown). So does a change of facing held for FACING_FRAMES frames (the
+        offset to the old one is unknown). So does a change of facing held for facing_frames frames (the
         subject turning round): the band then shows another side of the body, read another way.
 
         A chain's first keyframe settles over its first settle_frames frames (module docstring): those frames'
@@ -331,13 +333,13 @@ class PelvisBandTracker:
         return mask
 
     def _facing(self, behind: bool) -> bool:
-        """Whether to read this frame as seen from behind: as the landmarks say, but for fewer than FACING_FRAMES in
+        """Whether to read this frame as seen from behind: as the landmarks say, but for fewer than facing_frames in
         a row against the keyframe's facing (a left-right label swap, not a turn), which keep the keyframe's."""
         if self._key is None or self._key.behind == behind:
             self._other_facing = 0
             return behind
         self._other_facing += 1
-        return behind if self._other_facing >= FACING_FRAMES else self._key.behind
+        return behind if self._other_facing >= self.facing_frames else self._key.behind
 
     def _initial_warp(self) -> np.ndarray:
         """Keyframe band -> current extended patch with nothing moved: a shift by the margin."""
