@@ -8,7 +8,7 @@ from pathlib import Path
 from gaitlab import __version__
 from gaitlab.core.result import DEFAULT_THRESHOLD_DEG, SIDES
 from gaitlab.errors import NO_SPACE, GaitlabError
-from gaitlab.outputs.wording import plural, warning_texts
+from gaitlab.outputs.wording import fmt_deg, plural, warning_texts
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_videos"
 DEMO_CLIP = SAMPLE_DIR / "sample_walk_post_short.mp4"
@@ -81,8 +81,6 @@ def cmd_track(args) -> int:
 def _verdict_table(analysis) -> str:
     """Per stance side: steps, mean drop with its 95% interval, SD and largest drop (degrees) and the verdict
     class, as aligned text; a side that cannot be told gets what would settle it on the next line."""
-    import math
-
     from gaitlab.outputs.wording import fmt_interval, settle_text
 
     t = f"{analysis.threshold_deg:g}°"
@@ -95,7 +93,7 @@ def _verdict_table(analysis) -> str:
         sd = f"{v.sd_drop_deg:5.1f}°" if v.steps > 1 else "     –"  # no spread from a single step
         iv = v.interval
         ci = fmt_interval(iv.low_deg, iv.high_deg) if v.measurable and iv else "–"
-        mean, largest = (f"{x:.1f}°" if math.isfinite(x) else "–" for x in (v.mean_drop_deg, v.max_drop_deg))
+        mean, largest = (fmt_deg(x) for x in (v.mean_drop_deg, v.max_drop_deg))
         lines.append(f"{side:12s} {v.steps:5d} {mean:>10s} {ci:>16s} {sd} {largest:>6s}  {verdict}")
         if v.measurable and (hint := settle_text(v)):
             lines.append(f"{'':12s} {hint}")
@@ -131,7 +129,7 @@ def _job_options(args, **overrides):
 
 
 def _describe(video: Path, analysis, outdir: Path) -> str:
-    lines = [f"{video.name}: {analysis.view} view, {analysis.activity}, camera roll {analysis.camera_roll_deg:+.1f}°, "
+    lines = [f"{video.name}: {analysis.view} view, {analysis.activity}, camera roll {fmt_deg(analysis.camera_roll_deg, signed=True)}, "
              f"analysed {analysis.analysed_frames} frames, {analysis.analysed_s:.1f} s",
              _verdict_table(analysis)]
     lines += [f"  warning: {w}" for w in warning_texts(analysis.warnings)]

@@ -12,7 +12,7 @@ from gaitlab.core.result import AnalysisWarning, WarningCode
 from gaitlab.outputs import report
 from gaitlab.outputs.annotate import draw_overlay
 from gaitlab.outputs.report import report_html, write_report
-from gaitlab.outputs.wording import side_verdict, trunk_lean_words
+from gaitlab.outputs.wording import fmt_deg, side_verdict, trunk_lean_words
 from tests.analysis_fixture import make_analysis
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's, as the browser tests use
@@ -228,3 +228,9 @@ def test_a_side_with_one_step_has_no_verdict_and_says_why():
     one = replace(a.sides["left"], steps=1, measurable=False, verdict_class="", flagged=False, interval=None)
     text = side_verdict(a, one)
     assert "no verdict" in text and "only 1 complete single-leg stance" in text and "at least 2" in text
+
+
+def test_an_angle_that_rounds_to_zero_is_shown_without_a_sign():
+    """The report said 'camera roll -0.0° (corrected)' for a roll of -0.04°: a sign without a size."""
+    assert fmt_deg(-0.04) == "0.0°" and fmt_deg(-0.04, signed=True) == "+0.0°"
+    assert fmt_deg(-0.06, signed=True) == "-0.1°" and fmt_deg(7.25) == "7.2°"

@@ -144,7 +144,7 @@ def drops_figure(analysis: Analysis) -> Figure:
     d = difference_of(analysis)
     if len(means) == 2 and d is not None:
         ci = fmt_interval(d.low_deg, d.high_deg, signed=True)
-        ax.text(0.02, 0.98, f"right − left: {d.diff_deg:+.1f}°" + (f" (95%: {ci})" if ci != "–" else "")
+        ax.text(0.02, 0.98, f"right − left: {fmt_deg(d.diff_deg, signed=True)}" + (f" (95%: {ci})" if ci != "–" else "")
                 + f"\n(smallest detectable difference {SMALLEST_DETECTABLE_DIFFERENCE_DEG:g}°)",
                 transform=ax.transAxes, va="top", fontsize=8.5, color="0.25")
     ax.set_xticks([0, 1], [f"{s}-leg stance\n({side_or_empty(analysis, s).steps} steps)" for s in SIDES])

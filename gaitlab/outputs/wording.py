@@ -100,9 +100,10 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 
 
 def fmt_deg(x: float, signed: bool = False) -> str:
-    """Degrees to one decimal, e.g. '7.2°' ('+7.2°' when signed); '–' for None or NaN."""
+    """Degrees to one decimal, e.g. '7.2°' ('+7.2°' when signed); '–' for None or NaN; never '-0.0°'."""
     if x is None or not math.isfinite(x):
         return "–"
+    x = round(x, 1) + 0.0  # -0.04 rounds to -0.0, shown as a sign without a size
     return f"{x:+.1f}°" if signed else f"{x:.1f}°"
 
 
