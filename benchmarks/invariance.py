@@ -111,6 +111,9 @@ def main() -> int:
     model = resolve_model(None)
     # (|change| or NaN, verdict flipped >= NEAR_THRESHOLD_DEG from it, mirror changed measurability, in range, transform)
     rows = []
+    # per clip and transform with both sides measured: (|the sides' changes apart| / 2, |together| / 2, in range,
+    # transform): a level moves the two sides' drops opposite ways, a size or a timing both the same way
+    pairs = []
     with tempfile.TemporaryDirectory(prefix="gaitlab-invariance-") as tmp:
         tmp = Path(tmp)
         tracks = args.tracks or tmp / "tracks"
@@ -144,15 +147,29 @@ def main() -> int:
                     rows.append((abs(d), flag != orig[s][2] and abs(orig[s][0] - threshold) >= NEAR_THRESHOLD_DEG,
                                  t == "mirror" and ok != orig[s][1], in_range, t))
                 print(f"{clip.stem[:34]:34s} {s:5s} {orig[s][0]:+6.2f} " + " ".join(cells), flush=True)
+            for t in args.transforms:
+                d_left, d_right = (moved[t][s][0] - orig[s][0] for s in SIDES)
+                if np.isfinite(d_left) and np.isfinite(d_right):
+                    pairs.append((abs(d_left - d_right) / 2, abs(d_left + d_right) / 2,
+                                  not (t == "half" and lines // 2 < MIN_HALF_LINES), t))
     print()
     named = [r for r in rows if r[4] != REENCODED]
-    for label, kept in (("all", named), (f"without half size below {MIN_HALF_LINES} lines", [r for r in named if r[3]]),
-                        (f"{REENCODED} alone (re-encoded, nothing else changed)", [r for r in rows if r[4] == REENCODED])):
+    named_pairs = [p for p in pairs if p[3] != REENCODED]
+    for label, kept, kept_pairs in (
+            ("all", named, named_pairs),
+            (f"without half size below {MIN_HALF_LINES} lines", [r for r in named if r[3]], [p for p in named_pairs if p[2]]),
+            (f"{REENCODED} alone (re-encoded, nothing else changed)", [r for r in rows if r[4] == REENCODED],
+             [p for p in pairs if p[3] == REENCODED])):
         changes = [c for c, *_ in kept if np.isfinite(c)]
         if changes:
             print(f"{label}: |change| over {len(changes)} side values: median {statistics.median(changes):.2f}°, "
                   f"max {max(changes):.2f}°; verdict flips >= {NEAR_THRESHOLD_DEG:g}° from the threshold: "
                   f"{sum(r[1] for r in kept)}; measurability changed by the mirror: {sum(r[2] for r in kept)}")
+        if kept_pairs:
+            apart, together = [p[0] for p in kept_pairs], [p[1] for p in kept_pairs]
+            print(f"  of which, over {len(kept_pairs)} clip copies with both sides measured: the sides moved apart (a "
+                  f"level) median {statistics.median(apart):.2f}°, max {max(apart):.2f}°; together (a size or a "
+                  f"timing) median {statistics.median(together):.2f}°, max {max(together):.2f}°")
     return 0
 
 
