@@ -214,11 +214,10 @@ def _card(analysis: Analysis, side: str, threshold: str) -> dict[str, str]:
             details.append(trunk_lean_words(float(np.mean(leans))))
         iv = v.interval
         ci = f"95% interval {fmt_interval(iv.low_deg, iv.high_deg)}"
-        if iv:
-            parts = ("interval made of ± steps " + fmt_deg(iv.steps_deg) + ", pelvis level " + fmt_deg(iv.level_deg)
-                     + (" (too few pixels)" if iv.level_small_band else " (fallback)" if iv.level_fallback else "")
-                     + ", camera roll " + fmt_deg(iv.camera_deg)
-                     + ", method " + fmt_deg(iv.method_deg) + " (in quadrature)")
+        parts = ("interval made of ± steps " + fmt_deg(iv.steps_deg) + ", pelvis level " + fmt_deg(iv.level_deg)
+                 + (" (too few pixels)" if iv.level_small_band else " (fallback)" if iv.level_fallback else "")
+                 + ", camera roll " + fmt_deg(iv.camera_deg)
+                 + ", method " + fmt_deg(iv.method_deg) + " (in quadrature)")
     return {"side": side, "cls": cls, "badge": badge, "big": fmt_deg(v.mean_drop_deg) if v.measurable else "–",
             "ci": ci, "sentence": side_verdict(analysis, v, lead=False), "details": " · ".join(details),
             "parts": parts}
