@@ -341,7 +341,7 @@ def test_a_first_keyframe_placed_off_by_its_landmarks_settles_where_they_put_it_
     right = PelvisBandTracker()
     right.update(*frames[0])
     trk.update(*_shifted(frames[0], 5.0, 7.0), frame=0)
-    assert not trk.keyframe.settled
+    assert not trk.settled
     misplaced = _patch_difference(trk.keyframe.patch, right.keyframe.patch)
     given = {}
     for i in range(1, 20):
@@ -349,7 +349,7 @@ def test_a_first_keyframe_placed_off_by_its_landmarks_settles_where_they_put_it_
         for frame, rotation, quality, reference in trk.take_revisions():
             given[frame] = (rotation, quality)
             assert reference == trk.reference_id
-    assert trk.keyframe.settled
+    assert trk.settled
     settled = _patch_difference(trk.keyframe.patch, right.keyframe.patch)
     assert settled < 0.2 * misplaced
     assert np.max(np.abs([given[i][0] - angles[i] for i in range(1, 20)])) < 0.3
@@ -368,7 +368,7 @@ def test_the_settled_keyframe_is_centred_on_the_bodys_mirror_axis():
     for i, frame in enumerate(frames):
         told.update(*frame, frame=i, midline_px=axis_px)
         not_told.update(*frame, frame=i)
-    assert told.keyframe.settled and not_told.keyframe.settled
+    assert told.settled and not_told.settled
 
     def asymmetry(patch):
         return _patch_difference(patch, patch[:, ::-1])

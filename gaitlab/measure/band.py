@@ -110,8 +110,6 @@ class Keyframe:
         Its rotation relative to the tracker's reference, radians, positive = counter-clockwise on screen.
     behind : bool
         Filmed from behind (read with the affine registration).
-    settled : bool
-        Its placement checked over its first strides (module docstring), or inherited from a keyframe that was.
     """
 
     patch: np.ndarray
@@ -119,7 +117,6 @@ class Keyframe:
     torso_px: float
     rotation: float
     behind: bool
-    settled: bool = True
 
 
 class PelvisBandTracker:
@@ -221,6 +218,12 @@ class PelvisBandTracker:
         return revisions
 
     @property
+    def settled(self) -> bool:
+        """Whether there is a keyframe and its placement has been checked over its first strides (module docstring),
+        or it was adopted from a tracker where it had been, or made later in the chain: it may be handed on."""
+        return self._key is not None and self._settling is None
+
+    @property
     def keyframe(self) -> Keyframe | None:
         """The keyframe rotations are measured from (None before the first measurable frame)."""
         return self._key
@@ -275,7 +278,7 @@ class PelvisBandTracker:
         if self._key is None:
             if not _enough(mask, self._region_px(behind)):  # forearms across the band: nothing to register against
                 return float("nan"), 0.0
-            self._set_key(Keyframe(patch, mask, band.torso_px, 0.0, behind, settled=False))
+            self._set_key(Keyframe(patch, mask, band.torso_px, 0.0, behind))
             self._settling = _Settling(wide, arm_mask)
             return 0.0, texture_q
         settling = self._settling
@@ -308,8 +311,7 @@ class PelvisBandTracker:
         # across, the band is centred on the body's mirror axis where it was found (MediaPipe's landmarks are not
         # mirror-symmetric: mirrored, the hip midpoint moves by pixels).
         if not settling.shifts:
-            self._key = replace(key, settled=True)  # as placed: the chain's warp goes on
-            return
+            return  # as placed: the chain's warp goes on
         shifts = np.array(settling.shifts)
         across = shifts[:, 2][np.isfinite(shifts[:, 2])]
         offset = np.array([np.median(across) if len(across) else np.median(shifts[:, 0]), np.median(shifts[:, 1])])
@@ -319,7 +321,7 @@ class PelvisBandTracker:
         size = (self.shape.width_px, self.shape.height_px)
         patch = cv2.warpAffine(settling.wide, cut, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
         mask = cv2.warpAffine(settling.arm_mask, cut, size, flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
-        self._set_key(replace(key, patch=patch, mask=self._read_rows(mask, key.behind, 0), settled=True))
+        self._set_key(replace(key, patch=patch, mask=self._read_rows(mask, key.behind, 0)))
         for b in settling.frames:
             rho, rot = self._register(self._key, b.wide, b.wide_mask, self._inner(b.wide_mask))
             measured = _reading(key.rotation + rot, rho, b.texture_q) if np.isfinite(rot) else (float("nan"), 0.0)

@@ -218,9 +218,8 @@ class _PelvisMeasures:
         return None, self.band.take_revisions()
 
     def _offer(self) -> None:
-        key = self.band.keyframe
-        if key is not None and key.settled:
-            self._give.offer((key, self.band.reference_id))
+        if self.band.settled:
+            self._give.offer((self.band.keyframe, self.band.reference_id))
         elif self._seen >= KEYFRAME_OFFER_FRAMES + self.band.settle_frames:
             self._give.offer(None)
 
