@@ -157,7 +157,8 @@ def main() -> int:
     named_pairs = [p for p in pairs if p[3] != REENCODED]
     for label, kept, kept_pairs in (
             ("all", named, named_pairs),
-            (f"without half size below {MIN_HALF_LINES} lines", [r for r in named if r[3]], [p for p in named_pairs if p[2]]),
+            (f"without half size below {MIN_HALF_LINES} lines", [r for r in named if r[3]],
+             [p for p in named_pairs if p[2]]),
             (f"{REENCODED} alone (re-encoded, nothing else changed)", [r for r in rows if r[4] == REENCODED],
              [p for p in pairs if p[3] == REENCODED])):
         changes = [c for c, *_ in kept if np.isfinite(c)]

@@ -129,7 +129,8 @@ def _job_options(args, **overrides):
 
 
 def _describe(video: Path, analysis, outdir: Path) -> str:
-    lines = [f"{video.name}: {analysis.view} view, {analysis.activity}, camera roll {fmt_deg(analysis.camera_roll_deg, signed=True)}, "
+    roll = fmt_deg(analysis.camera_roll_deg, signed=True)
+    lines = [f"{video.name}: {analysis.view} view, {analysis.activity}, camera roll {roll}, "
              f"analysed {analysis.analysed_frames} frames, {analysis.analysed_s:.1f} s",
              _verdict_table(analysis)]
     lines += [f"  warning: {w}" for w in warning_texts(analysis.warnings)]

@@ -102,8 +102,8 @@ def probe(path: str | Path) -> VideoInfo:
             # count the packets and read their timestamps (demuxing only, no decoding).
             frames, duration = _count_packets(path)
         return VideoInfo(
-            name=shown_name(path), fps=camera_rate_hz(fps, frames, duration) or fps, frames=frames, duration_s=duration, width=width, height=height,
-            rotation_deg=turns * 90, codec=stream.codec_context.name,
+            name=shown_name(path), fps=camera_rate_hz(fps, frames, duration) or fps, frames=frames,
+            duration_s=duration, width=width, height=height, rotation_deg=turns * 90, codec=stream.codec_context.name,
         )
     finally:
         container.close()
