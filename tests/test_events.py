@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from gaitlab.core.events import EventParams, StanceWindow, detect_gait_events
+from gaitlab.core.events import EventParams, StanceWindow, detect_gait_events, typical_stances
 from gaitlab.core.track import (
     LEFT_FOOT_INDEX,
     LEFT_HEEL,
@@ -310,3 +310,31 @@ def test_both_feet_landing_in_one_frame_does_not_break_the_cadence():
     assert _cadence_spm(np.array([1.0, 1.0, 1.5])) == pytest.approx(120.0)
     assert np.isnan(_cadence_spm(np.array([2.0, 2.0, 2.0])))
 
+
+
+def _windows(side, starts, durations):
+    return [StanceWindow(side, s, s + d) for s, d in zip(starts, durations)]
+
+
+def test_a_stance_unlike_its_legs_others_is_left_out():
+    # a left stance found with its toe-off late (0.24 s against 0.40-0.42 s) and a right one with a landing late
+    # (0.58 s): both out; the other leg's durations do not judge a leg (the right one's 0.30-0.32 s stay)
+    left = _windows("left", [0.0, 1.0, 2.0, 3.0, 4.0], [0.40, 0.42, 0.24, 0.41, 0.40])
+    right = _windows("right", [0.5, 1.5, 2.5, 3.5], [0.30, 0.32, 0.58, 0.31])
+    kept = typical_stances(left + right, frame_s=1 / 30)
+    assert [w.start_s for w in kept] == [0.0, 0.5, 1.0, 1.5, 3.0, 3.5, 4.0]
+
+
+def test_stances_within_the_tolerance_and_a_frame_are_kept():
+    frame = 1 / 30
+    # 0.40 s median: 30 % of it (0.12 s) and a frame (0.033 s) either way stay, a little more does not
+    edge = _windows("left", [0.0, 1.0, 2.0, 3.0], [0.40, 0.40, 0.40, 0.40 + 0.12 + frame - 1e-6])
+    assert len(typical_stances(edge, frame)) == 4
+    beyond = _windows("left", [0.0, 1.0, 2.0, 3.0], [0.40, 0.40, 0.40, 0.40 - 0.12 - frame - 1e-3])
+    assert len(typical_stances(beyond, frame)) == 3
+
+
+def test_a_leg_with_two_stances_keeps_both():
+    # two stances give no median of others to judge by
+    two = _windows("left", [0.0, 1.0], [0.40, 0.20])
+    assert typical_stances(two, 1 / 30) == two

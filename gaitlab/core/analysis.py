@@ -271,7 +271,7 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
     phase = np.full(n, "", dtype=object)
     anatomical = track
     steps: list[StepDrop] = []
-    skipped = swapped = implausible = 0
+    skipped = swapped = implausible = atypical = 0
     activities, methods, fallbacks, weak, small, apart = [], [], [], [], [], []
     stretch_events: list[GaitEvents] = []
     for a, b, facing in stretches:
@@ -284,6 +284,7 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
         steps += m.steps
         skipped += m.skipped
         implausible += m.implausible
+        atypical += m.events.atypical_stances
         swapped += m.swapped
         activities.append(m.activity)
         stretch_events.append(m.events)
@@ -306,6 +307,8 @@ def analyze_track(track: PoseTrack, video: VideoInfo, *, threshold_deg: float = 
     if implausible:
         warnings.append(AnalysisWarning(WarningCode.STEPS_IMPLAUSIBLE,
                                         {"steps": implausible, "limit_deg": MAX_PLAUSIBLE_DROP_DEG}))
+    if atypical:
+        warnings.append(AnalysisWarning(WarningCode.STANCES_ATYPICAL, {"steps": atypical}))
     steps = judge_steps(steps, threshold_deg)
     verdicts = side_verdicts(steps, threshold_deg, measurable, roll)
     warnings += step_count_warnings(verdicts, measurable)

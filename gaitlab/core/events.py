@@ -66,7 +66,9 @@ TO to its next IC (S must be on the ground then: no flight when walking); runnin
 contact (the other foot is in the air: no double support).  So a window needs only the events of
 one foot, observed in one tracked segment with no event of that foot missed in between; the other
 foot's contact state, where decided, must agree, and where it is not (the clip's start or end) the
-gait's definition supplies it.  Activity is "walk" or "run" as decided above, or "unknown" where no
+gait's definition supplies it.  A window whose duration is off the median of the same leg's other windows by more
+than _DURATION_TOL of it, and a frame, is left out: one of its events was misread (a toe-off found late, a contact
+early), and the stance it stands for may have its drop's peak outside it.  Activity is "walk" or "run" as decided above, or "unknown" where no
 segment shows enough steps to tell (fewer than 3 toe-offs, or a cadence either gait has and too few
 contacts for a duty factor).
 
@@ -138,6 +140,7 @@ class GaitEvents:
     activity: str = "unknown"  # "walk" | "run" | "unknown"
     cadence_steps_per_min: float = float("nan")
     signals: dict[str, np.ndarray] = field(default_factory=dict)  # diagnostics (backward positions)
+    atypical_stances: int = 0  # windows left out for a duration unlike the same leg's others (typical_stances)
 
     @property
     def step_count(self) -> int:
@@ -353,9 +356,9 @@ def _drop_short_edge_stride(to_idx: np.ndarray) -> np.ndarray:
     time varies by a few % in steady gait)."""
     if to_idx.size >= 4:
         d = np.diff(to_idx)
-        if d[0] < (1 - _EDGE_CONTACT_TOL) * np.median(d[1:]):
+        if d[0] < (1 - _DURATION_TOL) * np.median(d[1:]):
             return to_idx[1:]
-        if d[-1] < (1 - _EDGE_CONTACT_TOL) * np.median(d[:-1]):
+        if d[-1] < (1 - _DURATION_TOL) * np.median(d[:-1]):
             return to_idx[:-1]
     return to_idx
 
@@ -389,7 +392,7 @@ def _foot_events(p_heel, p_toe, pitch, t, fs, min_stride_s, min_contact_s, max_c
     # whole): keep it only if its duration is typical of this foot's other contacts
     if pairs and ics and ics[0] == pairs[0][0] and pairs[0][1] == to_idx[0] and len(pairs) >= 3:
         durs = np.array([b - a for a, b in pairs[1:]], float)
-        if abs(pairs[0][1] - pairs[0][0] - np.median(durs)) > _EDGE_CONTACT_TOL * np.median(durs):
+        if abs(pairs[0][1] - pairs[0][0] - np.median(durs)) > _DURATION_TOL * np.median(durs):
             pairs, ics = pairs[1:], ics[1:]
     return np.array(ics, int), np.array(to_idx, int), pairs
 
@@ -592,10 +595,11 @@ _LOADING_PEAK_FRAC = 0.1
 # heel-off to toe-off (terminal stance + pre-swing) spans about 30 % of the gait cycle (~30-60 %)
 _HEEL_RISE_FRAC = 0.3
 # a contact whose IC search was cut by the segment start must be within this fraction of the
-# foot's median contact duration, and a stride opened or closed by a toe-off at a segment's edge no
-# shorter than the foot's median stride by more than it (contact and stride times vary by a few %
-# stride to stride in steady gait)
-_EDGE_CONTACT_TOL = 0.3
+# foot's median contact duration, a stride opened or closed by a toe-off at a segment's edge no
+# shorter than the foot's median stride by more than it, and a single-leg stance within it (plus a
+# frame) of the median of that leg's others (contact, stride and single-support times vary by a few %
+# stride to stride in steady gait, under 10 % in pathological gait)
+_DURATION_TOL = 0.3
 
 
 @dataclass(frozen=True)
@@ -834,6 +838,21 @@ def _gait_events(track: PoseTrack, sig: _SegmentSignals, p_slow: dict, running: 
     return out
 
 
+def typical_stances(windows: list[StanceWindow], frame_s: float) -> list[StanceWindow]:
+    """The windows without those whose duration is off the median of the same leg's other windows by more than
+    _DURATION_TOL of that median plus frame_s (each end is sampled to a frame, seconds); a leg with fewer than
+    three windows keeps all of them (two others give the only median to judge by)."""
+    kept = []
+    for side in SIDES:
+        own = [w for w in windows if w.side == side]
+        durations = np.array([w.duration_s for w in own])
+        for i, w in enumerate(own):
+            others = np.delete(durations, i)
+            if len(others) < 2 or abs(w.duration_s - np.median(others)) <= _DURATION_TOL * np.median(others) + frame_s:
+                kept.append(w)
+    return sorted(kept, key=lambda w: w.start_s)
+
+
 def _cadence_spm(initial_contacts_s: np.ndarray) -> float:
     """Steps a minute from the median interval of consecutive initial contacts (either foot), leaving out
     intervals over twice the median (a missed contact) and of no length (both feet read as landing in one frame: one
@@ -905,7 +924,7 @@ def detect_gait_events(track: PoseTrack, view: str | None = None, params: EventP
             running_frames += i1 - i0
         else:
             walking_frames += i1 - i0
-    windows.sort(key=lambda w: w.start_s)
+    typical = typical_stances(windows, float(np.median(np.diff(t))) if n > 1 else 0.0)
     activity = "unknown"
     if running_frames + walking_frames:
         activity = "run" if running_frames > 0.5 * (running_frames + walking_frames) else "walk"
@@ -914,11 +933,12 @@ def detect_gait_events(track: PoseTrack, view: str | None = None, params: EventP
         left_contact=contact["left"],
         right_contact=contact["right"],
         valid=valid,
-        single_stances=windows,
+        single_stances=typical,
         initial_contacts_s={sd: np.asarray(ics[sd]) for sd in SIDES},
         toe_offs_s={sd: np.asarray(tos[sd]) for sd in SIDES},
         view=view,
         activity=activity,
         cadence_steps_per_min=_cadence_spm(np.concatenate([np.asarray(ics[sd]) for sd in SIDES])),
         signals=signals,
+        atypical_stances=len(windows) - len(typical),
     )

@@ -150,6 +150,8 @@ class WarningCode(str, Enum):
     LEVEL_CUES_DISAGREE = "level_cues_disagree"
     STEPS_UNMEASURED = "steps_unmeasured"  # steps: stances left out, pelvis measured too little
     STEPS_IMPLAUSIBLE = "steps_implausible"  # steps, limit_deg: stances left out, drop beyond ±limit_deg
+    # steps: stances left out, their duration unlike the same leg's others (gaitlab.core.events.typical_stances)
+    STANCES_ATYPICAL = "stances_atypical"
     NO_STANCE = "no_stance"  # side, min_steps: a measurable view without one step of that stance side
     FEW_STEPS = "few_steps"  # side, steps, min_steps: fewer steps than a stable mean needs
 

@@ -304,6 +304,9 @@ WARNING_TEMPLATES = {
     WarningCode.STEPS_IMPLAUSIBLE: "{steps} step{plural} left out: a pelvic drop beyond ±{limit_deg:g}° does not "
                                    "happen in walking or running (is the person walking steadily, whole body in "
                                    "view?).",
+    WarningCode.STANCES_ATYPICAL: "{steps} step{plural} left out: a single-leg stance found much shorter or longer "
+                                  "than that leg's others means a foot's lift-off or landing was misread, and the "
+                                  "drop's peak may lie outside the stance as found.",
     WarningCode.NO_STANCE: "No complete {side}-leg single-leg stance was found, so that side has no verdict: film at "
                            "least {min_steps} steps per side with the feet in view.",
     WarningCode.FEW_STEPS: "Only {steps} {side}-leg stance step{plural} measured: at least {min_steps} per side are "
