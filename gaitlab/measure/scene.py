@@ -14,15 +14,26 @@ the camera's roll comes from the room (gaitlab.core.camera.MIN_SCENE_LINES). So 
 mirror image, and a segment is kept only where the other pass found the same line (gaitlab.core.scene's
 SAME_LINE_DEG, SAME_LINE_FRAC): what is kept then does not depend on which way the picture was mirrored.
 
+LSD fits each segment to the pixels of its region, on the reduced frame: an edge that drifts across fewer than a pixel
+or two over a run of rows comes out along one pixel column or one staircase step of it, its tilt snapped (on the bench's
+treadmill run a wall's edge at 1.4° gave a 68-px piece at exactly 0.000°, and short edges of a constructed wall at 0.5°
+read 0.34-0.39°). The camera's roll and pitch are read from tilts of a fraction of a degree, so each segment kept is
+fitted again to the edge it lies on, in the full frame: on every pixel along it, where the grey level's change across it
+is centred (the centroid of its magnitude near its peak, to a fraction of a pixel: sub-pixel edge location, as in
+Canny's and Devernay's detectors), then a straight line through those points (trimmed of outliers, a corner or a
+crossing edge), between the segment's own ends.
+
 Pixels of the full frame, x right, y down (gaitlab.core.track).
 """
 from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy.ndimage import map_coordinates
 
-from gaitlab.core.scene import SAME_LINE_DEG, SAME_LINE_FRAC
+from gaitlab.core.scene import MIN_LINE_FROM_HORIZONTAL_DEG, SAME_LINE_DEG, SAME_LINE_FRAC, segment_tilt_deg
 from gaitlab.core.track import NUM_LANDMARKS
+from gaitlab.core.uncertainty import OUTLIER_SIGMAS, robust_sd
 
 SCENE_MAX_SIDE_PX = 960
 # A segment shorter than this fraction of the frame's height is texture (tiles, fabric, shelves' books) more often
@@ -34,6 +45,17 @@ PERSON_MARGIN_FRAC = 0.15
 # ...and below the lowest landmark by this fraction (~5 cm): the heel and toe landmarks sit a few centimetres above
 # the sole, and below the shoes there is only floor.
 FLOOR_MARGIN_FRAC = 0.03
+# The edge under a segment is looked for this far to either side of it, in pixels of the reduced frame LSD saw (its
+# segments lie within about a pixel of their edge there)...
+EDGE_SEARCH_PX = 2.0
+# ...at this spacing across, full-frame pixels...
+EDGE_SAMPLE_PX = 0.5
+# ...and where the grey level's change across is largest, its centroid within this distance, full-frame pixels: an edge
+# blurred by the lens and the compression spreads over 2-3 pixels; a parallel edge further off is left out.
+EDGE_WINDOW_PX = 2.0
+# Edge points off the refitted line by more than OUTLIER_SIGMAS robust SDs are dropped (a corner, a crossing edge);
+# that SD is taken as no less than this, full-frame pixels (how well an edge's position is found on one row).
+EDGE_POSITION_SD_PX = 0.1
 
 
 def room_segments(rgb: np.ndarray, person_xyz: np.ndarray | None) -> np.ndarray:
@@ -49,25 +71,82 @@ def room_segments(rgb: np.ndarray, person_xyz: np.ndarray | None) -> np.ndarray:
     """
     h, w = rgb.shape[:2]
     scale = min(1.0, SCENE_MAX_SIDE_PX / max(h, w))
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    full = grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     if scale < 1.0:
         grey = cv2.resize(grey, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
     here = _long(_lsd(grey) / scale, h)
     mirrored = _lsd(np.ascontiguousarray(grey[:, ::-1]))
     mirrored[:, [0, 2]] = grey.shape[1] - 1 - mirrored[:, [0, 2]]
     there = _long(mirrored / scale, h)
-    seg = np.vstack([here[_seen_in(here, there, h)], there[_seen_in(there, here, h)]])
-    top_first = seg[:, 1] <= seg[:, 3]
-    seg = np.where(top_first[:, None], seg, seg[:, [2, 3, 0, 1]])
-    if person_xyz is None or np.shape(person_xyz) != (NUM_LANDMARKS, 3) or not np.isfinite(person_xyz[:, :2]).any():
-        return seg
+    seg = _top_first(np.vstack([here[_seen_in(here, there, h)], there[_seen_in(there, here, h)]]))
+    if person_xyz is not None and np.shape(person_xyz) == (NUM_LANDMARKS, 3) and np.isfinite(person_xyz[:, :2]).any():
+        seg = seg[_clear_of(seg, person_xyz)]
+    return _top_first(_refined(full.astype(float), seg, EDGE_SEARCH_PX / scale))
+
+
+def _top_first(seg: np.ndarray) -> np.ndarray:
+    """The segments with their top end (the smaller y) first."""
+    return np.where((seg[:, 1] <= seg[:, 3])[:, None], seg, seg[:, [2, 3, 0, 1]])
+
+
+def _clear_of(seg: np.ndarray, person_xyz: np.ndarray) -> np.ndarray:
+    """(K,) bool: each segment (top end first) lies clear of the person's widened box, or wholly on the floor below
+    their feet."""
     lo, hi = np.nanmin(person_xyz[:, :2], axis=0), np.nanmax(person_xyz[:, :2], axis=0)
     below = seg[:, 1] > hi[1] + FLOOR_MARGIN_FRAC * (hi[1] - lo[1])
     margin = PERSON_MARGIN_FRAC * (hi[1] - lo[1])
     lo, hi = lo - margin, hi + margin
-    clear = (np.maximum(seg[:, 0], seg[:, 2]) < lo[0]) | (np.minimum(seg[:, 0], seg[:, 2]) > hi[0]) | \
+    return (np.maximum(seg[:, 0], seg[:, 2]) < lo[0]) | (np.minimum(seg[:, 0], seg[:, 2]) > hi[0]) | \
         (seg[:, 3] < lo[1]) | below
-    return seg[clear]
+
+
+def _refined(grey: np.ndarray, seg: np.ndarray, search_px: float) -> np.ndarray:
+    """The segments (K, 4) fitted again to their edges in the full-frame grey picture, within search_px either side
+    (module docstring); a segment with fewer than half of its points on one straight edge keeps LSD's ends, and so does
+    one within MIN_LINE_FROM_HORIZONTAL_DEG of the horizontal, which gaitlab.core.scene leaves out."""
+    out = seg.copy()
+    length = np.hypot(seg[:, 2] - seg[:, 0], seg[:, 3] - seg[:, 1])
+    steep = np.abs(segment_tilt_deg(seg)) <= 90.0 - MIN_LINE_FROM_HORIZONTAL_DEG
+    todo = np.flatnonzero(steep & (length > 4.0))
+    if not len(todo):
+        return out
+    # every pixel along each segment, a pixel in from each end (where a corner begins), as rows of one array
+    along = [np.arange(1.0, length[k] - 1.0) for k in todo]
+    owner = np.repeat(np.arange(len(todo)), [len(a) for a in along])
+    t = np.concatenate(along)
+    start, u = seg[todo, :2], (seg[todo, 2:] - seg[todo, :2]) / length[todo, None]
+    normal = np.stack([-u[:, 1], u[:, 0]], -1)
+    across = np.arange(-search_px, search_px + EDGE_SAMPLE_PX / 2, EDGE_SAMPLE_PX)
+    between = 0.5 * (across[:-1] + across[1:])
+    points = (start[owner] + t[:, None] * u[owner])[:, None, :] + across[None, :, None] * normal[owner][:, None, :]
+    # bilinear in double precision (OpenCV's remap rounds positions to 1/32 pixel, not alike both ways round)
+    change = np.abs(np.diff(map_coordinates(grey, [points[..., 1], points[..., 0]], order=1, mode="nearest"), axis=1))
+    centre = between[np.argmax(change, axis=1)]
+    for _ in range(3):  # the centroid of the change near its peak, moved to where it is
+        weight = change * (np.abs(between[None, :] - centre[:, None]) <= EDGE_WINDOW_PX)
+        total = weight.sum(axis=1)
+        centre = np.where(total > 0, (weight * between).sum(axis=1) / np.where(total > 0, total, 1.0), centre)
+    bounds = np.cumsum([0] + [len(a) for a in along])
+    for i, k in enumerate(todo):
+        tt, cc, found = t[bounds[i]:bounds[i + 1]], centre[bounds[i]:bounds[i + 1]], total[bounds[i]:bounds[i + 1]] > 0
+        keep, enough = found, max(len(tt) / 2, 2)
+        for _ in range(2):  # fit, trim the outliers (a corner, a crossing edge)
+            if keep.sum() < enough:
+                break
+            off = cc - _line(tt[keep], cc[keep], tt)
+            keep = found & (np.abs(off) <= OUTLIER_SIGMAS * max(robust_sd(off[keep]), EDGE_POSITION_SD_PX))
+        if keep.sum() < enough:
+            continue
+        ends = _line(tt[keep], cc[keep], np.array([0.0, length[k]]))  # fit again: across at the two ends
+        out[k, :2] = start[i] + ends[0] * normal[i]
+        out[k, 2:] = start[i] + length[k] * u[i] + ends[1] * normal[i]
+    return out
+
+
+def _line(x: np.ndarray, y: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The least-squares straight line through the points (x, y), at the abscissae `at`."""
+    dx = x - x.mean()
+    return y.mean() + (dx @ (y - y.mean())) / (dx @ dx) * (at - x.mean())
 
 
 def _lsd(grey: np.ndarray) -> np.ndarray:
