@@ -66,10 +66,11 @@ TO to its next IC (S must be on the ground then: no flight when walking); runnin
 contact (the other foot is in the air: no double support).  So a window needs only the events of
 one foot, observed in one tracked segment with no event of that foot missed in between; the other
 foot's contact state, where decided, must agree, and where it is not (the clip's start or end) the
-gait's definition supplies it.  A window whose duration is off the median of the same leg's other windows by more
-than _DURATION_TOL of it, and a frame, is left out: one of its events was misread (a toe-off found late, a contact
-early), and the stance it stands for may have its drop's peak outside it.  Activity is "walk" or "run" as decided above, or "unknown" where no
-segment shows enough steps to tell (fewer than 3 toe-offs, or a cadence either gait has and too few
+gait's definition supplies it.  A window whose duration is off the median of the same leg's
+other windows by more than _DURATION_TOL of it, and a frame, is left out: one of its events was
+misread (a toe-off found late, a contact early), and the stance it stands for may have its drop's
+peak outside it.  Activity is "walk" or "run" as decided above, or "unknown" where no segment
+shows enough steps to tell (fewer than 3 toe-offs, or a cadence either gait has and too few
 contacts for a duty factor).
 
 Conventions: see gaitlab.core.track.  Sides are the track's labels, taken as anatomical.
