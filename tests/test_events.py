@@ -311,7 +311,6 @@ def test_both_feet_landing_in_one_frame_does_not_break_the_cadence():
     assert np.isnan(_cadence_spm(np.array([2.0, 2.0, 2.0])))
 
 
-
 def _windows(side, starts, durations):
     return [StanceWindow(side, s, s + d) for s, d in zip(starts, durations)]
 
