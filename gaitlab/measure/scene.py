@@ -81,7 +81,7 @@ def room_segments(rgb: np.ndarray, person_xyz: np.ndarray | None) -> np.ndarray:
     seg = _top_first(np.vstack([here[_seen_in(here, there, h)], there[_seen_in(there, here, h)]]))
     if person_xyz is not None and np.shape(person_xyz) == (NUM_LANDMARKS, 3) and np.isfinite(person_xyz[:, :2]).any():
         seg = seg[_clear_of(seg, person_xyz)]
-    return _top_first(_refined(full.astype(float), seg, EDGE_SEARCH_PX / scale))
+    return _top_first(_refined(full, seg, EDGE_SEARCH_PX / scale))
 
 
 def _top_first(seg: np.ndarray) -> np.ndarray:
@@ -101,9 +101,10 @@ def _clear_of(seg: np.ndarray, person_xyz: np.ndarray) -> np.ndarray:
 
 
 def _refined(grey: np.ndarray, seg: np.ndarray, search_px: float) -> np.ndarray:
-    """The segments (K, 4) fitted again to their edges in the full-frame grey picture, within search_px either side
-    (module docstring); a segment with fewer than half of its points on one straight edge keeps LSD's ends, and so does
-    one within MIN_LINE_FROM_HORIZONTAL_DEG of the horizontal, which gaitlab.core.scene leaves out."""
+    """The segments (K, 4) fitted again to their edges in the full-frame grey picture (uint8), within search_px
+    either side (module docstring); a segment with fewer than half of its points on one straight edge keeps LSD's
+    ends, and so does one within MIN_LINE_FROM_HORIZONTAL_DEG of the horizontal, which gaitlab.core.scene leaves
+    out."""
     out = seg.copy()
     length = np.hypot(seg[:, 2] - seg[:, 0], seg[:, 3] - seg[:, 1])
     steep = np.abs(segment_tilt_deg(seg)) <= 90.0 - MIN_LINE_FROM_HORIZONTAL_DEG
@@ -119,8 +120,10 @@ def _refined(grey: np.ndarray, seg: np.ndarray, search_px: float) -> np.ndarray:
     across = np.arange(-search_px, search_px + EDGE_SAMPLE_PX / 2, EDGE_SAMPLE_PX)
     between = 0.5 * (across[:-1] + across[1:])
     points = (start[owner] + t[:, None] * u[owner])[:, None, :] + across[None, :, None] * normal[owner][:, None, :]
-    # bilinear in double precision (OpenCV's remap rounds positions to 1/32 pixel, not alike both ways round)
-    change = np.abs(np.diff(map_coordinates(grey, [points[..., 1], points[..., 0]], order=1, mode="nearest"), axis=1))
+    # bilinear in double precision (OpenCV's remap rounds positions to 1/32 pixel, not alike both ways round), read
+    # straight from the 8-bit picture: no copy of the whole frame
+    profile = map_coordinates(grey, [points[..., 1], points[..., 0]], order=1, mode="nearest", output=float)
+    change = np.abs(np.diff(profile, axis=1))
     centre = between[np.argmax(change, axis=1)]
     for _ in range(3):  # the centroid of the change near its peak, moved to where it is
         weight = change * (np.abs(between[None, :] - centre[:, None]) <= EDGE_WINDOW_PX)
