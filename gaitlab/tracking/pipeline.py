@@ -27,7 +27,7 @@ from gaitlab.tracking.model import ModelInfo, cache_dir, file_sha256
 from gaitlab.tracking.pose import FramePose, ImageLandmarker, PoseExtractor, PoseSettings, cache_key
 from gaitlab.tracking.video import camera_rate_hz, iter_frames, probe
 
-PELVIS_METHOD = "band-ecc-15+symmetry-6+scene-5"  # part of the cache key: bump when the pixel measures change
+PELVIS_METHOD = "band-ecc-15+symmetry-7+scene-5"  # part of the cache key: bump when the pixel measures change
 PENDING_BAND_FRAMES = 8  # frames waiting for the pelvis band measurement
 TRACK_SPANS = 2  # spans of the clip tracked concurrently (see span_cuts)
 MIN_SPAN_S = 4.0  # a span starts with a fresh detection: keep a few strides in each
