@@ -149,6 +149,20 @@ def test_step_peak_finds_the_swing_side_fall_and_its_time():
     assert step_peak(t, np.full(30, np.nan), StanceWindow("left", 0.1, 0.9)) is None
 
 
+def test_a_walking_drop_at_the_toe_off_is_found_from_a_window_a_frame_late():
+    """In walking the drop rises through double support and peaks just after the other foot's toe-off: a window whose
+    first frame is the one after the peak (the toe-off found a frame late) still finds it, and one found on time or
+    early reads the same peak, the frame before its start lower."""
+    t = np.arange(60) / 30
+    peak_s = 20 / 30  # the toe-off's frame
+    obliquity = 7.0 * np.exp(-0.5 * ((t - peak_s) / 0.08) ** 2)  # right stance: the left hip falls (+)
+    for first in (19, 20, 21):  # early, on time, a frame late
+        peak = step_peak(t, obliquity, StanceWindow("right", t[first], t[first + 11]))
+        assert peak.peak_drop_deg == pytest.approx(7.0, abs=1e-9) and peak.peak_time_s == pytest.approx(peak_s)
+    late = step_peak(t, obliquity, StanceWindow("right", t[22], t[33]))  # two frames late: past the peak
+    assert late.peak_drop_deg < 6.9 and late.peak_time_s == pytest.approx(t[21])
+
+
 @pytest.mark.parametrize("view", ["posterior", "anterior"])
 def test_running_drops_recovered_with_roll_noise_gaps_and_mirroring(view):
     # Left hip falls 7.0° in every right stance, right hip 3.0° in every left stance; 3° camera roll.

@@ -225,13 +225,18 @@ class StepPeak:
 
 def step_peak(time_s: np.ndarray, obliquity_deg: np.ndarray, window: StanceWindow,
               min_measured_fraction: float = MIN_MEASURED_FRACTION) -> StepPeak | None:
-    """The peak contralateral drop during one single-leg stance, or None if too little was measured."""
+    """The peak contralateral drop during one single-leg stance, or None if too little was measured.
+
+    The peak is searched from the frame before the window's first: the other foot's toe-off, which starts the
+    window, lies somewhere between that frame and the first (a frame's time stands for the interval to the next),
+    and in walking the drop peaks just after it (the end of the loading response): a window found a frame late
+    starts past the peak. The frame before lies in double support, where the drop is still building, so it can
+    only be the peak when the toe-off was found late."""
     idx = np.flatnonzero(window_frames(time_s, window.start_s, window.end_s))
-    if idx.size == 0:
+    if idx.size == 0 or np.isfinite(obliquity_deg[idx]).mean() < min_measured_fraction:
         return None
+    if idx[0] > 0:
+        idx = np.insert(idx, 0, idx[0] - 1)
     drop = contralateral_drop_deg(obliquity_deg[idx], window.side)
-    measured = np.isfinite(drop)
-    if measured.mean() < min_measured_fraction:
-        return None
     k = int(idx[np.nanargmax(drop)])
     return StepPeak(float(np.nanmax(drop)), float(time_s[k]), k)
