@@ -69,6 +69,12 @@ def segment_tilt_deg(segments_px: np.ndarray) -> np.ndarray:
     return np.degrees(np.arctan2(s[:, 0] - s[:, 2], s[:, 3] - s[:, 1]))
 
 
+def segment_length_px(segments_px: np.ndarray) -> np.ndarray:
+    """(K,) each segment's length, pixels; segments as x1, y1, x2, y2."""
+    s = np.asarray(segments_px, float).reshape(-1, 4)
+    return np.hypot(s[:, 2] - s[:, 0], s[:, 3] - s[:, 1])
+
+
 def upright(segments_px: np.ndarray, segment_frame: np.ndarray, image_xyz: np.ndarray) -> np.ndarray:
     """(K,) bool: the segment may be the image of a scene vertical: within MAX_TILT_FROM_VERTICAL_DEG of the image
     vertical and off the floor in front of the person (off_floor)."""
@@ -94,7 +100,7 @@ def distinct_lines(segments_px: np.ndarray, segment_frame: np.ndarray, height: i
     SAME_LINE_FRAC) or starts one."""
     s = np.asarray(segments_px, float).reshape(-1, 4)
     frame = np.asarray(segment_frame).reshape(-1)
-    order = np.argsort(-np.hypot(s[:, 2] - s[:, 0], s[:, 3] - s[:, 1]))
+    order = np.argsort(-segment_length_px(s))
     tilt, mid = segment_tilt_deg(s), 0.5 * (s[:, :2] + s[:, 2:])
     down = np.stack([-np.sin(np.radians(tilt)), np.cos(np.radians(tilt))], -1)  # along each segment, downward
     # the lines so far, by their first (longest) segment's tilt, so that only those within SAME_LINE_DEG are looked

@@ -31,7 +31,13 @@ import cv2
 import numpy as np
 from scipy.ndimage import map_coordinates
 
-from gaitlab.core.scene import MIN_LINE_FROM_HORIZONTAL_DEG, SAME_LINE_DEG, SAME_LINE_FRAC, segment_tilt_deg
+from gaitlab.core.scene import (
+    MIN_LINE_FROM_HORIZONTAL_DEG,
+    SAME_LINE_DEG,
+    SAME_LINE_FRAC,
+    segment_length_px,
+    segment_tilt_deg,
+)
 from gaitlab.core.track import NUM_LANDMARKS
 from gaitlab.core.uncertainty import OUTLIER_SIGMAS, robust_sd
 
@@ -106,7 +112,7 @@ def _refined(grey: np.ndarray, seg: np.ndarray, search_px: float) -> np.ndarray:
     ends, and so does one within MIN_LINE_FROM_HORIZONTAL_DEG of the horizontal, which gaitlab.core.scene leaves
     out."""
     out = seg.copy()
-    length = np.hypot(seg[:, 2] - seg[:, 0], seg[:, 3] - seg[:, 1])
+    length = segment_length_px(seg)
     steep = np.abs(segment_tilt_deg(seg)) <= 90.0 - MIN_LINE_FROM_HORIZONTAL_DEG
     todo = np.flatnonzero(steep & (length > 4.0))
     if not len(todo):
@@ -163,7 +169,7 @@ def _lsd(grey: np.ndarray) -> np.ndarray:
 
 def _long(seg: np.ndarray, height: int) -> np.ndarray:
     """The segments at least MIN_SEGMENT_HEIGHT_FRAC of the frame's height long."""
-    return seg[np.hypot(seg[:, 2] - seg[:, 0], seg[:, 3] - seg[:, 1]) >= MIN_SEGMENT_HEIGHT_FRAC * height]
+    return seg[segment_length_px(seg) >= MIN_SEGMENT_HEIGHT_FRAC * height]
 
 
 def _seen_in(seg: np.ndarray, other: np.ndarray, height: int) -> np.ndarray:
@@ -171,11 +177,10 @@ def _seen_in(seg: np.ndarray, other: np.ndarray, height: int) -> np.ndarray:
     height across, measured at the other's midpoint)."""
     if not len(seg) or not len(other):
         return np.zeros(len(seg), bool)
-    angle = np.degrees(np.arctan2(seg[:, 3] - seg[:, 1], seg[:, 2] - seg[:, 0]))[:, None]
-    other_angle = np.degrees(np.arctan2(other[:, 3] - other[:, 1], other[:, 2] - other[:, 0]))[None, :]
-    turn = np.abs(angle - other_angle) % 180.0
+    # modulo a half turn: which end of a segment comes first does not matter here
+    turn = np.abs(segment_tilt_deg(seg)[:, None] - segment_tilt_deg(other)[None, :]) % 180.0
     along = np.minimum(turn, 180.0 - turn) <= SAME_LINE_DEG
-    length = np.hypot(seg[:, 2] - seg[:, 0], seg[:, 3] - seg[:, 1])[:, None]
+    length = segment_length_px(seg)[:, None]
     mid = 0.5 * (other[:, :2] + other[:, 2:])
     d = mid[None, :, :] - seg[:, None, :2]
     across = np.abs((seg[:, None, 2] - seg[:, None, 0]) * d[..., 1] - (seg[:, None, 3] - seg[:, None, 1]) * d[..., 0])
