@@ -12,7 +12,10 @@ minus original, sides swapped back for the mirror), with "v" where the verdict d
 measurability differs; then the median and max |change|, the verdict flips of sides >= 1° from the threshold, and
 measurability changes under the mirror: over the four transforms issue 28 names, then without the half-size clips
 below MIN_HALF_LINES lines (issue 28 asks for invariance down to half of 720p: a 480p clip halved is 240 lines,
-shown in brackets), then over crf18 alone. Tracks are cached in a temporary folder
+shown in brackets), then over crf18 alone; each time with how many changes lie within the two copies' stated
+measurement uncertainty (the level, camera and method parts of their 95% intervals in quadrature, not the steps'
+part: both copies hold the same steps), and at the end the changes beyond it (an interval that does not cover them
+is too narrow). Tracks are cached in a temporary folder
 (or in --tracks DIR, kept for the next run: the transformed clips are written the same each time, so a change to the
 analysis alone is measured again without tracking), never in the user's cache; with --clips DIR the transformed clips
 are kept there too and not written again (writing them on one x264 thread is most of a rerun's time).
@@ -35,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gaitlab.core.analysis import analyze_track  # noqa: E402
-from gaitlab.core.result import SIDES  # noqa: E402
+from gaitlab.core.result import SIDES, DropInterval  # noqa: E402
 from gaitlab.tracking.model import resolve_model  # noqa: E402
 from gaitlab.tracking.pipeline import track_video  # noqa: E402
 from gaitlab.tracking.video import iter_frames  # noqa: E402
@@ -92,11 +95,52 @@ def write_transformed(src: Path, dst: Path, transform: str) -> Path:
 
 
 def side_means(clip: Path, model, tracks: Path) -> tuple[dict, float, str]:
-    """({side: (mean drop deg or NaN, measurable, flagged)}, threshold, view) of one clip."""
+    """({side: (mean drop deg or NaN, measurable, flagged, measurement half-width deg or NaN)}, threshold, view) of
+    one clip (measurement_half_width)."""
     tv = track_video(clip, model, tracks=tracks)
     a = analyze_track(tv.track, tv.info, people=tv.people)
     return ({s: (a.sides[s].mean_drop_deg if a.sides[s].measurable else float("nan"), a.sides[s].measurable,
-                 a.sides[s].flagged) for s in SIDES}, a.threshold_deg, a.view)
+                 a.sides[s].flagged, measurement_half_width(a.sides[s].interval)) for s in SIDES},
+            a.threshold_deg, a.view)
+
+
+def measurement_half_width(interval: DropInterval | None) -> float:
+    """The part of a side's 95% interval that is the measurement's own (its level, camera and method parts, in
+    quadrature), degrees; NaN without an interval. The step-to-step part is left out: a transformed copy of a
+    walk holds the same steps, so only the measurement can move its mean."""
+    if interval is None:
+        return float("nan")
+    return math.sqrt(interval.level_deg**2 + interval.camera_deg**2 + interval.method_deg**2)
+
+
+def summarise(rows: list[tuple], pairs: list[tuple], outside: list[str]) -> None:
+    """Print the medians, maxima, flips and coverage over the transforms issue 28 names, without the half-size clips
+    below MIN_HALF_LINES lines, and over crf18 alone (rows, pairs and outside as main collects them)."""
+    named = [r for r in rows if r[4] != REENCODED]
+    named_pairs = [p for p in pairs if p[3] != REENCODED]
+    for label, kept, kept_pairs in (
+            ("all", named, named_pairs),
+            (f"without half size below {MIN_HALF_LINES} lines", [r for r in named if r[3]],
+             [p for p in named_pairs if p[2]]),
+            (f"{REENCODED} alone (re-encoded, nothing else changed)", [r for r in rows if r[4] == REENCODED],
+             [p for p in pairs if p[3] == REENCODED])):
+        changes = [c for c, *_ in kept if np.isfinite(c)]
+        if changes:
+            print(f"{label}: |change| over {len(changes)} side values: median {statistics.median(changes):.2f}°, "
+                  f"max {max(changes):.2f}°; verdict flips >= {NEAR_THRESHOLD_DEG:g}° from the threshold: "
+                  f"{sum(r[1] for r in kept)}; measurability changed by the mirror: {sum(r[2] for r in kept)}")
+            covered = [r[5] for r in kept if r[5] is not None]
+            print(f"  within the two copies' stated measurement uncertainty (95%, level, camera and method parts of "
+                  f"their intervals in quadrature): {sum(covered)} of {len(covered)}")
+        if kept_pairs:
+            apart, together = [p[0] for p in kept_pairs], [p[1] for p in kept_pairs]
+            print(f"  of which, over {len(kept_pairs)} clip copies with both sides measured: the sides moved apart (a "
+                  f"level) median {statistics.median(apart):.2f}°, max {max(apart):.2f}°; together (a size or a "
+                  f"timing) median {statistics.median(together):.2f}°, max {max(together):.2f}°")
+    if outside:
+        print("beyond the stated measurement uncertainty (transformed minus original, against the two copies' 95% "
+              "half-widths in quadrature):")
+        print("\n".join(f"  {o}" for o in outside))
 
 
 def main() -> int:
@@ -109,11 +153,13 @@ def main() -> int:
     clips = sorted(p for d in FOLDERS if d.is_dir() for p in d.glob("*.mp4")
                    if not args.only or any(s in p.name for s in args.only))
     model = resolve_model(None)
-    # (|change| or NaN, verdict flipped >= NEAR_THRESHOLD_DEG from it, mirror changed measurability, in range, transform)
+    # (|change| or NaN, verdict flipped >= NEAR_THRESHOLD_DEG from it, mirror changed measurability, in range, transform,
+    # the change within the two copies' measurement half-widths combined: True / False, or None where not stated)
     rows = []
     # per clip and transform with both sides measured: (|the sides' changes apart| / 2, |together| / 2, in range,
     # transform): a level moves the two sides' drops opposite ways, a size or a timing both the same way
     pairs = []
+    outside = []  # the changes beyond the two copies' stated measurement uncertainty, as printed at the end
     with tempfile.TemporaryDirectory(prefix="gaitlab-invariance-") as tmp:
         tmp = Path(tmp)
         tracks = args.tracks or tmp / "tracks"
@@ -138,14 +184,18 @@ def main() -> int:
             for s in SIDES:
                 cells = []
                 for t in args.transforms:
-                    m, ok, flag = moved[t][s]
+                    m, ok, flag, width = moved[t][s]
                     d = m - orig[s][0]
+                    stated = math.hypot(orig[s][3], width)
                     mark = ("v" if flag != orig[s][2] else "") + ("m" if ok != orig[s][1] else "")
                     in_range = not (t == "half" and lines // 2 < MIN_HALF_LINES)
                     cell = f"{d:+6.2f}" if np.isfinite(d) else f"{'–':>6s}"
                     cells.append(f"{cell}{mark:2s}" if in_range else f"[{cell.strip()}{mark}]".rjust(8))
+                    if np.isfinite(d) and np.isfinite(stated) and abs(d) > stated and t != REENCODED:
+                        outside.append(f"{clip.stem} {s} {t}: {d:+.2f}° against {stated:.2f}°")
                     rows.append((abs(d), flag != orig[s][2] and abs(orig[s][0] - threshold) >= NEAR_THRESHOLD_DEG,
-                                 t == "mirror" and ok != orig[s][1], in_range, t))
+                                 t == "mirror" and ok != orig[s][1], in_range, t,
+                                 bool(abs(d) <= stated) if np.isfinite(d) and np.isfinite(stated) else None))
                 print(f"{clip.stem[:34]:34s} {s:5s} {orig[s][0]:+6.2f} " + " ".join(cells), flush=True)
             for t in args.transforms:
                 d_left, d_right = (moved[t][s][0] - orig[s][0] for s in SIDES)
@@ -153,24 +203,7 @@ def main() -> int:
                     pairs.append((abs(d_left - d_right) / 2, abs(d_left + d_right) / 2,
                                   not (t == "half" and lines // 2 < MIN_HALF_LINES), t))
     print()
-    named = [r for r in rows if r[4] != REENCODED]
-    named_pairs = [p for p in pairs if p[3] != REENCODED]
-    for label, kept, kept_pairs in (
-            ("all", named, named_pairs),
-            (f"without half size below {MIN_HALF_LINES} lines", [r for r in named if r[3]],
-             [p for p in named_pairs if p[2]]),
-            (f"{REENCODED} alone (re-encoded, nothing else changed)", [r for r in rows if r[4] == REENCODED],
-             [p for p in pairs if p[3] == REENCODED])):
-        changes = [c for c, *_ in kept if np.isfinite(c)]
-        if changes:
-            print(f"{label}: |change| over {len(changes)} side values: median {statistics.median(changes):.2f}°, "
-                  f"max {max(changes):.2f}°; verdict flips >= {NEAR_THRESHOLD_DEG:g}° from the threshold: "
-                  f"{sum(r[1] for r in kept)}; measurability changed by the mirror: {sum(r[2] for r in kept)}")
-        if kept_pairs:
-            apart, together = [p[0] for p in kept_pairs], [p[1] for p in kept_pairs]
-            print(f"  of which, over {len(kept_pairs)} clip copies with both sides measured: the sides moved apart (a "
-                  f"level) median {statistics.median(apart):.2f}°, max {max(apart):.2f}°; together (a size or a "
-                  f"timing) median {statistics.median(together):.2f}°, max {max(together):.2f}°")
+    summarise(rows, pairs, outside)
     return 0
 
 
