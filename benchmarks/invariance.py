@@ -187,15 +187,15 @@ def main() -> int:
                     m, ok, flag, width = moved[t][s]
                     d = m - orig[s][0]
                     stated = math.hypot(orig[s][3], width)
+                    within = bool(abs(d) <= stated) if np.isfinite(d) and np.isfinite(stated) else None
                     mark = ("v" if flag != orig[s][2] else "") + ("m" if ok != orig[s][1] else "")
                     in_range = not (t == "half" and lines // 2 < MIN_HALF_LINES)
                     cell = f"{d:+6.2f}" if np.isfinite(d) else f"{'–':>6s}"
                     cells.append(f"{cell}{mark:2s}" if in_range else f"[{cell.strip()}{mark}]".rjust(8))
-                    if np.isfinite(d) and np.isfinite(stated) and abs(d) > stated and t != REENCODED:
+                    if within is False and t != REENCODED:
                         outside.append(f"{clip.stem} {s} {t}: {d:+.2f}° against {stated:.2f}°")
                     rows.append((abs(d), flag != orig[s][2] and abs(orig[s][0] - threshold) >= NEAR_THRESHOLD_DEG,
-                                 t == "mirror" and ok != orig[s][1], in_range, t,
-                                 bool(abs(d) <= stated) if np.isfinite(d) and np.isfinite(stated) else None))
+                                 t == "mirror" and ok != orig[s][1], in_range, t, within))
                 print(f"{clip.stem[:34]:34s} {s:5s} {orig[s][0]:+6.2f} " + " ".join(cells), flush=True)
             for t in args.transforms:
                 d_left, d_right = (moved[t][s][0] - orig[s][0] for s in SIDES)
