@@ -13,7 +13,9 @@ Scores (the truth schema is in docs/truth_schema.md):
   CALIBRATION_MIN_STEPS steps), the verdict classes, and the RMS per-side error on the clips whose level and
   camera are good - the source of METHOD_RESIDUAL_DEG;
 - the camera's pose gaitlab estimated (gaitlab.core.camera.CameraPose) beside the truth's yaw and roll, and the
-  pitch the truth implies where it can be told (truth_yaw_pitch).
+  pitch the truth implies where it can be told (truth_yaw_pitch);
+- per side, the gain of gaitlab's obliquity against the truth's in that side's single-leg stances, the level left
+  free (stance_gains): a side read short by its stances' size, told apart from one read short by the level.
 """
 from __future__ import annotations
 
@@ -51,6 +53,7 @@ class SideCalibration:
     verdict_class: str
     level_good: bool
     camera_good: bool
+    stance_gain: float = float("nan")  # stance_gains
 
     @property
     def contains(self) -> bool:
@@ -140,6 +143,33 @@ def _peak_errors(truth: dict, obliquity: np.ndarray) -> dict[str, float]:
             peak = contralateral_drop_deg(obliquity[inside], step["stance_side"]).max()
             errors[step["stance_side"]].append(float(peak) - step["peak_drop_deg"])
     return {side: float(np.mean(e)) if e else float("nan") for side, e in errors.items()}
+
+
+def stance_gains(time_s: np.ndarray, obliquity_deg: np.ndarray, truth: dict) -> dict[str, float]:
+    """Per side S: the gain of an obliquity series (degrees at time_s, gaitlab.core.result's convention) against the
+    truth's obliquity over the frames of S's true single-leg stances, by least squares of
+    obliquity = offset + gain_left x truth (left stances) + gain_right x truth (right stances), one offset for both:
+    a level off moves the offset, not the gains, so a side whose drops read short by the level keeps a gain of 1
+    and one whose stances are read short does not. NaN for a side with fewer than two measured frames."""
+    frames = truth["frames_truth"]
+    t = np.asarray(frames["time_s"], float)
+    true = np.asarray(frames["obliquity_deg"], float)
+    ok = np.isfinite(obliquity_deg)
+    # at the truth's frames, where the frames either side were measured
+    known = np.interp(t, time_s, ok.astype(float), left=0.0, right=0.0) > 1 - 1e-9
+    measured = np.where(known, np.interp(t, time_s, np.where(ok, obliquity_deg, 0.0)), np.nan)
+    stance = {side: np.zeros(len(t), bool) for side in SIDES}
+    for step in truth["steps"]:
+        stance[step["stance_side"]] |= (t >= step["start_s"] - 1e-9) & (t <= step["end_s"] + 1e-9)
+    sides = [side for side in SIDES if (stance[side] & np.isfinite(measured)).sum() >= 2]
+    gains = {side: float("nan") for side in SIDES}
+    if not sides:
+        return gains
+    rows = np.isfinite(measured) & np.any([stance[side] for side in sides], axis=0)
+    design = np.column_stack([np.ones(rows.sum())] + [np.where(stance[side], true, 0.0)[rows] for side in sides])
+    solution = np.linalg.lstsq(design, measured[rows], rcond=None)[0]
+    gains.update({side: float(g) for side, g in zip(sides, solution[1:])})
+    return gains
 
 
 def frontal_ceiling_side_error(truth: dict) -> dict[str, float]:
@@ -256,15 +286,16 @@ def _good_level_and_camera(analysis: Analysis, truth: dict) -> tuple[bool, bool]
 
 
 def side_calibration(analysis: Analysis, truth: dict, name: str) -> list[SideCalibration]:
-    """Each measurable side with an interval, against the truth's mean drop."""
+    """Each measurable side with an interval, against the truth's mean drop, with its stance gain (stance_gains)."""
     level_good, camera_good = _good_level_and_camera(analysis, truth)
+    gains = stance_gains(analysis.frames.time_s, analysis.frames.obliquity_deg, truth)
     out = []
     for side in SIDES:
         v = analysis.sides[side]
         if v.measurable and v.interval is not None:
             out.append(SideCalibration(name, side, v.steps, truth["sides"][side]["mean_drop_deg"], v.mean_drop_deg,
                                        v.interval.low_deg, v.interval.high_deg, v.verdict_class, level_good,
-                                       camera_good))
+                                       camera_good, gains[side]))
     return out
 
 
@@ -409,13 +440,13 @@ def calibration(scores: list[ClipScore], threshold_deg: float = 5.0) -> dict[str
 def format_calibration(scores: list[ClipScore], threshold_deg: float = 5.0) -> str:
     """Each side's 95% interval against its true mean (degrees), then calibration() as lines of text."""
     head = (f"{'clip':28s} {'side':5s} {'n':>3s} {'true':>6s} {'mean':>6s} {'95% interval':>15s} {'±':>5s} "
-            f"{'class':11s} {'in':3s} {'level/camera good':17s}")
+            f"{'class':11s} {'in':3s} {'level/camera good':17s} {'stance gain':>11s}")
     lines = ["", "95% interval of each side's mean drop against the truth", head, "-" * len(head)]
     for c in (c for s in scores for c in s.sides):
         lines.append(f"{c.clip[:28]:28s} {c.side:5s} {c.steps:3d} {c.true_mean_deg:6.2f} {c.mean_deg:6.2f} "
                      f"[{c.low_deg:5.2f}, {c.high_deg:5.2f}] {c.half_width_deg:5.2f} {c.verdict_class:11s} "
-                     f"{'yes' if c.contains else 'NO ':3s} {'yes' if c.level_good else 'no'}/"
-                     f"{'yes' if c.camera_good else 'no'}")
+                     f"{'yes' if c.contains else 'NO ':3s} {'yes' if c.level_good else 'no':>3s}/"
+                     f"{'yes' if c.camera_good else 'no':13s} {c.stance_gain:11.2f}")
     k = calibration(scores, threshold_deg)
     lines.append("-" * len(head))
     lines.append(f"CALIBRATION  interval contains the true mean on {k['contains']}/{k['sides']} sides "

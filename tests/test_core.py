@@ -19,7 +19,7 @@ from gaitlab.core.obliquity import (
 from gaitlab.core.track import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER, PoseTrack
 from gaitlab.core.view import estimate_view, facing_stretches, to_anatomical, view_contradiction
 from gaitlab.outputs.wording import warning_texts
-from gaitlab.validate import image_ceiling_side_error, match_windows
+from gaitlab.validate import image_ceiling_side_error, match_windows, stance_gains
 from tests.synthetic import make_track
 
 INFO = VideoInfo("clip.mp4", 30.0, 300, 10.0, 1280, 720, 0, "h264")
@@ -327,6 +327,27 @@ def test_the_2d_ceiling_is_what_perspective_adds_once_the_roll_is_removed(view, 
     assert error["right"] == pytest.approx(0.05 * 6.0 - 0.8, abs=0.02)
     assert error["left"] == pytest.approx(0.05 * 6.0 + 0.8, abs=0.02)
     assert np.isnan(image_ceiling_side_error({**truth, "camera": {}})["left"])
+
+
+def test_a_stance_read_short_is_told_apart_from_a_level_off():
+    """gaitlab validate's stance gain: an obliquity reading left stances at 0.6 of the truth and right ones at 1.0,
+    0.8° off level throughout, sampled at other times than the truth's frames, gives gains 0.6 and 1.0; a level off
+    alone gives 1 and 1; a side never measured, NaN."""
+    t = np.arange(0, 4, 1 / 40)
+    world = 6.0 * np.sin(2 * np.pi * t)  # right hip higher in right stance (the first half of each second)
+    steps = [{"stance_side": "right" if k % 2 == 0 else "left", "start_s": k / 2 + 0.05, "end_s": k / 2 + 0.45,
+              "peak_drop_deg": 6.0} for k in range(8)]
+    truth = {"steps": steps, "frames_truth": {"time_s": list(t), "obliquity_deg": list(world)}}
+    t_measured = np.arange(0.01, 4, 1 / 30)
+    true_there = 6.0 * np.sin(2 * np.pi * t_measured)
+    left_stance = (t_measured % 1) > 0.5
+    read = 0.8 + np.where(left_stance, 0.6, 1.0) * true_there
+    gains = stance_gains(t_measured, read, truth)
+    assert gains["left"] == pytest.approx(0.6, abs=0.01) and gains["right"] == pytest.approx(1.0, abs=0.01)
+    level_off = stance_gains(t_measured, true_there - 1.5, truth)
+    assert level_off["left"] == pytest.approx(1.0, abs=0.01) and level_off["right"] == pytest.approx(1.0, abs=0.01)
+    only_right = stance_gains(t_measured, np.where(left_stance, np.nan, true_there), truth)
+    assert np.isnan(only_right["left"]) and only_right["right"] == pytest.approx(1.0, abs=0.01)
 
 
 def test_a_slice_of_the_track_keeps_the_other_people_seen_in_its_frames():
