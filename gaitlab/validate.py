@@ -132,13 +132,18 @@ def image_ceiling_side_error(truth: dict) -> dict[str, float]:
     return _peak_errors(truth, image_to_world(np.asarray(frames["image_obliquity_deg"], float), roll, truth["view"]))
 
 
+def _in_step(t: np.ndarray, step: dict) -> np.ndarray:
+    """(N,) bool: the times t (seconds) inside a true step's single-leg stance, its ends included."""
+    return (t >= step["start_s"] - 1e-9) & (t <= step["end_s"] + 1e-9)
+
+
 def _peak_errors(truth: dict, obliquity: np.ndarray) -> dict[str, float]:
     """Per side: mean over the true steps of (peak drop of `obliquity` (frames_truth's frames) in the true
     single-leg stance) - true peak drop, degrees."""
     t = np.asarray(truth["frames_truth"]["time_s"], float)
     errors: dict[str, list[float]] = {side: [] for side in SIDES}
     for step in truth["steps"]:
-        inside = (t >= step["start_s"] - 1e-9) & (t <= step["end_s"] + 1e-9)
+        inside = _in_step(t, step)
         if inside.any():
             peak = contralateral_drop_deg(obliquity[inside], step["stance_side"]).max()
             errors[step["stance_side"]].append(float(peak) - step["peak_drop_deg"])
@@ -160,7 +165,7 @@ def stance_gains(time_s: np.ndarray, obliquity_deg: np.ndarray, truth: dict) -> 
     measured = np.where(known, np.interp(t, time_s, np.where(ok, obliquity_deg, 0.0)), np.nan)
     stance = {side: np.zeros(len(t), bool) for side in SIDES}
     for step in truth["steps"]:
-        stance[step["stance_side"]] |= (t >= step["start_s"] - 1e-9) & (t <= step["end_s"] + 1e-9)
+        stance[step["stance_side"]] |= _in_step(t, step)
     sides = [side for side in SIDES if (stance[side] & np.isfinite(measured)).sum() >= 2]
     gains = {side: float("nan") for side in SIDES}
     if not sides:
