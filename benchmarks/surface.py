@@ -36,7 +36,7 @@ from gaitlab.measure.geometry import BandShape, PelvisBand, facing_away  # noqa:
 from gaitlab.tracking.model import resolve_model  # noqa: E402
 from gaitlab.tracking.pipeline import track_video  # noqa: E402
 from gaitlab.tracking.video import iter_frames  # noqa: E402
-from gaitlab.validate import _in_step, load_truth, truth_clips  # noqa: E402
+from gaitlab.validate import load_truth, stance_gains, truth_clips  # noqa: E402
 
 CELL_PX = 8  # patch pixels, T/20 (~2.5 cm): a few of the fabric texture's periods
 MEAN_FRAMES = 5  # landmarks averaged over this many frames, so that the band's placement does not jitter
@@ -104,19 +104,15 @@ def region_tilts(patches: list[np.ndarray | None], shape: BandShape, reference: 
     return pairs, cols
 
 
-def stance_gain_pairs(tilt: np.ndarray, obliquity: np.ndarray, stance: dict[str, np.ndarray]) -> np.ndarray:
-    """(..., 2) left and right stance gains of each region's tilt (first axis: frames) against `obliquity`,
-    one offset for both stances, by least squares."""
-    rows = stance["left"] | stance["right"]
+def region_gains(tilt: np.ndarray, time_s: np.ndarray, truth: dict) -> np.ndarray:
+    """(..., 2) left and right stance gains of each region's tilt (first axis: frames at time_s, seconds) against the
+    truth's image obliquity (a region of the picture turns with the pelvis as the picture shows it):
+    gaitlab.validate.stance_gains."""
+    frames = truth["frames_truth"]
+    image_truth = {**truth, "frames_truth": {**frames, "obliquity_deg": frames["image_obliquity_deg"]}}
     flat = tilt.reshape(len(tilt), -1)
-    out = np.full((flat.shape[1], 2), np.nan)
-    for r in range(flat.shape[1]):
-        ok = rows & np.isfinite(flat[:, r])
-        if ok.sum() < 10:
-            continue
-        design = np.column_stack([np.ones(ok.sum())] + [np.where(stance[s], obliquity, 0.0)[ok] for s in SIDES])
-        out[r] = np.linalg.lstsq(design, flat[ok, r], rcond=None)[0][1:]
-    return out.reshape(tilt.shape[1:] + (2,))
+    gains = [stance_gains(time_s, flat[:, r], image_truth) for r in range(flat.shape[1])]
+    return np.array([[g[s] for s in SIDES] for g in gains]).reshape(tilt.shape[1:] + (2,))
 
 
 def region_name(region: int, shape: BandShape, size: tuple[int, int]) -> str:
@@ -140,15 +136,12 @@ def report(clip: Path, margin_t: float) -> tuple[bool, np.ndarray]:
     n = min(len(patches), len(frames["time_s"]))
     t = np.asarray(frames["time_s"], float)[:n]
     obliquity = np.asarray(frames["image_obliquity_deg"], float)[:n]
-    stance = {s: np.zeros(n, bool) for s in SIDES}
-    for step in truth["steps"]:
-        stance[step["stance_side"]] |= _in_step(t, step)
     # the reference: a frame of the middle third whose obliquity is nearest the clip's median (the pelvis near level)
     middle = np.arange(n // 3, 2 * n // 3)
     middle = middle[[patches[i] is not None for i in middle]]
     reference = int(middle[np.argmin(np.abs(obliquity[middle] - np.median(obliquity)))])
     pairs, cols = region_tilts(patches[:n], shape, reference, from_behind)
-    g_pairs, g_cols = stance_gain_pairs(pairs, obliquity, stance), stance_gain_pairs(cols, obliquity, stance)
+    g_pairs, g_cols = region_gains(pairs, t, truth), region_gains(cols, t, truth)
     px = shape.px_per_t
     print(f"\n{clip.stem} ({'from behind' if from_behind else 'from in front'}; band widened by {margin_t} T)")
     print("transverse: cell pairs, rows (T below the hip midpoint) x half-distance (T); gains left/right stance")

@@ -3,7 +3,7 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmarks.surface import region_tilts, stance_gain_pairs
+from benchmarks.surface import region_gains, region_tilts
 from gaitlab.measure.geometry import BandShape
 
 SHAPE = BandShape().widened(0.12)
@@ -35,11 +35,14 @@ def test_every_region_of_a_rigidly_turned_band_reads_the_turn(from_behind):
             assert np.quantile(np.abs(tilts - sign * turn), 0.9) < 0.5
 
 
-def test_stance_gains_tell_a_stance_read_short_from_an_offset():
-    t = np.linspace(0, 10, 301)
-    obliquity = 6 * np.sin(2 * np.pi * t / 1.1)
-    stance = {"left": obliquity < -1, "right": obliquity > 1}
-    tilt = np.where(stance["left"], 0.6 * obliquity, obliquity) + 0.8
-    tilts = np.stack([tilt, obliquity - 2.0], axis=1)  # two regions: one reads left stances short, one is offset
-    gains = stance_gain_pairs(tilts, obliquity, stance)
-    np.testing.assert_allclose(gains, [[0.6, 1.0], [1.0, 1.0]], atol=1e-9)
+def test_each_region_is_scored_against_the_image_obliquity_in_each_stance():
+    t = np.arange(0, 4, 1 / 30)
+    image = 6.0 * np.sin(2 * np.pi * t)  # right hip higher in right stance (the first half of each second)
+    steps = [{"stance_side": "right" if k % 2 == 0 else "left", "start_s": k / 2 + 0.05, "end_s": k / 2 + 0.45,
+              "peak_drop_deg": 6.0} for k in range(8)]
+    # the world obliquity (here half the picture's) is not what a region of the picture is scored against
+    truth = {"steps": steps, "frames_truth": {"time_s": list(t), "obliquity_deg": list(0.5 * image),
+                                              "image_obliquity_deg": list(image)}}
+    left_stance = (t % 1) > 0.5
+    tilts = np.stack([np.where(left_stance, 0.6, 1.0) * image + 0.8, image - 2.0], axis=1)
+    np.testing.assert_allclose(region_gains(tilts, t, truth), [[0.6, 1.0], [1.0, 1.0]], atol=0.01)
